@@ -1,0 +1,22 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+// The kinds of named object. Stored in every segment header; a number, once
+// given to a kind, is never reused or renumbered. Thread-safe (pure functions).
+
+namespace shmkit {
+
+enum class Kind : std::uint32_t {
+  bytes = 1,  // SharedMemory: a raw block of N bytes
+};
+
+// "bytes", ... ; "unknown" for a number this build does not know.
+std::string_view kind_name(Kind kind) noexcept;
+
+// The Kind a stored number names, if this build knows it.
+std::optional<Kind> kind_from_number(std::uint32_t number) noexcept;
+
+}  // namespace shmkit

@@ -1,0 +1,100 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <vector>
+
+// Files of shared memory and their mappings (platform layer).
+//
+// In the default directory (/dev/shm) objects are opened with shm_open, so they
+// are POSIX shared memory objects any tool can map. In another directory
+// (SHMKIT_DIR, or an option: tests use a small tmpfs of their own) they are
+// opened with openat, which is what shm_open does underneath on Linux.
+// Handles are move-only and not thread-safe; the functions are.
+
+namespace shmkit::platform {
+
+inline constexpr const char* kDefaultDirectory = "/dev/shm";
+
+// `explicit_dir` if not empty, else $SHMKIT_DIR if set and not empty, else /dev/shm.
+std::string resolve_directory(const std::string& explicit_dir);
+
+// An open file descriptor, closed on destruction.
+class FileDescriptor {
+ public:
+  FileDescriptor() noexcept = default;
+  explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
+  FileDescriptor(FileDescriptor&& other) noexcept : fd_(other.release()) {}
+  FileDescriptor& operator=(FileDescriptor&& other) noexcept;
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor();
+
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
+  int release() noexcept {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct FileInfo {
+  std::uint64_t size = 0;
+  std::uint32_t mode = 0;  // permission bits only
+  std::uint32_t uid = 0;
+  bool regular = false;
+};
+
+// Opens `file` (a plain file name, no '/') in `dir`. `flags` are open(2) flags
+// (O_RDWR, O_CREAT | O_EXCL...); O_NOFOLLOW and O_CLOEXEC are always added.
+// The mode is applied exactly (fchmod), whatever the umask. On failure returns
+// an invalid descriptor and sets `ec` to the errno.
+FileDescriptor open_file(const std::string& dir, const std::string& file, int flags,
+                         std::uint32_t mode, std::error_code& ec) noexcept;
+
+// fstat; errors throw shmkit::Error naming `what`.
+FileInfo stat_file(const FileDescriptor& fd, const std::string& what);
+
+// Reserves `size` bytes (posix_fallocate), so touching them can never SIGBUS.
+// A full file system is Errc::out_of_space.
+void reserve_file(const FileDescriptor& fd, std::uint64_t size, const std::string& what);
+
+// Removes `file` from `dir`; false if it did not exist, other errors throw.
+bool unlink_file(const std::string& dir, const std::string& file);
+
+// The names of the entries of `dir` that begin with `prefix`, sorted.
+std::vector<std::string> list_files(const std::string& dir, const std::string& prefix);
+
+// The system page size.
+std::size_t page_size() noexcept;
+
+// A MAP_SHARED mapping, unmapped on destruction.
+class Mapping {
+ public:
+  Mapping() noexcept = default;
+  // Maps `size` bytes of `fd` from offset 0, read-write or read-only.
+  Mapping(const FileDescriptor& fd, std::size_t size, bool writable, const std::string& what);
+  Mapping(Mapping&& other) noexcept;
+  Mapping& operator=(Mapping&& other) noexcept;
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping();
+
+  [[nodiscard]] std::byte* data() const noexcept { return data_; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+ private:
+  void reset() noexcept;
+  std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace shmkit::platform

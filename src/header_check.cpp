@@ -1,0 +1,132 @@
+#include "shmkit/detail/header_check.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+#include "shmkit/detail/checksum.hpp"
+
+namespace shmkit::detail {
+namespace {
+
+HeaderCheck invalid(Errc code, std::string problem) {
+  return {HeaderVerdict::invalid, code, std::move(problem)};
+}
+
+HeaderCheck not_ready(std::string why) { return {HeaderVerdict::not_ready, Errc::timeout, std::move(why)}; }
+
+bool all_zero(const FixedHeader& fixed) noexcept {
+  std::array<unsigned char, sizeof(FixedHeader)> bytes{};
+  std::memcpy(bytes.data(), &fixed, sizeof fixed);
+  for (const unsigned char b : bytes) {
+    if (b != 0) return false;
+  }
+  return true;
+}
+
+std::string hex32(std::uint32_t value) {
+  std::array<char, 16> buf{};
+  std::snprintf(buf.data(), buf.size(), "0x%08x", value);
+  return buf.data();
+}
+
+std::string kind_label(std::uint32_t number) {
+  const auto kind = kind_from_number(number);
+  return kind ? std::string(kind_name(*kind)) : "kind #" + std::to_string(number);
+}
+
+// Checks that need only the first bytes: is it ours at all, and is it ready?
+std::optional<HeaderCheck> check_identity(const FixedHeader& fixed, std::uint32_t state,
+                                          std::uint64_t file_size) {
+  // A creator reserves the whole file in one posix_fallocate, so the only
+  // short file it can leave is an empty one, right after its O_EXCL open.
+  if (file_size == 0) return not_ready("the file is empty: its creator has not reserved it yet");
+  if (file_size < sizeof(fixed.magic)) {
+    return invalid(Errc::corrupt, "not a shmkit object (" + std::to_string(file_size) + " bytes)");
+  }
+  if (fixed.magic != kMagic) {
+    // A zero-filled file of full size: reserved, but the creator has not yet
+    // written the magic.
+    if (fixed.magic == 0 && file_size >= sizeof(SegmentHeader) && all_zero(fixed) &&
+        state <= static_cast<std::uint32_t>(SegmentState::initialising)) {
+      return not_ready("its creator has not finished initialising it");
+    }
+    return invalid(Errc::corrupt, "not a shmkit object (magic " + hex32(fixed.magic) + ")");
+  }
+  if (file_size < sizeof(SegmentHeader)) {
+    return invalid(Errc::corrupt, "truncated: " + std::to_string(file_size) +
+                                      " bytes, smaller than the " +
+                                      std::to_string(sizeof(SegmentHeader)) + "-byte header");
+  }
+  if (state == static_cast<std::uint32_t>(SegmentState::uninitialised) ||
+      state == static_cast<std::uint32_t>(SegmentState::initialising)) {
+    return not_ready("its creator has not finished initialising it");
+  }
+  if (state != static_cast<std::uint32_t>(SegmentState::ready)) {
+    return invalid(Errc::corrupt, "invalid state word " + std::to_string(state));
+  }
+  if (fixed.layout_version != kLayoutVersion) {
+    const bool newer = fixed.layout_version > kLayoutVersion;
+    return invalid(Errc::version_mismatch,
+                   "layout version " + std::to_string(fixed.layout_version) + ", this build of "
+                   "shmkit understands version " + std::to_string(kLayoutVersion) +
+                   (newer ? " (created by a newer shmkit)" : " (created by an older shmkit)"));
+  }
+  return std::nullopt;
+}
+
+// Checks of the v1 fields themselves.
+std::optional<HeaderCheck> check_fields(const FixedHeader& fixed, std::uint64_t file_size) {
+  if (fixed.header_size != sizeof(SegmentHeader)) {
+    return invalid(Errc::corrupt, "header size " + std::to_string(fixed.header_size) +
+                                      ", expected " + std::to_string(sizeof(SegmentHeader)));
+  }
+  if (header_checksum(fixed) != fixed.checksum) {
+    return invalid(Errc::corrupt, "header checksum mismatch (the header was overwritten)");
+  }
+  if (fixed.total_size != file_size) {
+    return invalid(Errc::corrupt, "the header records " + std::to_string(fixed.total_size) +
+                                      " bytes but the file has " + std::to_string(file_size) +
+                                      " (truncated or extended)");
+  }
+  if (fixed.data_offset < sizeof(SegmentHeader) || fixed.data_offset % kDataAlignment != 0 ||
+      fixed.data_offset > fixed.total_size || fixed.data_size > kMaxDataSize ||
+      fixed.data_size != fixed.total_size - fixed.data_offset) {
+    return invalid(Errc::corrupt, "inconsistent data area (offset " +
+                                      std::to_string(fixed.data_offset) + ", size " +
+                                      std::to_string(fixed.data_size) + ")");
+  }
+  if (fixed.attach_capacity != kAttachSlots || fixed.reserved0 != 0) {
+    return invalid(Errc::corrupt, "invalid header fields");
+  }
+  if (!kind_from_number(fixed.kind)) {
+    return invalid(Errc::corrupt, "unknown object kind #" + std::to_string(fixed.kind));
+  }
+  if (fixed.type.name.back() != '\0' || fixed.type.size == 0 || fixed.type.align == 0 ||
+      (fixed.type.align & (fixed.type.align - 1)) != 0) {
+    return invalid(Errc::corrupt, "invalid element type record");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::uint32_t header_checksum(const FixedHeader& fixed) noexcept {
+  return fnv1a32(&fixed, kChecksummedBytes);
+}
+
+HeaderCheck check_header(const FixedHeader& fixed, std::uint32_t state, std::uint64_t file_size,
+                         const Expectation& expect) {
+  if (auto result = check_identity(fixed, state, file_size)) return *result;
+  if (auto result = check_fields(fixed, file_size)) return *result;
+  if (expect.kind && static_cast<std::uint32_t>(*expect.kind) != fixed.kind) {
+    return invalid(Errc::wrong_kind, "it is a " + kind_label(fixed.kind) + ", not a " +
+                                         std::string(kind_name(*expect.kind)));
+  }
+  if (expect.type && !(*expect.type == fixed.type)) {
+    return invalid(Errc::type_mismatch, "it stores " + fixed.type.describe() + ", not " +
+                                            expect.type->describe());
+  }
+  return {HeaderVerdict::valid, Errc::corrupt, {}};
+}
+
+}  // namespace shmkit::detail

@@ -1,0 +1,18 @@
+#include "shmkit/kind.hpp"
+
+namespace shmkit {
+
+std::string_view kind_name(Kind kind) noexcept {
+  switch (kind) {
+    case Kind::bytes: return "bytes";
+  }
+  return "unknown";
+}
+
+std::optional<Kind> kind_from_number(std::uint32_t number) noexcept {
+  const auto kind = static_cast<Kind>(number);
+  if (kind_name(kind) == "unknown") return std::nullopt;
+  return kind;
+}
+
+}  // namespace shmkit

@@ -1,0 +1,150 @@
+#include "shmkit/platform/shm_file.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <memory>
+
+#include "shmkit/error.hpp"
+
+namespace shmkit::platform {
+
+std::string resolve_directory(const std::string& explicit_dir) {
+  if (!explicit_dir.empty()) return explicit_dir;
+  const char* env = std::getenv("SHMKIT_DIR");  // NOLINT(concurrency-mt-unsafe): read-only use
+  if (env != nullptr && *env != '\0') return env;
+  return kDefaultDirectory;
+}
+
+FileDescriptor& FileDescriptor::operator=(FileDescriptor&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.release();
+  }
+  return *this;
+}
+
+FileDescriptor::~FileDescriptor() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+FileDescriptor open_file(const std::string& dir, const std::string& file, int flags,
+                         std::uint32_t mode, std::error_code& ec) noexcept {
+  ec.clear();
+  flags |= O_NOFOLLOW | O_CLOEXEC;
+  int fd = -1;
+  if (dir == kDefaultDirectory) {
+    const std::string shm_name = "/" + file;
+    fd = ::shm_open(shm_name.c_str(), flags, static_cast<mode_t>(mode));
+  } else {
+    const std::string path = dir + "/" + file;
+    fd = ::open(path.c_str(), flags, static_cast<mode_t>(mode));
+  }
+  if (fd < 0) {
+    ec = {errno, std::system_category()};
+    return {};
+  }
+  FileDescriptor result(fd);
+  // The umask may have narrowed the mode we asked for; a creator's mode is exact.
+  // Only for a file we just created (O_EXCL): never re-mode somebody else's.
+  if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) && ::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+    ec = {errno, std::system_category()};
+    return {};
+  }
+  return result;
+}
+
+FileInfo stat_file(const FileDescriptor& fd, const std::string& what) {
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_errno(errno, "fstat " + what);
+  FileInfo info;
+  info.size = static_cast<std::uint64_t>(st.st_size);
+  info.mode = static_cast<std::uint32_t>(st.st_mode & 07777);
+  info.uid = st.st_uid;
+  info.regular = S_ISREG(st.st_mode);
+  return info;
+}
+
+void reserve_file(const FileDescriptor& fd, std::uint64_t size, const std::string& what) {
+  // posix_fallocate returns the error instead of setting errno.
+  int rc = 0;
+  do {
+    rc = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(size));
+  } while (rc == EINTR);
+  if (rc == ENOSPC || rc == EFBIG) {
+    throw Error(Errc::out_of_space, "cannot reserve " + std::to_string(size) + " bytes for " +
+                                        what + ": no space left in its directory");
+  }
+  if (rc != 0) throw_errno(rc, "posix_fallocate " + what);
+}
+
+bool unlink_file(const std::string& dir, const std::string& file) {
+  int rc = 0;
+  if (dir == kDefaultDirectory) {
+    rc = ::shm_unlink(("/" + file).c_str());
+  } else {
+    rc = ::unlink((dir + "/" + file).c_str());
+  }
+  if (rc == 0) return true;
+  if (errno == ENOENT) return false;
+  throw_errno(errno, "unlink " + dir + "/" + file);
+}
+
+std::vector<std::string> list_files(const std::string& dir, const std::string& prefix) {
+  std::unique_ptr<DIR, int (*)(DIR*)> handle(::opendir(dir.c_str()), &::closedir);
+  if (!handle) throw_errno(errno, "open directory " + dir);
+  std::vector<std::string> names;
+  errno = 0;
+  while (const dirent* entry = ::readdir(handle.get())) {
+    const std::string name = entry->d_name;
+    if (name.compare(0, prefix.size(), prefix) == 0) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::size_t page_size() noexcept {
+  static const auto size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+Mapping::Mapping(const FileDescriptor& fd, std::size_t size, bool writable,
+                 const std::string& what) {
+  const int prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
+  void* addr = ::mmap(nullptr, size, prot, MAP_SHARED, fd.get(), 0);
+  if (addr == MAP_FAILED) throw_errno(errno, "mmap " + what);
+  data_ = static_cast<std::byte*>(addr);
+  size_ = size;
+}
+
+Mapping::Mapping(Mapping&& other) noexcept : data_(other.data_), size_(other.size_) {
+  other.data_ = nullptr;
+  other.size_ = 0;
+}
+
+Mapping& Mapping::operator=(Mapping&& other) noexcept {
+  if (this != &other) {
+    reset();
+    data_ = other.data_;
+    size_ = other.size_;
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+Mapping::~Mapping() { reset(); }
+
+void Mapping::reset() noexcept {
+  if (data_ != nullptr) ::munmap(data_, size_);
+  data_ = nullptr;
+  size_ = 0;
+}
+
+}  // namespace shmkit::platform

@@ -1,0 +1,185 @@
+#include "test_support.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+extern char** environ;  // NOLINT: POSIX global
+
+namespace shmkit::test {
+
+std::string unique_name(std::string_view tag) {
+  static std::atomic<int> counter{0};
+  return "t" + std::to_string(::getpid()) + "-" + std::string(tag) + "-" +
+         std::to_string(counter.fetch_add(1));
+}
+
+ScopedName::ScopedName(std::string_view tag, std::string directory)
+    : name_(unique_name(tag)), directory_(std::move(directory)) {
+  SegmentOptions options;
+  options.directory = directory_;
+  Segment::remove(name_, options);
+}
+
+ScopedName::~ScopedName() {
+  // Remove directly: the file may be garbage written by a test on purpose.
+  const std::string dir = platform::resolve_directory(directory_);
+  std::error_code ec;
+  std::filesystem::remove(dir + "/" + Segment::file_name(name_), ec);
+}
+
+pid_t fork_child(const std::function<void()>& body) {
+  std::cout.flush();
+  std::cerr.flush();
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  int code = 0;
+  try {
+    body();
+  } catch (const std::exception& e) {
+    std::cerr << "child " << ::getpid() << ": " << e.what() << '\n';
+    code = 1;
+  } catch (...) {
+    code = 1;
+  }
+  std::cout.flush();
+  std::cerr.flush();
+  ::_exit(code);
+}
+
+int wait_exit_code(pid_t pid, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) {
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+      continue;
+    }
+    if (r < 0 && errno != EINTR) return -1;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return -1;
+    }
+    // A child's exit has no descriptor to wait on here (no pidfd in glibc
+    // 2.36's headers); a short sleep bounds the latency of this harness only.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+namespace {
+std::string read_all(int fd) {
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      text.append(buf, static_cast<std::size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  return text;
+}
+}  // namespace
+
+CommandResult run_command(const std::vector<std::string>& argv,
+                          const std::vector<std::string>& extra_env) {
+  int out_pipe[2];
+  int err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe2 failed");
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));  // NOLINT
+  args.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  for (const auto& e : extra_env) env_strings.push_back(e);
+  std::vector<char*> env;
+  for (auto& e : env_strings) env.push_back(e.data());
+  env.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  CommandResult result;
+  if (rc != 0) {
+    ::close(out_pipe[0]);
+    ::close(err_pipe[0]);
+    result.err = std::string("posix_spawn: ") + std::strerror(rc);
+    return result;
+  }
+  // Read stderr on a thread so neither pipe can fill up and stall the child.
+  std::thread err_reader([&] { result.err = read_all(err_pipe[0]); });
+  result.out = read_all(out_pipe[0]);
+  err_reader.join();
+  ::close(out_pipe[0]);
+  ::close(err_pipe[0]);
+  result.exit_code = wait_exit_code(pid);
+  return result;
+}
+
+TmpfsMount::TmpfsMount(std::size_t bytes) {
+  char tmpl[] = "/tmp/shmkit-tmpfs-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) {
+    reason_ = std::string("mkdtemp: ") + std::strerror(errno);
+    return;
+  }
+  path_ = tmpl;
+  const std::string opts = "size=" + std::to_string(bytes) + ",mode=0700";
+  if (::mount("tmpfs", path_.c_str(), "tmpfs", 0, opts.c_str()) != 0) {
+    reason_ = std::string("cannot mount a tmpfs here (") + std::strerror(errno) +
+              "); run as root with CAP_SYS_ADMIN to test a full file system";
+    return;
+  }
+  mounted_ = true;
+}
+
+TmpfsMount::~TmpfsMount() {
+  if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  if (!path_.empty()) ::rmdir(path_.c_str());
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/shmkit-dir-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::vector<std::string> leftovers(const std::string& directory) {
+  const std::string prefix = std::string(kFilePrefix) + "t" + std::to_string(::getpid()) + "-";
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (file.rfind(prefix, 0) == 0) found.push_back(file);
+  }
+  return found;
+}
+
+}  // namespace shmkit::test

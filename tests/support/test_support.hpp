@@ -1,0 +1,91 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <gtest/gtest.h>
+
+#include "shmkit/segment.hpp"
+
+// Helpers shared by the tests: unique object names, forked children and their
+// exit codes, and a private tmpfs. Every test names its objects with
+// unique_name() and removes them (ScopedName does it even when the test fails).
+
+namespace shmkit::test {
+
+// "t<pid>-<tag>-<n>": unique per process and call, valid as an object name.
+std::string unique_name(std::string_view tag);
+
+// Removes the object NAME (in `directory`, default as usual) on destruction.
+class ScopedName {
+ public:
+  explicit ScopedName(std::string_view tag, std::string directory = {});
+  ScopedName(const ScopedName&) = delete;
+  ScopedName& operator=(const ScopedName&) = delete;
+  ~ScopedName();
+  [[nodiscard]] const std::string& str() const noexcept { return name_; }
+  operator std::string_view() const noexcept { return name_; }  // NOLINT: reads like a name
+
+ private:
+  std::string name_;
+  std::string directory_;
+};
+
+// Runs `body` in a forked child, which exits with 0 if it returned, 1 if it
+// threw (the message goes to stderr). Never returns into gtest in the child.
+pid_t fork_child(const std::function<void()>& body);
+
+// Waits for `pid`; returns its exit code, or 128 + signal if a signal ended it,
+// or -1 if it did not end within `timeout_ms` (it is then killed).
+int wait_exit_code(pid_t pid, int timeout_ms = 60'000);
+
+// Runs `argv` (argv[0] a path) with stdout and stderr captured.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+CommandResult run_command(const std::vector<std::string>& argv,
+                          const std::vector<std::string>& extra_env = {});
+
+// A small tmpfs mounted in a fresh temporary directory, unmounted and removed
+// on destruction. If mounting is not allowed here, ok() is false and reason()
+// says why: the test should GTEST_SKIP() << reason().
+class TmpfsMount {
+ public:
+  explicit TmpfsMount(std::size_t bytes);
+  TmpfsMount(const TmpfsMount&) = delete;
+  TmpfsMount& operator=(const TmpfsMount&) = delete;
+  ~TmpfsMount();
+  [[nodiscard]] bool ok() const noexcept { return mounted_; }
+  [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+  std::string reason_;
+  bool mounted_ = false;
+};
+
+// A fresh empty directory under /tmp (not a tmpfs of its own), removed with its
+// files on destruction: for tests that need an object directory nobody else uses.
+class TempDir {
+ public:
+  TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir();
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Names of the shmkit.* files in `directory` (default /dev/shm) that this test
+// process created (their names start with "t<pid>-").
+std::vector<std::string> leftovers(const std::string& directory = "/dev/shm");
+
+}  // namespace shmkit::test
