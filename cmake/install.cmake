@@ -20,5 +20,7 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/shmkit-config-version.cma
 install(FILES ${PROJECT_BINARY_DIR}/shmkit-config.cmake ${PROJECT_BINARY_DIR}/shmkit-config-version.cmake
   DESTINATION ${SHMKIT_CMAKE_DIR})
 
+# Relocatable: the prefix is found from where the .pc file lies.
+file(RELATIVE_PATH SHMKIT_PC_TO_PREFIX /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/shmkit.pc.in ${PROJECT_BINARY_DIR}/shmkit.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/shmkit.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

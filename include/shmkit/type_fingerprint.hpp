@@ -54,6 +54,7 @@ constexpr std::string_view arithmetic_name() noexcept {
 // Specialise for a stable name of your own type.
 template <class T>
 struct TypeName {
+  // NOLINTNEXTLINE(readability-identifier-naming): `value`, as in std's traits.
   static constexpr std::string_view value = [] {
     if constexpr (std::is_arithmetic_v<T> && sizeof(T) <= 8) return detail::arithmetic_name<T>();
     else return detail::compiler_type_name<T>();

@@ -101,6 +101,7 @@ std::vector<std::string> list_files(const std::string& dir, const std::string& p
   if (!handle) throw_errno(errno, "open directory " + dir);
   std::vector<std::string> names;
   errno = 0;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): readdir is safe on a stream of our own.
   while (const dirent* entry = ::readdir(handle.get())) {
     const std::string name = entry->d_name;
     if (name.compare(0, prefix.size(), prefix) == 0) names.push_back(name);
