@@ -5,6 +5,13 @@ namespace shmkit {
 std::string_view kind_name(Kind kind) noexcept {
   switch (kind) {
     case Kind::bytes: return "bytes";
+    case Kind::mutex: return "mutex";
+    case Kind::semaphore: return "semaphore";
+    case Kind::event: return "event";
+    case Kind::condition: return "condition";
+    case Kind::barrier: return "barrier";
+    case Kind::value: return "value";
+    case Kind::array: return "array";
   }
   return "unknown";
 }

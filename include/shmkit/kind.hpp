@@ -10,7 +10,14 @@
 namespace shmkit {
 
 enum class Kind : std::uint32_t {
-  bytes = 1,  // SharedMemory: a raw block of N bytes
+  bytes = 1,      // SharedMemory: a raw block of N bytes
+  mutex = 2,      // Mutex
+  semaphore = 3,  // Semaphore
+  event = 4,      // Event
+  condition = 5,  // Condition (with its Mutex)
+  barrier = 6,    // Barrier
+  value = 7,      // Value<T>
+  array = 8,      // Array<T>
 };
 
 // "bytes", ... ; "unknown" for a number this build does not know.

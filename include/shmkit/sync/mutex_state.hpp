@@ -1,0 +1,86 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <type_traits>
+
+#include "shmkit/platform/futex.hpp"
+#include "shmkit/platform/thread_identity.hpp"
+#include "shmkit/sync/lock_result.hpp"
+
+// MutexState: a process-shared mutex that survives a holder killed at any
+// instruction. A plain layout struct: embed it in any segment, or use the named
+// shmkit::Mutex (sync/mutex.hpp).
+//
+// The lock word is the holder's identity (thread id + start time, packed), set
+// by one CAS, so a holder killed at any instruction either holds it with its
+// identity recorded or does not hold it. A waiter sleeps on a separate futex
+// word and, every kDeadOwnerCheck, checks whether the holder still lives; if it
+// died, the waiter takes the lock over and is told LockResult::owner_died.
+// Uncontended lock and unlock are one atomic RMW each, no syscall; unlock makes
+// a FUTEX_WAKE only when a waiter is recorded.
+//
+// Contract: lock and unlock on the same thread; no recursion (relocking from
+// the holding thread is a bug, caught by SHMKIT_ASSERT in debug builds).
+// Thread-safe and process-safe: that is its job.
+
+namespace shmkit::sync {
+
+// How often a sleeping waiter checks whether the holder died (bounds how long
+// survivors wait after a holder is killed).
+inline constexpr auto kDeadOwnerCheck = std::chrono::milliseconds(20);
+
+// Shared layout, 16 bytes. Zero-initialised memory is an unlocked mutex.
+struct MutexState {
+  // Packed identity of the holding thread; 0 when free. Written by lockers
+  // (CAS 0 -> self, or dead holder -> self) and by the holder (unlock).
+  std::atomic<std::uint64_t> owner;
+  // Futex word the waiters sleep on; bumped by unlock when waiters != 0.
+  std::atomic<std::uint32_t> wake_seq;
+  // Lockers in the slow path (spinning done, about to sleep or asleep).
+  // Incremented and decremented by each such locker. A locker killed while
+  // waiting leaves it too high: unlock then makes needless wake calls, nothing
+  // worse.
+  std::atomic<std::uint32_t> waiters;
+
+  // Blocks until the lock is ours: acquired or owner_died.
+  LockResult lock() noexcept { return lock_until(std::nullopt); }
+
+  // acquired or owner_died, or busy without waiting.
+  LockResult try_lock() noexcept;
+
+  // acquired, owner_died, or timed_out once `deadline` (steady clock) passes.
+  LockResult lock_until(platform::Deadline deadline) noexcept {
+    const std::uint64_t me = platform::this_thread_word();
+    std::uint64_t expected = 0;
+    // acquire pairs with the release in unlock(): the previous holder's writes
+    // to the protected data are visible to us.
+    if (owner.compare_exchange_strong(expected, me, std::memory_order_acquire,
+                                      std::memory_order_relaxed)) {
+      return LockResult::acquired;
+    }
+    return lock_slow(me, deadline);
+  }
+
+  // Releases the lock. The caller must hold it.
+  void unlock() noexcept;
+
+  // True if some thread holds it now (a snapshot, for tools and tests).
+  [[nodiscard]] bool locked() const noexcept {
+    return owner.load(std::memory_order_relaxed) != 0;
+  }
+
+ private:
+  LockResult lock_slow(std::uint64_t me, platform::Deadline deadline) noexcept;
+  LockResult take_over_if_dead(std::uint64_t holder, std::uint64_t me) noexcept;
+};
+
+static_assert(std::is_standard_layout_v<MutexState>);
+static_assert(std::is_trivially_destructible_v<MutexState>);
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+static_assert(sizeof(MutexState) == 16);
+static_assert(offsetof(MutexState, owner) == 0);
+static_assert(offsetof(MutexState, wake_seq) == 8);
+static_assert(offsetof(MutexState, waiters) == 12);
+
+}  // namespace shmkit::sync

@@ -1,0 +1,149 @@
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <string_view>
+#include <type_traits>
+
+#include "shmkit/detail/named_state.hpp"
+#include "shmkit/sync/lock_guard.hpp"
+#include "shmkit/sync/mutex_state.hpp"
+
+// Value<T>: one named value of a trivially copyable T shared by processes
+// (Python's multiprocessing.Value). load/store/exchange/compare_exchange, and
+// fetch_add for arithmetic T, are single atomic instructions when T allows
+// (is_lock_free), else they take the embedded mutex. For compound updates,
+// hold the mutex:
+//
+//   auto v = shmkit::Value<Stats>::open_or_create("stats");
+//   {
+//     auto guard = v.lock();          // Value<T>::Locked
+//     guard->count += 1;              // plain access under the lock
+//   }
+//
+// Death: a process killed holding the lock makes the next lock() report
+// owner_died (see Mutex). Atomic operations cannot be interrupted half-way.
+// A handle is move-only; its operations are thread-safe.
+
+namespace shmkit {
+
+namespace detail {
+// Shared layout of a Value<T>: the mutex, then the value on the next cache line.
+template <class T>
+struct ValueLayout {
+  sync::MutexState mutex;  // held for compound updates and non-lock-free T
+  alignas(std::max(kCacheLine, alignof(T))) T value;  // written by any process
+};
+}  // namespace detail
+
+template <class T>
+class Value : public detail::NamedState<detail::ValueLayout<T>, Kind::value> {
+  static_assert(std::is_trivially_copyable_v<T>, "Value<T> needs a trivially copyable T");
+  using Base = detail::NamedState<detail::ValueLayout<T>, Kind::value>;
+  using Layout = detail::ValueLayout<T>;
+
+ public:
+  // True if the atomic operations need no lock.
+  static constexpr bool is_lock_free = std::atomic_ref<T>::is_always_lock_free &&
+                                       alignof(T) >= std::atomic_ref<T>::required_alignment;
+
+  static Value create(std::string_view name, const T& initial = T{},
+                      const SegmentOptions& options = {}) {
+    return Value(Segment::create(name, sizeof(Layout), init_options(options, initial)));
+  }
+  static Value open(std::string_view name, SegmentOptions options = {}) {
+    options.kind = Kind::value;
+    options.type = TypeFingerprint::of<T>();
+    return Value(Segment::open(name, options));
+  }
+  // `initial` applies only if this call creates it.
+  static Value open_or_create(std::string_view name, const T& initial = T{},
+                              const SegmentOptions& options = {}) {
+    return Value(Segment::open_or_create(name, sizeof(Layout), init_options(options, initial)));
+  }
+  static bool remove(std::string_view name, const SegmentOptions& options = {}) {
+    return Segment::remove(name, options);
+  }
+
+  [[nodiscard]] T load() const noexcept {
+    if constexpr (is_lock_free) {
+      // acquire pairs with store()'s release: what the storer wrote before is visible.
+      return std::atomic_ref<T>(layout().value).load(std::memory_order_acquire);
+    } else {
+      LockGuard guard(layout().mutex);
+      return layout().value;
+    }
+  }
+  void store(const T& desired) noexcept {
+    if constexpr (is_lock_free) {
+      std::atomic_ref<T>(layout().value).store(desired, std::memory_order_release);
+    } else {
+      LockGuard guard(layout().mutex);
+      layout().value = desired;
+    }
+  }
+  T exchange(const T& desired) noexcept {
+    if constexpr (is_lock_free) {
+      return std::atomic_ref<T>(layout().value).exchange(desired, std::memory_order_acq_rel);
+    } else {
+      LockGuard guard(layout().mutex);
+      return std::exchange(layout().value, desired);
+    }
+  }
+  // If the value equals `expected` (bytewise for non-lock-free T), replaces it.
+  // Otherwise loads the current value into `expected`.
+  bool compare_exchange(T& expected, const T& desired) noexcept {
+    if constexpr (is_lock_free) {
+      return std::atomic_ref<T>(layout().value)
+          .compare_exchange_strong(expected, desired, std::memory_order_acq_rel,
+                                   std::memory_order_acquire);
+    } else {
+      LockGuard guard(layout().mutex);
+      if (std::memcmp(&layout().value, &expected, sizeof(T)) == 0) {
+        layout().value = desired;
+        return true;
+      }
+      expected = layout().value;
+      return false;
+    }
+  }
+  // Adds `delta`; returns the previous value. For arithmetic T.
+  T fetch_add(const T& delta) noexcept
+    requires std::is_arithmetic_v<T>
+  {
+    if constexpr (is_lock_free && (std::is_integral_v<T> || std::is_floating_point_v<T>)) {
+      return std::atomic_ref<T>(layout().value).fetch_add(delta, std::memory_order_acq_rel);
+    } else {
+      LockGuard guard(layout().mutex);
+      const T before = layout().value;
+      layout().value = static_cast<T>(before + delta);
+      return before;
+    }
+  }
+
+  // The value under the embedded mutex, for compound updates.
+  class [[nodiscard]] Locked {
+   public:
+    explicit Locked(Layout& layout) : guard_(layout.mutex), value_(&layout.value) {}
+    T& operator*() const noexcept { return *value_; }
+    T* operator->() const noexcept { return value_; }
+    // True if the previous holder died holding the lock: repair the value.
+    [[nodiscard]] bool owner_died() const noexcept { return guard_.owner_died(); }
+
+   private:
+    LockGuard<sync::MutexState> guard_;
+    T* value_;
+  };
+  Locked lock() { return Locked(layout()); }
+
+ private:
+  explicit Value(Segment segment) : Base(std::move(segment)) {}
+  Layout& layout() const noexcept { return this->state(); }
+  static SegmentOptions init_options(const SegmentOptions& options, const T& initial) {
+    return Base::options_for(options, TypeFingerprint::of<T>(),
+                             [initial](Layout& l) { l.value = initial; });
+  }
+};
+
+}  // namespace shmkit

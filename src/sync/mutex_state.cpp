@@ -1,0 +1,116 @@
+#include "shmkit/sync/mutex_state.hpp"
+
+#include <algorithm>
+
+#include "shmkit/platform/process.hpp"
+#include "shmkit/platform/spin.hpp"
+#include "shmkit/detail/assert.hpp"
+
+namespace shmkit::sync {
+
+using Clock = std::chrono::steady_clock;
+
+LockResult MutexState::try_lock() noexcept {
+  const std::uint64_t me = platform::this_thread_word();
+  std::uint64_t holder = 0;
+  // acquire: as in lock_until().
+  if (owner.compare_exchange_strong(holder, me, std::memory_order_acquire,
+                                    std::memory_order_relaxed)) {
+    return LockResult::acquired;
+  }
+  SHMKIT_ASSERT(holder != me, "try_lock() by the thread that holds the mutex");
+  // A try is allowed a liveness check: it is not the hot path of a waiter.
+  const LockResult taken = take_over_if_dead(holder, me);
+  return taken == LockResult::owner_died ? taken : LockResult::busy;
+}
+
+void MutexState::unlock() noexcept {
+  SHMKIT_ASSERT(owner.load(std::memory_order_relaxed) == platform::this_thread_word(),
+                "unlock() by a thread that does not hold the mutex");
+  // [U1] The exchange is release for the protected data (pairs with the
+  // acquire CAS of the next holder) and seq_cst so that it is ordered before
+  // [U2]: with [W1] in lock_slow() this is Dekker's pattern. Either we see the
+  // waiter's increment, or the waiter's re-check of `owner` sees 0.
+  owner.exchange(0, std::memory_order_seq_cst);
+  // [U2]
+  if (waiters.load(std::memory_order_seq_cst) != 0) {
+    // The bump makes a waiter that read the old sequence but has not slept yet
+    // return from FUTEX_WAIT at once (value changed) instead of sleeping.
+    wake_seq.fetch_add(1, std::memory_order_release);
+    platform::futex_wake(wake_seq, 1);
+  }
+}
+
+LockResult MutexState::take_over_if_dead(std::uint64_t holder, std::uint64_t me) noexcept {
+  if (holder == 0 || is_alive(ProcessIdentity::unpack(holder))) return LockResult::busy;
+  // Cases: (a) the CAS succeeds: the dead holder's lock is ours; (b) it fails:
+  // another survivor took it over first, or the word changed: we do not hold it.
+  // acquire: whatever the dead holder wrote is visible to us for the repair.
+  if (owner.compare_exchange_strong(holder, me, std::memory_order_acquire,
+                                    std::memory_order_relaxed)) {
+    return LockResult::owner_died;
+  }
+  return LockResult::busy;
+}
+
+LockResult MutexState::lock_slow(std::uint64_t me, platform::Deadline deadline) noexcept {
+  // Spin a little: a holder on another core usually releases within a futex
+  // round trip.
+  for (int i = 0; i < platform::kSpinIterations; ++i) {
+    platform::cpu_relax();
+    std::uint64_t expected = owner.load(std::memory_order_relaxed);
+    if (expected == 0 &&
+        owner.compare_exchange_weak(expected, me, std::memory_order_acquire,
+                                    std::memory_order_relaxed)) {
+      return LockResult::acquired;
+    }
+  }
+  // [W1] seq_cst, ordered before the re-check of `owner` below (see [U1]).
+  waiters.fetch_add(1, std::memory_order_seq_cst);
+  LockResult result = LockResult::timed_out;
+  bool check_holder = false;
+  for (;;) {
+    // Read the sequence before re-checking the owner: an unlock after this
+    // point changes it, so FUTEX_WAIT below returns instead of sleeping.
+    const std::uint32_t seq = wake_seq.load(std::memory_order_acquire);
+    std::uint64_t holder = owner.load(std::memory_order_seq_cst);
+    SHMKIT_ASSERT(holder != me, "lock() by the thread that holds the mutex (no recursion)");
+    if (holder == 0) {
+      if (owner.compare_exchange_strong(holder, me, std::memory_order_acquire,
+                                        std::memory_order_relaxed)) {
+        result = LockResult::acquired;
+        break;
+      }
+      continue;  // another locker won; look again
+    }
+    if (check_holder) {
+      check_holder = false;
+      if (take_over_if_dead(holder, me) == LockResult::owner_died) {
+        result = LockResult::owner_died;
+        break;
+      }
+    }
+    const Clock::time_point now = Clock::now();
+    if (deadline && now >= *deadline) {
+      // Last look before giving up: a dead holder should not cost a timeout.
+      if (take_over_if_dead(holder, me) == LockResult::owner_died) result = LockResult::owner_died;
+      break;
+    }
+    const Clock::time_point check_at = now + kDeadOwnerCheck;
+    const bool deadline_first = deadline && *deadline < check_at;
+    const auto woke = platform::futex_wait(wake_seq, seq, deadline_first ? *deadline : check_at);
+    // Slept a full check interval without an unlock: is the holder still alive?
+    if (woke == platform::FutexWait::timed_out && !deadline_first) check_holder = true;
+  }
+  waiters.fetch_sub(1, std::memory_order_relaxed);
+  if (result == LockResult::timed_out &&
+      owner.load(std::memory_order_seq_cst) == 0 &&
+      waiters.load(std::memory_order_seq_cst) != 0) {
+    // We may have consumed the one wake-up an unlock made: pass it on.
+    wake_seq.fetch_add(1, std::memory_order_release);
+    platform::futex_wake(wake_seq, 1);
+  }
+  return result;
+}
+
+}  // namespace shmkit::sync
