@@ -12,6 +12,8 @@ std::string_view kind_name(Kind kind) noexcept {
     case Kind::barrier: return "barrier";
     case Kind::value: return "value";
     case Kind::array: return "array";
+    case Kind::list: return "list";
+    case Kind::list_chunk: return "list-chunk";
   }
   return "unknown";
 }

@@ -18,6 +18,8 @@ enum class Kind : std::uint32_t {
   barrier = 6,    // Barrier
   value = 7,      // Value<T>
   array = 8,      // Array<T>
+  list = 9,       // List<T>: the list's head, first index and data chunks
+  list_chunk = 10,  // a further index or data chunk of a List (NAME.i<k>, NAME.d<k>)
 };
 
 // "bytes", ... ; "unknown" for a number this build does not know.

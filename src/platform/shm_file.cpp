@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,6 +69,7 @@ FileInfo stat_file(const FileDescriptor& fd, const std::string& what) {
   info.size = static_cast<std::uint64_t>(st.st_size);
   info.mode = static_cast<std::uint32_t>(st.st_mode & 07777);
   info.uid = st.st_uid;
+  info.links = static_cast<std::uint64_t>(st.st_nlink);
   info.regular = S_ISREG(st.st_mode);
   return info;
 }
@@ -108,6 +111,34 @@ std::vector<std::string> list_files(const std::string& dir, const std::string& p
   }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+bool wait_for_file(const std::string& dir, const std::string& file,
+                   std::optional<std::chrono::steady_clock::time_point> deadline) {
+  const std::string path = dir + "/" + file;
+  const FileDescriptor watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (!watch.valid()) throw_errno(errno, "inotify_init1");
+  // Watch first, then look: a file made in between is seen either way.
+  if (::inotify_add_watch(watch.get(), dir.c_str(), IN_CREATE | IN_MOVED_TO) < 0) {
+    throw_errno(errno, "watch directory " + dir);
+  }
+  for (;;) {
+    if (::access(path.c_str(), F_OK) == 0) return true;
+    int timeout_ms = -1;
+    if (deadline) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+          *deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      timeout_ms = static_cast<int>(std::min<std::int64_t>(left.count(), 1 << 30));
+    }
+    pollfd pfd{watch.get(), POLLIN, 0};
+    const int rc = ::poll(&pfd, 1, timeout_ms);
+    if (rc < 0 && errno != EINTR) throw_errno(errno, "poll inotify");
+    // Drain the events; which file they name does not matter, access() decides.
+    alignas(inotify_event) char buf[4096];
+    while (::read(watch.get(), buf, sizeof buf) > 0) {
+    }
+  }
 }
 
 std::size_t page_size() noexcept {

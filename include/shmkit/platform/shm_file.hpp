@@ -2,8 +2,10 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -50,6 +52,7 @@ struct FileInfo {
   std::uint64_t size = 0;
   std::uint32_t mode = 0;  // permission bits only
   std::uint32_t uid = 0;
+  std::uint64_t links = 0;  // names the file has; 0 once it was removed
   bool regular = false;
 };
 
@@ -72,6 +75,11 @@ bool unlink_file(const std::string& dir, const std::string& file);
 
 // The names of the entries of `dir` that begin with `prefix`, sorted.
 std::vector<std::string> list_files(const std::string& dir, const std::string& prefix);
+
+// Returns once `file` exists in `dir` (true) or `deadline` passes (false).
+// Sleeps on inotify events of the directory, not a polling loop.
+bool wait_for_file(const std::string& dir, const std::string& file,
+                   std::optional<std::chrono::steady_clock::time_point> deadline);
 
 // The system page size.
 std::size_t page_size() noexcept;

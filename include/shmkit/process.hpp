@@ -1,0 +1,79 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+// Process: run a function in a child process, the counterpart of Python's
+// multiprocessing.Process (start, join, exit status), for fork()-based
+// programs. The child runs `target` and exits 0; if it throws, it exits 1 and
+// the exception's message is forwarded to the parent, where check() rethrows
+// it as a shmkit::Error. The child never returns into the caller's code.
+//
+//   shmkit::Process writer([] { /* ... */ }, "writer");
+//   writer.start();
+//   writer.join();
+//   writer.check();   // throws if the writer failed
+//
+// A Process belongs to the thread that started it; it is move-only. One that
+// is destroyed while its child still runs kills the child (SIGKILL) and reaps
+// it, so no orphan or zombie is left behind: join() before that.
+// fork() in a multi-threaded program copies only the calling thread: the
+// target should not rely on other threads or locks they held.
+
+namespace shmkit {
+
+struct ExitStatus {
+  int code = 0;    // exit code if the child exited, else 0
+  int signal = 0;  // the signal that ended it, else 0
+  [[nodiscard]] bool ok() const noexcept { return code == 0 && signal == 0; }
+  // "exit code 1", "killed by signal 9 (Killed)"
+  [[nodiscard]] std::string describe() const;
+};
+
+class Process {
+ public:
+  explicit Process(std::function<void()> target, std::string name = "process");
+  Process(Process&& other) noexcept;
+  Process& operator=(Process&& other) noexcept;
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  ~Process();
+
+  // Forks the child. Throws shmkit::Error if fork fails or it was started before.
+  void start();
+  // Waits for the child to end; returns how it ended. Idempotent.
+  ExitStatus join();
+  // Waits at most `timeout`; nullopt if the child still runs.
+  std::optional<ExitStatus> join_for(std::chrono::milliseconds timeout);
+  // Throws shmkit::Error naming the process and how it failed, with the
+  // child's exception message if it threw. Call after join().
+  void check() const;
+
+  // SIGTERM (terminate) or SIGKILL (kill) the running child.
+  void terminate() noexcept;
+  void kill() noexcept;
+
+  [[nodiscard]] bool is_alive();
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  [[nodiscard]] std::optional<ExitStatus> exit_status() const noexcept { return status_; }
+
+ private:
+  void reap(int wait_status);
+  void read_failure();
+  void release() noexcept;
+
+  std::function<void()> target_;
+  std::string name_;
+  pid_t pid_ = -1;
+  int pidfd_ = -1;         // to wait with a timeout (poll), not a sleep loop
+  int failure_pipe_ = -1;  // read end: the child's exception message
+  std::string failure_;
+  std::optional<ExitStatus> status_;
+};
+
+}  // namespace shmkit

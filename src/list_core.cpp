@@ -1,0 +1,403 @@
+#include "shmkit/detail/list_core.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+#include "shmkit/sync/lock_guard.hpp"
+
+namespace shmkit::detail {
+namespace {
+
+constexpr std::uint64_t kIndex0Entries = 1024;
+constexpr std::uint64_t kVariableData0Bytes = 16 * 1024;
+constexpr std::size_t kMaxListName = kMaxNameLength - 4;  // room for ".d39"
+constexpr std::uint32_t kLengthPrefix = sizeof(std::uint32_t);
+
+std::uint64_t round_up(std::uint64_t value, std::uint64_t to) { return (value + to - 1) / to * to; }
+
+std::string chunk_name(std::string_view list, char log, std::uint32_t k) {
+  return std::string(list) + "." + log + std::to_string(k);
+}
+
+std::uint64_t data0_bytes_for(const ListShape& shape) {
+  return shape.element_size == 0 ? kVariableData0Bytes
+                                 : kIndex0Entries * round_up(shape.element_size,
+                                                             shape.element_align);
+}
+
+// Chunk k of the index holding entry i: chunks hold E0, 2*E0, 4*E0... entries,
+// so chunk k starts at E0 * (2^k - 1).
+std::uint32_t index_chunk_of(std::uint64_t i, std::uint64_t e0, std::uint64_t& first) {
+  const auto k = static_cast<std::uint32_t>(std::bit_width(i / e0 + 1) - 1);
+  first = e0 * ((std::uint64_t{1} << k) - 1);
+  return k;
+}
+
+[[noreturn]] void corrupt(const Segment& root, const std::string& what) {
+  throw Error(Errc::corrupt, "list '" + root.name() + "': " + what);
+}
+
+}  // namespace
+
+struct ListCore::Maps {
+  std::mutex mutex;  // serialises mapping; lookups are lock-free
+  std::array<std::atomic<std::byte*>, kListMaxChunks> index{};
+  std::array<std::atomic<std::byte*>, kListMaxChunks> data{};
+  std::array<std::uint64_t, kListMaxChunks> data_bytes{};  // written before data[k] is published
+  std::vector<Segment> chunks;                             // keeps the mappings alive
+};
+
+ListCore::ListCore(ListCore&&) noexcept = default;
+ListCore& ListCore::operator=(ListCore&&) noexcept = default;
+ListCore::~ListCore() = default;
+
+std::uint64_t ListCore::root_size(const ListShape& shape) {
+  const std::uint64_t index0 = round_up(sizeof(ListHead), kCacheLine);
+  const std::uint64_t data0 = round_up(index0 + kIndex0Entries * 8, kCacheLine);
+  return data0 + data0_bytes_for(shape);
+}
+
+SegmentOptions ListCore::root_options(const ListShape& shape, SegmentOptions options) {
+  options.kind = Kind::list;
+  options.type = shape.type;
+  options.initialize = [shape](std::span<std::byte> data) {
+    auto* head = ::new (data.data()) ListHead{};
+    head->element_size = shape.element_size;
+    head->element_align = shape.element_align;
+    head->index_chunk0_entries = kIndex0Entries;
+    head->data_chunk0_bytes = data0_bytes_for(shape);
+    head->index0_offset = round_up(sizeof(ListHead), kCacheLine);
+    head->data0_offset = round_up(head->index0_offset + kIndex0Entries * 8, kCacheLine);
+    head->data_chunks.store(1, std::memory_order_relaxed);
+    head->index_chunks.store(1, std::memory_order_relaxed);
+  };
+  return options;
+}
+
+ListCore ListCore::create(std::string_view name, const ListShape& shape, SegmentOptions options) {
+  validate_name(name);
+  if (name.size() > kMaxListName) {
+    throw Error(Errc::invalid_name, "list name '" + std::string(name) + "' (at most " +
+                                        std::to_string(kMaxListName) +
+                                        " characters: its chunks add a suffix)");
+  }
+  return ListCore(Segment::create(name, root_size(shape), root_options(shape, std::move(options))),
+                  shape);
+}
+
+ListCore ListCore::open(std::string_view name, const ListShape& shape, SegmentOptions options) {
+  options.kind = Kind::list;
+  options.type = shape.type;
+  return ListCore(Segment::open(name, options), shape);
+}
+
+ListCore ListCore::open_waiting(std::string_view name, const ListShape& shape,
+                                SegmentOptions options, platform::Deadline deadline) {
+  validate_name(name);
+  const std::string dir = platform::resolve_directory(options.directory);
+  platform::wait_for_file(dir, Segment::file_name(name), deadline);
+  return open(name, shape, std::move(options));  // not_found if it never came
+}
+
+ListCore ListCore::open_or_create(std::string_view name, const ListShape& shape,
+                                  SegmentOptions options) {
+  validate_name(name);
+  if (name.size() > kMaxListName) return create(name, shape, std::move(options));  // throws
+  return ListCore(
+      Segment::open_or_create(name, root_size(shape), root_options(shape, std::move(options))),
+      shape);
+}
+
+ListCore ListCore::inspect(std::string_view name, SegmentOptions options) {
+  // Any element type: take the shape from the object itself.
+  options.any_kind = true;
+  options.writable = false;
+  Segment probe = Segment::open(name, options);
+  if (probe.kind() != Kind::list) {
+    throw Error(Errc::wrong_kind, "object '" + std::string(name) + "': it is a " +
+                                      std::string(kind_name(probe.kind())) + ", not a list");
+  }
+  ListShape shape;
+  shape.type = probe.type();
+  if (probe.data().size() >= sizeof(ListHead)) {
+    const auto* head = reinterpret_cast<const ListHead*>(probe.data().data());  // NOLINT
+    shape.element_size = head->element_size;
+    shape.element_align = head->element_align;
+  }
+  return ListCore(std::move(probe), shape);
+}
+
+bool ListCore::remove(std::string_view name, const SegmentOptions& options) {
+  // Chunks first, so that a crash half-way leaves the list itself to remove again.
+  for (std::uint32_t k = 1; k < kListMaxChunks; ++k) {
+    Segment::remove(chunk_name(name, 'i', k), options);
+    Segment::remove(chunk_name(name, 'd', k), options);
+  }
+  return Segment::remove(name, options);
+}
+
+ListCore::ListCore(Segment root, const ListShape& expected)
+    : root_(std::move(root)), shape_(expected), maps_(std::make_unique<Maps>()) {
+  const std::span<std::byte> area = root_.data();
+  if (area.size() < sizeof(ListHead)) corrupt(root_, "its data area is smaller than a list head");
+  head_ = std::launder(reinterpret_cast<ListHead*>(area.data()));  // NOLINT: mapped layout
+  // Copy and check the immutable head once; later reads use the copies.
+  const ListHead& h = *head_;
+  if (h.element_size != expected.element_size || h.element_align != expected.element_align) {
+    corrupt(root_, "its element size/alignment (" + std::to_string(h.element_size) + "/" +
+                       std::to_string(h.element_align) + ") disagree with its type");
+  }
+  const bool align_ok = h.element_align != 0 && h.element_align <= kCacheLine &&
+                        std::has_single_bit(h.element_align);
+  const bool entries_ok = std::has_single_bit(h.index_chunk0_entries) &&
+                          h.index_chunk0_entries <= (std::uint64_t{1} << 24);
+  const bool data_ok = h.data_chunk0_bytes >= 64 && h.data_chunk0_bytes <= (std::uint64_t{1} << 32);
+  const bool offsets_ok =
+      h.index0_offset >= sizeof(ListHead) && h.index0_offset % kCacheLine == 0 &&
+      h.data0_offset >= h.index0_offset + h.index_chunk0_entries * 8 &&
+      h.data0_offset <= area.size() && h.data_chunk0_bytes <= area.size() - h.data0_offset;
+  if (!align_ok || !entries_ok || !data_ok || !offsets_ok) corrupt(root_, "invalid list head");
+  index0_entries_ = h.index_chunk0_entries;
+  data0_bytes_ = h.data_chunk0_bytes;
+  maps_->index[0].store(area.data() + h.index0_offset, std::memory_order_relaxed);
+  maps_->data_bytes[0] = data0_bytes_;
+  maps_->data[0].store(area.data() + h.data0_offset, std::memory_order_relaxed);
+}
+
+std::span<std::byte> ListCore::map_chunk(char log, std::uint32_t k, std::uint64_t min_bytes) const {
+  std::lock_guard lock(maps_->mutex);
+  auto& slot = log == 'i' ? maps_->index[k] : maps_->data[k];
+  if (std::byte* base = slot.load(std::memory_order_relaxed)) {
+    return {base, log == 'i' ? min_bytes : maps_->data_bytes[k]};
+  }
+  SegmentOptions options;
+  options.directory = root_.directory();
+  options.kind = Kind::list_chunk;
+  options.writable = root_.writable();
+  Segment chunk = Segment::open(chunk_name(root_.name(), log, k), options);
+  if (chunk.data().size() < min_bytes) {
+    corrupt(root_, "chunk " + std::string(1, log) + std::to_string(k) + " is too small");
+  }
+  const std::span<std::byte> bytes = chunk.data();
+  maps_->chunks.push_back(std::move(chunk));
+  if (log == 'd') maps_->data_bytes[k] = bytes.size();
+  // release: data_bytes[k] is written before a lock-free reader sees data[k].
+  slot.store(bytes.data(), std::memory_order_release);
+  return bytes;
+}
+
+std::span<std::byte> ListCore::make_chunk(char log, std::uint32_t k, std::uint64_t bytes) {
+  SegmentOptions options;
+  options.directory = root_.directory();
+  options.kind = Kind::list_chunk;
+  options.mode = root_.mode();
+  const std::string name = chunk_name(root_.name(), log, k);
+  // We hold the append lock: a chunk of this name can only be one a killed
+  // appender made and never published. Replace it.
+  Segment::remove(name, options);
+  Segment chunk = Segment::create(name, bytes, options);
+  std::lock_guard lock(maps_->mutex);
+  const std::span<std::byte> area = chunk.data();
+  maps_->chunks.push_back(std::move(chunk));
+  auto& slot = log == 'i' ? maps_->index[k] : maps_->data[k];
+  if (log == 'd') maps_->data_bytes[k] = area.size();
+  slot.store(area.data(), std::memory_order_release);
+  return area;
+}
+
+std::atomic_ref<std::uint64_t> ListCore::index_slot(std::uint64_t i) const {
+  std::uint64_t first = 0;
+  const std::uint32_t k = index_chunk_of(i, index0_entries_, first);
+  if (k >= kListMaxChunks) corrupt(root_, "index " + std::to_string(i) + " beyond the last chunk");
+  // acquire pairs with make_chunk()'s release in this process.
+  std::byte* base = maps_->index[k].load(std::memory_order_acquire);
+  if (base == nullptr) base = map_chunk('i', k, index_entries(k) * 8).data();
+  auto* entries = reinterpret_cast<std::uint64_t*>(base);  // NOLINT: 8-aligned mapped array
+  return std::atomic_ref<std::uint64_t>(entries[i - first]);
+}
+
+std::span<std::byte> ListCore::data_chunk(std::uint32_t k) const {
+  if (k >= kListMaxChunks) corrupt(root_, "data chunk " + std::to_string(k) + " out of range");
+  if (std::byte* base = maps_->data[k].load(std::memory_order_acquire)) {
+    return {base, maps_->data_bytes[k]};
+  }
+  return map_chunk('d', k, 1);
+}
+
+std::uint64_t ListCore::record_bytes(std::size_t item_bytes) const {
+  if (item_bytes > kListMaxRecord) {
+    throw Error(Errc::message_too_large, "list '" + root_.name() + "': an item of " +
+                                             std::to_string(item_bytes) +
+                                             " bytes exceeds the maximum of " +
+                                             std::to_string(kListMaxRecord));
+  }
+  if (shape_.element_size != 0) {
+    if (item_bytes != shape_.element_size) {
+      throw Error(Errc::type_mismatch, "list '" + root_.name() + "': item of " +
+                                           std::to_string(item_bytes) + " bytes, expected " +
+                                           std::to_string(shape_.element_size));
+    }
+    return item_bytes;
+  }
+  return kLengthPrefix + item_bytes;
+}
+
+std::uint64_t ListCore::place(std::uint64_t bytes, std::byte*& at) {
+  const std::uint64_t align = shape_.element_size == 0 ? kLengthPrefix : shape_.element_align;
+  std::uint32_t k = head_->data_chunks.load(std::memory_order_relaxed) - 1;
+  std::span<std::byte> chunk = data_chunk(k);
+  std::uint64_t offset = round_up(head_->data_used, align);
+  if (offset > chunk.size() || chunk.size() - offset < bytes) {
+    const std::uint32_t next = k + 1;
+    if (next >= kListMaxChunks) {
+      throw Error(Errc::out_of_space, "list '" + root_.name() + "': all " +
+                                          std::to_string(kListMaxChunks) + " data chunks are full");
+    }
+    const std::uint64_t grown = next < 34 ? data0_bytes_ << next : kMaxDataSize;
+    chunk = make_chunk('d', next, std::min(kMaxDataSize, std::max(grown, round_up(bytes, 4096))));
+    head_->data_used = 0;
+    // release: the chunk exists before a reader can learn its number.
+    head_->data_chunks.store(next + 1, std::memory_order_release);
+    k = next;
+    offset = 0;
+  }
+  head_->data_used = offset + bytes;
+  head_->bytes_in_use.fetch_add(bytes + sizeof(std::uint64_t), std::memory_order_relaxed);
+  at = chunk.data() + offset;
+  return (std::uint64_t{k} << kListChunkShift) | offset;
+}
+
+void ListCore::write_record(std::span<const std::byte> item, std::byte* at) const {
+  if (shape_.element_size == 0) {
+    const auto length = static_cast<std::uint32_t>(item.size());
+    std::memcpy(at, &length, sizeof length);
+    at += kLengthPrefix;
+  }
+  if (!item.empty()) std::memcpy(at, item.data(), item.size());
+}
+
+void ListCore::publish(std::uint64_t new_size) noexcept {
+  // release pairs with the readers' acquire of size: records and entries first.
+  head_->size.store(new_size, std::memory_order_release);
+  // seq_cst: ordered before the waiters load, so a reader that registered
+  // before it is woken, and one that registers after it sees the new seq.
+  head_->append_seq.fetch_add(1, std::memory_order_seq_cst);
+  if (head_->waiters.load(std::memory_order_seq_cst) != 0) {
+    platform::futex_wake_all(head_->append_seq);
+  }
+}
+
+void ListCore::append(std::span<const std::span<const std::byte>> items) {
+  if (items.empty()) return;
+  for (const auto& item : items) (void)record_bytes(item.size());  // check all before writing
+  LockGuard guard(head_->append_lock);
+  // owner_died needs no repair: a killed appender published nothing half-made
+  // (see list_layout.hpp), and make_chunk() replaces an unpublished chunk.
+  if (closed()) throw Error(Errc::closed, "list '" + root_.name() + "' is closed");
+  const std::uint64_t first = head_->size.load(std::memory_order_relaxed);
+  for (std::size_t n = 0; n < items.size(); ++n) {
+    const std::uint64_t i = first + n;
+    std::uint64_t chunk_start = 0;
+    const std::uint32_t k = index_chunk_of(i, index0_entries_, chunk_start);
+    if (k >= head_->index_chunks.load(std::memory_order_relaxed)) {
+      if (k >= kListMaxChunks) {
+        throw Error(Errc::out_of_space, "list '" + root_.name() + "': index is full");
+      }
+      make_chunk('i', k, index_entries(k) * 8);
+      head_->index_chunks.store(k + 1, std::memory_order_release);
+    }
+    std::byte* at = nullptr;
+    const std::uint64_t entry = place(record_bytes(items[n].size()), at);
+    write_record(items[n], at);
+    // relaxed: published by publish()'s release store of size.
+    index_slot(i).store(entry, std::memory_order_relaxed);
+  }
+  publish(first + items.size());
+}
+
+void ListCore::assign(std::uint64_t i, std::span<const std::byte> item) {
+  const std::uint64_t bytes = record_bytes(item.size());
+  LockGuard guard(head_->append_lock);
+  if (i >= size()) {
+    throw std::out_of_range("list '" + root_.name() + "': index " + std::to_string(i) +
+                            " out of range (size " + std::to_string(size()) + ")");
+  }
+  std::byte* at = nullptr;
+  const std::uint64_t entry = place(bytes, at);
+  write_record(item, at);
+  // release pairs with item()'s acquire: the new record is complete first.
+  index_slot(i).store(entry, std::memory_order_release);
+  head_->bytes_in_use.fetch_sub(sizeof(std::uint64_t), std::memory_order_relaxed);  // no new entry
+}
+
+std::span<const std::byte> ListCore::item(std::uint64_t i) const {
+  const std::uint64_t n = size();
+  if (i >= n) {
+    throw std::out_of_range("list '" + root_.name() + "': index " + std::to_string(i) +
+                            " out of range (size " + std::to_string(n) + ")");
+  }
+  // acquire pairs with assign()'s release (append's entries are covered by size).
+  const std::uint64_t entry = index_slot(i).load(std::memory_order_acquire);
+  const auto k = static_cast<std::uint32_t>(entry >> kListChunkShift);
+  const std::uint64_t offset = entry & kListOffsetMask;
+  // Never trust the entry: it must name a published chunk and lie inside it.
+  if (k >= head_->data_chunks.load(std::memory_order_acquire)) {
+    corrupt(root_, "item " + std::to_string(i) + " names an unpublished chunk");
+  }
+  const std::span<const std::byte> chunk = data_chunk(k);
+  std::uint64_t length = shape_.element_size;
+  std::uint64_t start = offset;
+  if (shape_.element_size == 0) {
+    if (offset > chunk.size() || chunk.size() - offset < kLengthPrefix) {
+      corrupt(root_, "item " + std::to_string(i) + " lies outside its chunk");
+    }
+    std::uint32_t stored = 0;
+    std::memcpy(&stored, chunk.data() + offset, sizeof stored);
+    length = stored;
+    start = offset + kLengthPrefix;
+  }
+  if (start > chunk.size() || chunk.size() - start < length) {
+    corrupt(root_, "item " + std::to_string(i) + " lies outside its chunk");
+  }
+  return chunk.subspan(start, length);
+}
+
+bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const noexcept {
+  if (size() >= n) return true;
+  head_->waiters.fetch_add(1, std::memory_order_seq_cst);
+  bool reached = false;
+  for (;;) {
+    // Read seq before re-checking: a publish after this changes it, so the
+    // futex wait below returns at once instead of sleeping through it.
+    const std::uint32_t seq = head_->append_seq.load(std::memory_order_seq_cst);
+    if (size() >= n) {
+      reached = true;
+      break;
+    }
+    if (closed()) break;
+    if (platform::futex_wait(head_->append_seq, seq, deadline) == platform::FutexWait::timed_out) {
+      reached = size() >= n;
+      break;
+    }
+  }
+  head_->waiters.fetch_sub(1, std::memory_order_relaxed);
+  return reached;
+}
+
+void ListCore::close() {
+  {
+    LockGuard guard(head_->append_lock);
+    head_->closed.store(1, std::memory_order_release);
+  }
+  publish(size());  // wakes every waiter
+}
+
+std::uint32_t ListCore::chunks() const noexcept {
+  return head_->data_chunks.load(std::memory_order_relaxed) +
+         head_->index_chunks.load(std::memory_order_relaxed);
+}
+
+}  // namespace shmkit::detail
