@@ -14,6 +14,8 @@ std::string_view kind_name(Kind kind) noexcept {
     case Kind::array: return "array";
     case Kind::list: return "list";
     case Kind::list_chunk: return "list-chunk";
+    case Kind::queue: return "queue";
+    case Kind::pipe: return "pipe";
   }
   return "unknown";
 }

@@ -20,6 +20,8 @@ enum class Kind : std::uint32_t {
   array = 8,      // Array<T>
   list = 9,       // List<T>: the list's head, first index and data chunks
   list_chunk = 10,  // a further index or data chunk of a List (NAME.i<k>, NAME.d<k>)
+  queue = 11,       // ByteQueue / Queue<T>: bounded multi-producer multi-consumer queue
+  pipe = 12,        // Pipe: duplex connection between two endpoints
 };
 
 // "bytes", ... ; "unknown" for a number this build does not know.

@@ -59,6 +59,9 @@ class Process {
 
   [[nodiscard]] bool is_alive();
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+  // Readable once the child has ended (a pidfd), for waiting on several
+  // things at once (platform::wait_readable); -1 before start().
+  [[nodiscard]] int wait_fd() const noexcept { return pidfd_; }
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
   [[nodiscard]] std::optional<ExitStatus> exit_status() const noexcept { return status_; }
 

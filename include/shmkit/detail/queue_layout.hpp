@@ -1,0 +1,87 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "shmkit/detail/segment_layout.hpp"
+
+// Shared layout of a queue (kind queue), v1. Prose: docs/design/layout.md.
+//
+// A bounded MPMC ring of fixed-size slots, after D. Vyukov's bounded queue:
+// each slot's `seq` says whose turn it is at position pos (slot pos % count):
+//   seq == pos        free: the producer of pos may write it
+//   seq == pos + 1    committed: the consumer of pos may read it
+//   seq == pos + count   released: free for the producer of pos + count
+// Producers claim positions by CAS on `tail`, consumers by CAS on `head`.
+//
+// Crash robustness: before its claim CAS, every producer or consumer thread
+// writes the positions it is claiming, [pending_begin, pending_end), into its
+// own Participant record, and clears them after its commit or release. A
+// slot claimed but left unfinished (tail or head past it, seq not advanced)
+// whose position no live participant covers belongs to a dead one, and any
+// waiter may finish it: a producer's slot becomes a tombstone (skipped by
+// consumers), a consumer's slot is released (the message it had taken is
+// lost: at most once).
+
+namespace shmkit::detail {
+
+inline constexpr std::uint32_t kQueueMaxParticipants = 64;  // per role
+inline constexpr std::uint32_t kQueueTombstone = 0xffffffffu;  // slot length: skip me
+inline constexpr std::uint64_t kQueueSlotHeader = 16;
+
+struct QueueSlot {
+  std::atomic<std::uint64_t> seq;     // see above; CAS by producers, consumers, recoverers
+  std::atomic<std::uint32_t> length;  // payload bytes, or kQueueTombstone; producer of pos
+  std::uint32_t reserved;             // zero
+  // the payload follows, max_message bytes
+};
+static_assert(sizeof(QueueSlot) == kQueueSlotHeader);
+static_assert(offsetof(QueueSlot, length) == 8);
+
+// One producer or consumer thread. Each on its own cache line.
+struct alignas(kCacheLine) QueueParticipant {
+  std::atomic<std::uint64_t> who;            // packed thread identity; 0 free; CAS to claim
+  std::atomic<std::uint64_t> pending_begin;  // positions being claimed/held; owner only
+  std::atomic<std::uint64_t> pending_end;    // begin == end: none
+};
+static_assert(sizeof(QueueParticipant) == kCacheLine);
+
+struct QueueHead {
+  // --- written by the creator, immutable afterwards ---
+  std::uint32_t slot_count;    // power of two, >= 2
+  std::uint32_t max_message;   // bytes
+  std::uint64_t slot_size;     // bytes per slot, a multiple of kCacheLine
+  std::uint64_t slots_offset;  // from the start of the data area
+  std::uint64_t reserved0;
+  // On the read-mostly first line: set once by close(), read by every push.
+  std::atomic<std::uint32_t> closed;  // 1 once close() ran
+
+  alignas(kCacheLine) std::atomic<std::uint64_t> tail;  // next position for producers
+  alignas(kCacheLine) std::atomic<std::uint64_t> head;  // next position for consumers
+
+  alignas(kCacheLine) std::atomic<std::uint32_t> not_empty;  // futex: bumped by producers
+  std::atomic<std::uint32_t> consumers_waiting;             // consumers asleep or about to
+  std::atomic<std::uint32_t> not_full;                      // futex: bumped by consumers
+  std::atomic<std::uint32_t> producers_waiting;             // producers asleep or about to
+
+  alignas(kCacheLine) QueueParticipant producers[kQueueMaxParticipants];
+  QueueParticipant consumers[kQueueMaxParticipants];
+};
+
+static_assert(std::is_standard_layout_v<QueueHead>);
+static_assert(std::is_trivially_destructible_v<QueueHead>);
+static_assert(offsetof(QueueHead, slot_count) == 0);
+static_assert(offsetof(QueueHead, max_message) == 4);
+static_assert(offsetof(QueueHead, slot_size) == 8);
+static_assert(offsetof(QueueHead, slots_offset) == 16);
+static_assert(offsetof(QueueHead, tail) == 64);
+static_assert(offsetof(QueueHead, head) == 128);
+static_assert(offsetof(QueueHead, not_empty) == 192);
+static_assert(offsetof(QueueHead, closed) == 32);
+static_assert(offsetof(QueueHead, producers) == 256);
+static_assert(offsetof(QueueHead, consumers) == 256 + 64 * 64);
+static_assert(sizeof(QueueHead) == 256 + 2 * 64 * 64);
+
+}  // namespace shmkit::detail

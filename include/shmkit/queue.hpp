@@ -1,0 +1,297 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "shmkit/detail/named_state.hpp"
+#include "shmkit/detail/queue_layout.hpp"
+
+// ByteQueue: a named, bounded, multi-producer multi-consumer queue of
+// variable-size byte messages (Python's multiprocessing.Queue), lock-free,
+// in memory fixed at creation: `capacity` slots of `max_message` bytes.
+// Queue<T> (below) carries trivially copyable T.
+//
+//   auto q = shmkit::ByteQueue::create("jobs", {.capacity = 1024, .max_message = 256});
+//   q.push(std::as_bytes(std::span(text)));      // blocks while full
+//   std::string got;
+//   if (q.pop_for(got, 1s) == shmkit::QueueStatus::ok) ...
+//
+// Guarantees:
+// - Messages from one producer thread arrive in the order it pushed them.
+// - Waiting is a futex sleep; push and pop make no syscall unless a peer
+//   sleeps (not full, not empty, no waiter).
+// - close(): pushes then return `closed`; consumers drain what is left, then
+//   get `closed`. A push racing with close() either lands before it (and is
+//   drained) or returns `closed`.
+// - A producer or consumer killed at any instruction never blocks the others
+//   for longer than about sync::kDeadOwnerCheck, and never corrupts or loses a
+//   message another process had fully committed: every committed message is
+//   delivered exactly once to the surviving consumers, except one that a
+//   killed consumer had already taken (popped, or held by an unreleased
+//   Message) before it finished: that one is lost, never delivered twice.
+//   A message a killed producer had reserved but not committed is skipped.
+// - A message larger than max_message() is Errc::message_too_large, nothing
+//   written. Corrupted indices or lengths are Errc::corrupt, never a wild
+//   read or write.
+// Up to 64 producer threads and 64 consumer threads (any processes) at once.
+// A thread holds at most one Reservation and one Message of a queue at a
+// time. A handle is move-only; its operations are thread-safe.
+
+namespace shmkit {
+
+enum class QueueStatus {
+  ok,
+  empty,      // try_pop: nothing to take now
+  full,       // try_push: no free slot now
+  timed_out,  // a *_for / *_until deadline passed
+  closed,     // push after close(); pop from a closed, drained queue
+};
+
+struct QueueConfig {
+  std::uint32_t capacity = 1024;     // slots; rounded up to a power of two
+  std::uint32_t max_message = 4096;  // bytes per message, at most 64 MiB
+};
+
+class ByteQueue {
+ public:
+  class Reservation;
+  class Message;
+
+  static ByteQueue create(std::string_view name, const QueueConfig& config,
+                          const SegmentOptions& options = {});
+  static ByteQueue open(std::string_view name, SegmentOptions options = {});
+  // `config` applies only if this call creates it.
+  static ByteQueue open_or_create(std::string_view name, const QueueConfig& config,
+                                  const SegmentOptions& options = {});
+  static bool remove(std::string_view name, const SegmentOptions& options = {}) {
+    return Segment::remove(name, options);
+  }
+
+  ByteQueue(ByteQueue&& other) noexcept;
+  ByteQueue& operator=(ByteQueue&& other) noexcept;
+  ByteQueue(const ByteQueue&) = delete;
+  ByteQueue& operator=(const ByteQueue&) = delete;
+  ~ByteQueue();
+
+  // --- push, copying: ok | full (try) | timed_out (for/until) | closed ---
+  QueueStatus try_push(std::span<const std::byte> message);
+  QueueStatus push(std::span<const std::byte> message) { return push_until(message, std::nullopt); }
+  template <class Rep, class Period>
+  QueueStatus push_for(std::span<const std::byte> message,
+                       std::chrono::duration<Rep, Period> timeout) {
+    return push_until(message, detail::deadline_after(timeout));
+  }
+  QueueStatus push_until(std::span<const std::byte> message, platform::Deadline deadline);
+  // Pushes the longest prefix of `messages` that fits now, with one claim;
+  // returns how many. 0 means full or closed (see closed()).
+  std::size_t try_push_batch(std::span<const std::span<const std::byte>> messages);
+
+  // --- pop, copying into `out` (resized): ok | empty | timed_out | closed ---
+  QueueStatus try_pop(std::string& out) { return pop_into(out, false, std::nullopt); }
+  QueueStatus try_pop(std::vector<std::byte>& out) { return pop_into(out, false, std::nullopt); }
+  QueueStatus pop(std::string& out) { return pop_into(out, true, std::nullopt); }
+  QueueStatus pop(std::vector<std::byte>& out) { return pop_into(out, true, std::nullopt); }
+  template <class Buffer, class Rep, class Period>
+  QueueStatus pop_for(Buffer& out, std::chrono::duration<Rep, Period> timeout) {
+    return pop_into(out, true, detail::deadline_after(timeout));
+  }
+  template <class Buffer>
+  QueueStatus pop_until(Buffer& out, platform::Deadline deadline) {
+    return pop_into(out, true, deadline);
+  }
+  // Pops up to `max` messages now, calling visit(std::span<const std::byte>)
+  // on each in place, in order; returns how many.
+  template <class Visit>
+  std::size_t try_pop_batch(std::size_t max, Visit&& visit) {
+    return pop_batch(max, [](void* ctx, std::span<const std::byte> m) {
+      (*static_cast<std::remove_reference_t<Visit>*>(ctx))(m);
+    }, &visit);
+  }
+
+  // --- zero-copy: write in place and commit; read in place and release ---
+  QueueStatus try_reserve(Reservation& out) { return reserve(out, false, std::nullopt); }
+  QueueStatus reserve_until(Reservation& out, platform::Deadline deadline) {
+    return reserve(out, true, deadline);
+  }
+  QueueStatus try_read(Message& out) { return read(out, false, std::nullopt); }
+  QueueStatus read_until(Message& out, platform::Deadline deadline) {
+    return read(out, true, deadline);
+  }
+
+  void close() noexcept;
+  [[nodiscard]] bool closed() const noexcept;
+  [[nodiscard]] std::uint32_t capacity() const noexcept { return slot_count_; }
+  [[nodiscard]] std::uint32_t max_message() const noexcept { return max_message_; }
+  // Messages claimed by producers and not yet by consumers: a snapshot.
+  [[nodiscard]] std::uint64_t depth() const noexcept;
+  // Live producer and consumer threads registered now (for tools).
+  [[nodiscard]] std::uint32_t producers() const;
+  [[nodiscard]] std::uint32_t consumers() const;
+  [[nodiscard]] const Segment& segment() const noexcept { return segment_; }
+
+ private:
+  friend class Reservation;
+  friend class Message;
+  enum class Role { producer, consumer };
+  using Visitor = void (*)(void*, std::span<const std::byte>);
+
+  explicit ByteQueue(Segment segment);
+  detail::QueueSlot& slot(std::uint64_t pos) const noexcept;
+  std::byte* payload(std::uint64_t pos) const noexcept;
+  detail::QueueParticipant& participant(Role role);
+  void leave() noexcept;
+
+  QueueStatus claim(Role role, std::uint64_t want, bool wait, platform::Deadline deadline,
+                    std::uint64_t& first, std::uint64_t& got);
+  QueueStatus try_claim(Role role, std::uint64_t want, std::uint64_t& first, std::uint64_t& got);
+  void commit(std::uint64_t pos, std::uint32_t length) noexcept;
+  void release(std::uint64_t pos) noexcept;
+  void clear_pending(Role role) noexcept;
+  bool recover(Role role) noexcept;
+  void check_size(std::size_t bytes) const;
+  std::uint32_t checked_length(std::uint64_t pos) const;
+
+  QueueStatus push_one(std::span<const std::byte> message, bool wait, platform::Deadline deadline);
+  template <class Buffer>
+  QueueStatus pop_into(Buffer& out, bool wait, platform::Deadline deadline);
+  std::size_t pop_batch(std::size_t max, Visitor visit, void* ctx);
+  QueueStatus reserve(Reservation& out, bool wait, platform::Deadline deadline);
+  QueueStatus read(Message& out, bool wait, platform::Deadline deadline);
+
+  Segment segment_;
+  detail::QueueHead* head_ = nullptr;
+  std::byte* slots_ = nullptr;
+  // Validated copies of the immutable head.
+  std::uint32_t slot_count_ = 0;
+  std::uint32_t max_message_ = 0;
+  std::uint64_t slot_size_ = 0;
+};
+
+// A slot reserved for writing in place. commit(n) publishes its first n
+// bytes; destroyed without commit, the slot is skipped by consumers.
+class ByteQueue::Reservation {
+ public:
+  Reservation() = default;
+  Reservation(Reservation&& other) noexcept;
+  Reservation& operator=(Reservation&& other) noexcept;
+  Reservation(const Reservation&) = delete;
+  Reservation& operator=(const Reservation&) = delete;
+  ~Reservation();
+  [[nodiscard]] std::span<std::byte> data() const noexcept { return data_; }
+  [[nodiscard]] bool active() const noexcept { return queue_ != nullptr; }
+  // Publishes the first `length` bytes (<= data().size()).
+  void commit(std::size_t length);
+
+ private:
+  friend class ByteQueue;
+  ByteQueue* queue_ = nullptr;
+  std::uint64_t pos_ = 0;
+  std::span<std::byte> data_;
+};
+
+// A message read in place. release() frees its slot; so does destruction.
+class ByteQueue::Message {
+ public:
+  Message() = default;
+  Message(Message&& other) noexcept;
+  Message& operator=(Message&& other) noexcept;
+  Message(const Message&) = delete;
+  Message& operator=(const Message&) = delete;
+  ~Message() { release(); }
+  [[nodiscard]] std::span<const std::byte> data() const noexcept { return data_; }
+  [[nodiscard]] bool active() const noexcept { return queue_ != nullptr; }
+  void release() noexcept;
+
+ private:
+  friend class ByteQueue;
+  ByteQueue* queue_ = nullptr;
+  std::uint64_t pos_ = 0;
+  std::span<const std::byte> data_;
+};
+
+template <class Buffer>
+QueueStatus ByteQueue::pop_into(Buffer& out, bool wait, platform::Deadline deadline) {
+  Message message;
+  const QueueStatus status = read(message, wait, deadline);
+  if (status != QueueStatus::ok) return status;
+  const std::span<const std::byte> bytes = message.data();
+  out.resize(bytes.size());
+  if (!bytes.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
+  return status;
+}
+
+// Queue<T>: a ByteQueue of trivially copyable T, one T per message.
+template <class T>
+class Queue {
+  static_assert(std::is_trivially_copyable_v<T>, "Queue<T> needs a trivially copyable T");
+
+ public:
+  static Queue create(std::string_view name, std::uint32_t capacity,
+                      const SegmentOptions& options = {}) {
+    return Queue(ByteQueue::create(name, {capacity, sizeof(T)}, typed(options)));
+  }
+  static Queue open(std::string_view name, SegmentOptions options = {}) {
+    return Queue(ByteQueue::open(name, typed(options)));
+  }
+  static Queue open_or_create(std::string_view name, std::uint32_t capacity,
+                              const SegmentOptions& options = {}) {
+    return Queue(ByteQueue::open_or_create(name, {capacity, sizeof(T)}, typed(options)));
+  }
+  static bool remove(std::string_view name, const SegmentOptions& options = {}) {
+    return ByteQueue::remove(name, options);
+  }
+
+  QueueStatus try_push(const T& value) { return queue_.try_push(bytes(value)); }
+  QueueStatus push(const T& value) { return queue_.push(bytes(value)); }
+  template <class Rep, class Period>
+  QueueStatus push_for(const T& value, std::chrono::duration<Rep, Period> timeout) {
+    return queue_.push_for(bytes(value), timeout);
+  }
+  QueueStatus try_pop(T& out) {
+    ByteQueue::Message message;
+    return unpack(queue_.try_read(message), message, out);
+  }
+  QueueStatus pop(T& out) {
+    ByteQueue::Message message;
+    return unpack(queue_.read_until(message, std::nullopt), message, out);
+  }
+  template <class Rep, class Period>
+  QueueStatus pop_for(T& out, std::chrono::duration<Rep, Period> timeout) {
+    ByteQueue::Message message;
+    return unpack(queue_.read_until(message, detail::deadline_after(timeout)), message, out);
+  }
+  void close() noexcept { queue_.close(); }
+  [[nodiscard]] bool closed() const noexcept { return queue_.closed(); }
+  [[nodiscard]] ByteQueue& bytes_queue() noexcept { return queue_; }
+
+ private:
+  explicit Queue(ByteQueue queue) : queue_(std::move(queue)) {}
+  static SegmentOptions typed(SegmentOptions options) {
+    options.type = TypeFingerprint::of<T>();
+    return options;
+  }
+  static std::span<const std::byte> bytes(const T& value) {
+    return std::as_bytes(std::span<const T, 1>(&value, 1));
+  }
+  QueueStatus unpack(QueueStatus status, ByteQueue::Message& message, T& out) const {
+    if (status != QueueStatus::ok) return status;
+    if (message.data().size() != sizeof(T)) {
+      throw Error(Errc::corrupt, "queue '" + queue_.segment().name() + "': a message of " +
+                                     std::to_string(message.data().size()) +
+                                     " bytes, expected " + std::to_string(sizeof(T)));
+    }
+    std::memcpy(&out, message.data().data(), sizeof(T));
+    return status;
+  }
+  ByteQueue queue_;
+};
+
+}  // namespace shmkit

@@ -1,0 +1,642 @@
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <new>
+
+#include "shmkit/platform/spin.hpp"
+#include "shmkit/platform/thread_identity.hpp"
+#include "shmkit/queue.hpp"
+#include "shmkit/sync/mutex_state.hpp"
+
+// ByteQueue (include/shmkit/queue.hpp): the MPMC slot ring of
+// detail/queue_layout.hpp, its participant records and dead-peer recovery.
+
+namespace shmkit {
+namespace {
+
+using detail::QueueHead;
+using detail::QueueParticipant;
+using detail::QueueSlot;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::uint32_t kMaxSlots = std::uint32_t{1} << 24;
+constexpr std::uint32_t kMaxMessage = std::uint32_t{64} << 20;
+
+std::uint64_t round_up(std::uint64_t value, std::uint64_t to) { return (value + to - 1) / to * to; }
+
+std::uint64_t slot_size_for(std::uint32_t max_message) {
+  return round_up(detail::kQueueSlotHeader + max_message, detail::kCacheLine);
+}
+
+std::uint64_t slots_offset() { return round_up(sizeof(QueueHead), detail::kCacheLine); }
+
+// Signed distance a - b between positions that may wrap.
+std::int64_t distance(std::uint64_t a, std::uint64_t b) noexcept {
+  return static_cast<std::int64_t>(a - b);
+}
+
+bool covers(const QueueParticipant& p, std::uint64_t pos) noexcept {
+  const std::uint64_t begin = p.pending_begin.load(std::memory_order_acquire);
+  const std::uint64_t end = p.pending_end.load(std::memory_order_acquire);
+  return distance(pos, begin) >= 0 && distance(end, pos) > 0;
+}
+
+// This thread's participant records, by queue head: a small direct cache so
+// that push and pop find theirs without a scan. An entry is trusted only if
+// the record still names this thread (the queue may be another one now).
+struct CachedRecords {
+  const QueueHead* head = nullptr;
+  std::array<std::uint32_t, 2> index{kNone, kNone};
+  static constexpr std::uint32_t kNone = 0xffffffffu;
+};
+thread_local std::array<CachedRecords, 8> t_records{};
+thread_local std::size_t t_next_record = 0;
+
+CachedRecords& cache_entry(const QueueHead* head) noexcept {
+  for (auto& entry : t_records) {
+    if (entry.head == head) return entry;
+  }
+  CachedRecords& entry = t_records[t_next_record++ % t_records.size()];
+  entry = CachedRecords{head, {CachedRecords::kNone, CachedRecords::kNone}};
+  return entry;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- lifecycle
+
+ByteQueue ByteQueue::create(std::string_view name, const QueueConfig& config,
+                            const SegmentOptions& options) {
+  if (config.max_message == 0 || config.max_message > kMaxMessage || config.capacity == 0 ||
+      config.capacity > kMaxSlots) {
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                "queue '" + std::string(name) + "': capacity must be 1.." +
+                    std::to_string(kMaxSlots) + " and max_message 1.." +
+                    std::to_string(kMaxMessage));
+  }
+  const std::uint32_t count = std::max<std::uint32_t>(2, std::bit_ceil(config.capacity));
+  const std::uint32_t max_message = config.max_message;
+  SegmentOptions segment_options = options;
+  segment_options.kind = Kind::queue;
+  segment_options.initialize = [count, max_message](std::span<std::byte> data) {
+    auto* head = ::new (data.data()) QueueHead{};
+    head->slot_count = count;
+    head->max_message = max_message;
+    head->slot_size = slot_size_for(max_message);
+    head->slots_offset = slots_offset();
+    for (std::uint32_t i = 0; i < count; ++i) {
+      auto* s = ::new (data.data() + head->slots_offset + i * head->slot_size) QueueSlot{};
+      s->seq.store(i, std::memory_order_relaxed);  // free for the producer of position i
+    }
+  };
+  const std::uint64_t bytes = slots_offset() + std::uint64_t{count} * slot_size_for(max_message);
+  return ByteQueue(Segment::create(name, bytes, segment_options));
+}
+
+ByteQueue ByteQueue::open(std::string_view name, SegmentOptions options) {
+  options.kind = Kind::queue;
+  return ByteQueue(Segment::open(name, options));
+}
+
+ByteQueue ByteQueue::open_or_create(std::string_view name, const QueueConfig& config,
+                                    const SegmentOptions& options) {
+  // Exclusive create first; if it exists, open it (with its own config).
+  try {
+    return create(name, config, options);
+  } catch (const Error& e) {
+    if (e.code() != Errc::already_exists) throw;
+  }
+  return open(name, options);
+}
+
+ByteQueue::ByteQueue(Segment segment) : segment_(std::move(segment)) {
+  const std::span<std::byte> area = segment_.data();
+  auto fail = [this](const std::string& what) {
+    throw Error(Errc::corrupt, "queue '" + segment_.name() + "': " + what);
+  };
+  if (area.size() < sizeof(QueueHead)) fail("its data area is smaller than a queue head");
+  head_ = std::launder(reinterpret_cast<QueueHead*>(area.data()));  // NOLINT: mapped layout
+  // Copy and check the immutable head once; later reads use the copies.
+  slot_count_ = head_->slot_count;
+  max_message_ = head_->max_message;
+  slot_size_ = head_->slot_size;
+  const std::uint64_t offset = head_->slots_offset;
+  if (slot_count_ < 2 || slot_count_ > kMaxSlots || !std::has_single_bit(slot_count_) ||
+      max_message_ == 0 || max_message_ > kMaxMessage || slot_size_ != slot_size_for(max_message_) ||
+      offset < sizeof(QueueHead) || offset % detail::kCacheLine != 0 || offset > area.size() ||
+      (area.size() - offset) / slot_size_ < slot_count_) {
+    fail("invalid queue head");
+  }
+  slots_ = area.data() + offset;
+}
+
+ByteQueue::ByteQueue(ByteQueue&& other) noexcept
+    : segment_(std::move(other.segment_)),
+      head_(std::exchange(other.head_, nullptr)),
+      slots_(other.slots_),
+      slot_count_(other.slot_count_),
+      max_message_(other.max_message_),
+      slot_size_(other.slot_size_) {}
+
+ByteQueue& ByteQueue::operator=(ByteQueue&& other) noexcept {
+  if (this != &other) {
+    leave();
+    segment_ = std::move(other.segment_);
+    head_ = std::exchange(other.head_, nullptr);
+    slots_ = other.slots_;
+    slot_count_ = other.slot_count_;
+    max_message_ = other.max_message_;
+    slot_size_ = other.slot_size_;
+  }
+  return *this;
+}
+
+ByteQueue::~ByteQueue() { leave(); }
+
+void ByteQueue::leave() noexcept {
+  if (head_ == nullptr) return;
+  // Release this thread's records (others' go when their threads end).
+  CachedRecords& entry = cache_entry(head_);
+  std::uint64_t me = 0;
+  try {
+    me = platform::this_thread_word();
+  } catch (...) {
+    return;
+  }
+  for (QueueParticipant* records : {head_->producers, head_->consumers}) {
+    for (std::uint32_t i = 0; i < detail::kQueueMaxParticipants; ++i) {
+      QueueParticipant& p = records[i];
+      if (p.who.load(std::memory_order_relaxed) != me) continue;
+      if (p.pending_begin.load(std::memory_order_relaxed) !=
+          p.pending_end.load(std::memory_order_relaxed)) {
+        continue;  // holds a slot: leave it for recovery
+      }
+      std::uint64_t expected = me;
+      p.who.compare_exchange_strong(expected, 0, std::memory_order_release,
+                                    std::memory_order_relaxed);
+    }
+  }
+  entry = CachedRecords{};
+}
+
+// ---------------------------------------------------------------- records
+
+QueueParticipant& ByteQueue::participant(Role role) {
+  const auto r = static_cast<std::size_t>(role);
+  QueueParticipant* records = role == Role::producer ? head_->producers : head_->consumers;
+  const std::uint64_t me = platform::this_thread_word();
+  CachedRecords& entry = cache_entry(head_);
+  if (entry.index[r] != CachedRecords::kNone &&
+      records[entry.index[r]].who.load(std::memory_order_relaxed) == me) {
+    return records[entry.index[r]];
+  }
+  auto take = [&](std::uint32_t i) -> QueueParticipant& {
+    entry.index[r] = i;
+    return records[i];
+  };
+  const std::uint32_t n = detail::kQueueMaxParticipants;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (records[i].who.load(std::memory_order_relaxed) == me) return take(i);
+  }
+  // Claim a free record, else one of a dead thread that holds no slot. Cases
+  // for each CAS: it wins (ours), or another thread claimed it (next one).
+  // acquire/release: the record's pending fields belong to whoever won.
+  for (std::uint32_t i = 0; i < n; ++i) {
+    std::uint64_t expected = 0;
+    if (records[i].who.compare_exchange_strong(expected, me, std::memory_order_acq_rel,
+                                               std::memory_order_relaxed)) {
+      records[i].pending_begin.store(0, std::memory_order_relaxed);
+      records[i].pending_end.store(0, std::memory_order_relaxed);
+      return take(i);
+    }
+  }
+  for (std::uint32_t i = 0; i < n; ++i) {
+    std::uint64_t who = records[i].who.load(std::memory_order_acquire);
+    if (who == 0 || is_alive(ProcessIdentity::unpack(who))) continue;
+    const std::uint64_t begin = records[i].pending_begin.load(std::memory_order_relaxed);
+    const std::uint64_t end = records[i].pending_end.load(std::memory_order_relaxed);
+    bool finished = true;
+    for (std::uint64_t p = begin; distance(end, p) > 0 && finished; ++p) {
+      const std::uint64_t seq = slot(p).seq.load(std::memory_order_acquire);
+      // A dead producer's slot is finished once committed or tombstoned; a
+      // dead consumer's once released.
+      finished = role == Role::producer ? seq != p : seq != p + 1;
+    }
+    if (!finished) continue;
+    if (records[i].who.compare_exchange_strong(who, me, std::memory_order_acq_rel,
+                                               std::memory_order_relaxed)) {
+      records[i].pending_begin.store(0, std::memory_order_relaxed);
+      records[i].pending_end.store(0, std::memory_order_relaxed);
+      return take(i);
+    }
+  }
+  throw Error(Errc::full, "queue '" + segment_.name() + "': " + std::to_string(n) + " live " +
+                              (role == Role::producer ? "producer" : "consumer") +
+                              " threads already");
+}
+
+void ByteQueue::clear_pending(Role role) noexcept {
+  QueueParticipant* records = role == Role::producer ? head_->producers : head_->consumers;
+  const CachedRecords& entry = cache_entry(head_);
+  const std::uint32_t i = entry.index[static_cast<std::size_t>(role)];
+  if (i == CachedRecords::kNone) return;
+  // release: our commit/release of the slots happens-before a recoverer sees
+  // the record no longer covering them.
+  records[i].pending_end.store(records[i].pending_begin.load(std::memory_order_relaxed),
+                               std::memory_order_release);
+}
+
+QueueSlot& ByteQueue::slot(std::uint64_t pos) const noexcept {
+  // slot_count_ is a validated power of two: the index is always in range.
+  return *std::launder(reinterpret_cast<QueueSlot*>(  // NOLINT: mapped layout
+      slots_ + (pos & (slot_count_ - 1)) * slot_size_));
+}
+
+std::byte* ByteQueue::payload(std::uint64_t pos) const noexcept {
+  return slots_ + (pos & (slot_count_ - 1)) * slot_size_ + detail::kQueueSlotHeader;
+}
+
+// ---------------------------------------------------------------- claims
+
+QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, std::uint64_t& first,
+                                 std::uint64_t& got) {
+  QueueParticipant& me = participant(role);
+  if (me.pending_begin.load(std::memory_order_relaxed) !=
+      me.pending_end.load(std::memory_order_relaxed)) {
+    throw std::logic_error("queue '" + segment_.name() + "': this thread already holds a " +
+                           (role == Role::producer ? "Reservation" : "Message"));
+  }
+  const bool producer = role == Role::producer;
+  std::atomic<std::uint64_t>& index = producer ? head_->tail : head_->head;
+  if (producer && head_->closed.load(std::memory_order_acquire) != 0) return QueueStatus::closed;
+  // A producer's slot at pos is ready when seq == pos, a consumer's when
+  // seq == pos + 1.
+  const std::uint64_t ready = producer ? 0 : 1;
+  std::uint64_t pos = index.load(std::memory_order_relaxed);
+  std::uint64_t n = 0;
+  for (;;) {
+    n = 0;
+    // acquire pairs with the commit/release CAS that made the slot ready:
+    // for a consumer, the payload; for a producer, the previous reader is done.
+    while (n < want && slot(pos + n).seq.load(std::memory_order_acquire) == pos + n + ready) ++n;
+    if (n == 0) {
+      const std::uint64_t seq = slot(pos).seq.load(std::memory_order_acquire);
+      if (distance(seq, pos + ready) < 0) {
+        // A failed CAS below may have left a claim recorded: withdraw it.
+        me.pending_end.store(me.pending_begin.load(std::memory_order_relaxed),
+                             std::memory_order_relaxed);
+        if (producer) return QueueStatus::full;
+        // Closed and drained: nothing claimed beyond us. seq_cst pairs with
+        // the producer's tail CAS and closed load (see close()).
+        if (head_->closed.load(std::memory_order_seq_cst) != 0 &&
+            head_->tail.load(std::memory_order_seq_cst) == pos) {
+          return QueueStatus::closed;
+        }
+        return QueueStatus::empty;
+      }
+      pos = index.load(std::memory_order_relaxed);  // another thread took pos
+      continue;
+    }
+    // Record the claim before making it, so that a recoverer who sees the
+    // index past these positions also sees who holds them (the CAS releases).
+    me.pending_begin.store(pos, std::memory_order_relaxed);
+    me.pending_end.store(pos + n, std::memory_order_relaxed);
+    // Cases: (a) the CAS wins: [pos, pos+n) is ours; (b) it fails: another
+    // thread moved the index; pos is reloaded and we look again.
+    // seq_cst: for producers, ordered before the closed re-check below.
+    if (index.compare_exchange_weak(pos, pos + n, std::memory_order_seq_cst,
+                                    std::memory_order_relaxed)) {
+      break;
+    }
+  }
+  if (producer && head_->closed.load(std::memory_order_seq_cst) != 0) {
+    // close() came between our check and our claim: give the slots back as
+    // tombstones, so a consumer that saw them claimed does not wait for them.
+    for (std::uint64_t i = 0; i < n; ++i) commit(pos + i, detail::kQueueTombstone);
+    clear_pending(role);
+    return QueueStatus::closed;
+  }
+  first = pos;
+  got = n;
+  return QueueStatus::ok;
+}
+
+QueueStatus ByteQueue::claim(Role role, std::uint64_t want, bool wait, platform::Deadline deadline,
+                             std::uint64_t& first, std::uint64_t& got) {
+  const bool producer = role == Role::producer;
+  const QueueStatus busy = producer ? QueueStatus::full : QueueStatus::empty;
+  QueueStatus status = try_claim(role, want, first, got);
+  if (status != busy || !wait) return status;
+  for (int i = 0; i < platform::kSpinIterations && status == busy; ++i) {
+    platform::cpu_relax();
+    status = try_claim(role, want, first, got);
+  }
+  std::atomic<std::uint32_t>& word = producer ? head_->not_full : head_->not_empty;
+  std::atomic<std::uint32_t>& waiting =
+      producer ? head_->producers_waiting : head_->consumers_waiting;
+  while (status == busy) {
+    // [W1] seq_cst, before the re-check: with commit()/release() [K1] this is
+    // Dekker's pattern: either they see us waiting, or we see their slot.
+    waiting.fetch_add(1, std::memory_order_seq_cst);
+    const std::uint32_t seen = word.load(std::memory_order_seq_cst);
+    status = try_claim(role, want, first, got);
+    if (status == busy) {
+      const Clock::time_point now = Clock::now();
+      if (deadline && now >= *deadline) {
+        waiting.fetch_sub(1, std::memory_order_relaxed);
+        return QueueStatus::timed_out;
+      }
+      const Clock::time_point check_at = now + sync::kDeadOwnerCheck;
+      const bool deadline_first = deadline && *deadline < check_at;
+      const auto woke = platform::futex_wait(word, seen, deadline_first ? *deadline : check_at);
+      // A whole check interval without a wake-up: a dead peer may hold the slot.
+      if (woke == platform::FutexWait::timed_out && !deadline_first) recover(role);
+      status = try_claim(role, want, first, got);
+    }
+    waiting.fetch_sub(1, std::memory_order_relaxed);
+  }
+  return status;
+}
+
+void ByteQueue::commit(std::uint64_t pos, std::uint32_t length) noexcept {
+  QueueSlot& s = slot(pos);
+  s.length.store(length, std::memory_order_relaxed);
+  // [K1] release: payload and length before the slot turns ready for the
+  // consumer; seq_cst: ordered before the waiters load (see [W1]).
+  std::uint64_t expected = pos;
+  s.seq.compare_exchange_strong(expected, pos + 1, std::memory_order_seq_cst,
+                                std::memory_order_relaxed);
+  // A failed CAS means a recoverer took us for dead and tombstoned the slot:
+  // only possible if our liveness check lied; nothing more we can do for it.
+  if (head_->consumers_waiting.load(std::memory_order_seq_cst) != 0) {
+    head_->not_empty.fetch_add(1, std::memory_order_release);
+    platform::futex_wake(head_->not_empty, 1);
+  }
+}
+
+void ByteQueue::release(std::uint64_t pos) noexcept {
+  // [K1] for consumers: release, so the reading is done before a producer
+  // reuses the slot; seq_cst for the waiters load.
+  std::uint64_t expected = pos + 1;
+  slot(pos).seq.compare_exchange_strong(expected, pos + slot_count_, std::memory_order_seq_cst,
+                                        std::memory_order_relaxed);
+  if (head_->producers_waiting.load(std::memory_order_seq_cst) != 0) {
+    head_->not_full.fetch_add(1, std::memory_order_release);
+    platform::futex_wake(head_->not_full, 1);
+  }
+}
+
+bool ByteQueue::recover(Role role) noexcept {
+  // A consumer waits on the slot at head: claimed by a producer (tail past
+  // it), not committed. A producer waits on the slot at tail - count: claimed
+  // by a consumer (head past it), not released.
+  const bool for_consumer = role == Role::consumer;
+  const std::uint64_t pos =
+      for_consumer ? head_->head.load(std::memory_order_acquire)
+                   : head_->tail.load(std::memory_order_acquire) - slot_count_;
+  const std::uint64_t stuck_seq = for_consumer ? pos : pos + 1;
+  std::atomic<std::uint64_t>& claimed_by = for_consumer ? head_->tail : head_->head;
+  if (distance(claimed_by.load(std::memory_order_acquire), pos) <= 0) return false;  // unclaimed
+  QueueSlot& s = slot(pos);
+  if (s.seq.load(std::memory_order_acquire) != stuck_seq) return false;  // finished meanwhile
+  QueueParticipant* holders = for_consumer ? head_->producers : head_->consumers;
+  for (std::uint32_t i = 0; i < detail::kQueueMaxParticipants; ++i) {
+    const std::uint64_t who = holders[i].who.load(std::memory_order_acquire);
+    if (who != 0 && covers(holders[i], pos) && is_alive(ProcessIdentity::unpack(who))) {
+      return false;  // a live thread holds it: just slow
+    }
+  }
+  // No live thread holds it: its holder died. Finish its step for it. The
+  // CAS makes exactly one recoverer (or a late holder) win.
+  std::uint64_t expected = stuck_seq;
+  if (for_consumer) {
+    s.length.store(detail::kQueueTombstone, std::memory_order_relaxed);
+    if (!s.seq.compare_exchange_strong(expected, pos + 1, std::memory_order_seq_cst)) return false;
+    head_->not_empty.fetch_add(1, std::memory_order_release);
+    platform::futex_wake_all(head_->not_empty);
+  } else {
+    if (!s.seq.compare_exchange_strong(expected, pos + slot_count_, std::memory_order_seq_cst)) {
+      return false;
+    }
+    head_->not_full.fetch_add(1, std::memory_order_release);
+    platform::futex_wake_all(head_->not_full);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- operations
+
+void ByteQueue::check_size(std::size_t bytes) const {
+  if (bytes > max_message_) {
+    throw Error(Errc::message_too_large, "queue '" + segment_.name() + "': a message of " +
+                                             std::to_string(bytes) +
+                                             " bytes exceeds its max_message of " +
+                                             std::to_string(max_message_));
+  }
+}
+
+std::uint32_t ByteQueue::checked_length(std::uint64_t pos) const {
+  // relaxed: ordered after the acquire load of seq in try_claim().
+  const std::uint32_t length = slot(pos).length.load(std::memory_order_relaxed);
+  if (length != detail::kQueueTombstone && length > max_message_) {
+    return detail::kQueueTombstone - 1;  // the caller reports it as corrupt
+  }
+  return length;
+}
+
+QueueStatus ByteQueue::try_push(std::span<const std::byte> message) {
+  return push_one(message, false, std::nullopt);
+}
+
+QueueStatus ByteQueue::push_until(std::span<const std::byte> message, platform::Deadline deadline) {
+  return push_one(message, true, deadline);
+}
+
+QueueStatus ByteQueue::push_one(std::span<const std::byte> message, bool wait,
+                                platform::Deadline deadline) {
+  check_size(message.size());
+  std::uint64_t pos = 0;
+  std::uint64_t got = 0;
+  const QueueStatus status = claim(Role::producer, 1, wait, deadline, pos, got);
+  if (status != QueueStatus::ok) return status;
+  if (!message.empty()) std::memcpy(payload(pos), message.data(), message.size());
+  commit(pos, static_cast<std::uint32_t>(message.size()));
+  clear_pending(Role::producer);
+  return QueueStatus::ok;
+}
+
+std::size_t ByteQueue::try_push_batch(std::span<const std::span<const std::byte>> messages) {
+  if (messages.empty()) return 0;
+  for (const auto& m : messages) check_size(m.size());
+  std::uint64_t first = 0;
+  std::uint64_t got = 0;
+  if (try_claim(Role::producer, messages.size(), first, got) != QueueStatus::ok) return 0;
+  for (std::uint64_t i = 0; i < got; ++i) {
+    const auto& m = messages[i];
+    if (!m.empty()) std::memcpy(payload(first + i), m.data(), m.size());
+    commit(first + i, static_cast<std::uint32_t>(m.size()));
+  }
+  clear_pending(Role::producer);
+  return static_cast<std::size_t>(got);
+}
+
+std::size_t ByteQueue::pop_batch(std::size_t max, Visitor visit, void* ctx) {
+  std::size_t delivered = 0;
+  while (delivered < max) {
+    std::uint64_t first = 0;
+    std::uint64_t got = 0;
+    if (try_claim(Role::consumer, max - delivered, first, got) != QueueStatus::ok) break;
+    std::uint64_t i = 0;
+    try {
+      for (; i < got; ++i) {
+        const std::uint32_t length = checked_length(first + i);
+        if (length == detail::kQueueTombstone - 1) {
+          throw Error(Errc::corrupt, "queue '" + segment_.name() + "': a slot's length exceeds " +
+                                         "max_message");
+        }
+        if (length != detail::kQueueTombstone) {
+          visit(ctx, {payload(first + i), length});
+          ++delivered;
+        }
+        release(first + i);
+      }
+    } catch (...) {
+      for (; i < got; ++i) release(first + i);  // taken: released, not redelivered
+      clear_pending(Role::consumer);
+      throw;
+    }
+    clear_pending(Role::consumer);
+  }
+  return delivered;
+}
+
+QueueStatus ByteQueue::reserve(Reservation& out, bool wait, platform::Deadline deadline) {
+  if (out.active()) throw std::logic_error("reserve(): the Reservation is still active");
+  std::uint64_t pos = 0;
+  std::uint64_t got = 0;
+  const QueueStatus status = claim(Role::producer, 1, wait, deadline, pos, got);
+  if (status != QueueStatus::ok) return status;
+  out.queue_ = this;
+  out.pos_ = pos;
+  out.data_ = {payload(pos), max_message_};
+  return status;
+}
+
+QueueStatus ByteQueue::read(Message& out, bool wait, platform::Deadline deadline) {
+  out.release();
+  for (;;) {
+    std::uint64_t pos = 0;
+    std::uint64_t got = 0;
+    const QueueStatus status = claim(Role::consumer, 1, wait, deadline, pos, got);
+    if (status != QueueStatus::ok) return status;
+    const std::uint32_t length = checked_length(pos);
+    if (length == detail::kQueueTombstone) {  // a dead or closed-out producer's slot
+      release(pos);
+      clear_pending(Role::consumer);
+      continue;
+    }
+    if (length == detail::kQueueTombstone - 1) {
+      release(pos);
+      clear_pending(Role::consumer);
+      throw Error(Errc::corrupt, "queue '" + segment_.name() + "': a slot's length exceeds " +
+                                     "max_message");
+    }
+    out.queue_ = this;
+    out.pos_ = pos;
+    out.data_ = {payload(pos), length};
+    return QueueStatus::ok;
+  }
+}
+
+void ByteQueue::close() noexcept {
+  // seq_cst pairs with try_claim()'s tail CAS and closed re-check.
+  head_->closed.store(1, std::memory_order_seq_cst);
+  head_->not_empty.fetch_add(1, std::memory_order_seq_cst);
+  head_->not_full.fetch_add(1, std::memory_order_seq_cst);
+  platform::futex_wake_all(head_->not_empty);
+  platform::futex_wake_all(head_->not_full);
+}
+
+bool ByteQueue::closed() const noexcept {
+  return head_->closed.load(std::memory_order_acquire) != 0;
+}
+
+std::uint64_t ByteQueue::depth() const noexcept {
+  const std::uint64_t head = head_->head.load(std::memory_order_relaxed);
+  const std::uint64_t tail = head_->tail.load(std::memory_order_relaxed);
+  const std::int64_t d = distance(tail, head);
+  return d <= 0 ? 0 : std::min<std::uint64_t>(static_cast<std::uint64_t>(d), slot_count_);
+}
+
+std::uint32_t ByteQueue::producers() const {
+  std::uint32_t n = 0;
+  for (const auto& p : head_->producers) {
+    const std::uint64_t who = p.who.load(std::memory_order_relaxed);
+    if (who != 0 && is_alive(ProcessIdentity::unpack(who))) ++n;
+  }
+  return n;
+}
+
+std::uint32_t ByteQueue::consumers() const {
+  std::uint32_t n = 0;
+  for (const auto& p : head_->consumers) {
+    const std::uint64_t who = p.who.load(std::memory_order_relaxed);
+    if (who != 0 && is_alive(ProcessIdentity::unpack(who))) ++n;
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------- loans
+
+ByteQueue::Reservation::Reservation(Reservation&& other) noexcept
+    : queue_(std::exchange(other.queue_, nullptr)), pos_(other.pos_), data_(other.data_) {}
+
+ByteQueue::Reservation& ByteQueue::Reservation::operator=(Reservation&& other) noexcept {
+  if (this != &other) {
+    if (queue_ != nullptr) {
+      queue_->commit(pos_, detail::kQueueTombstone);
+      queue_->clear_pending(Role::producer);
+    }
+    queue_ = std::exchange(other.queue_, nullptr);
+    pos_ = other.pos_;
+    data_ = other.data_;
+  }
+  return *this;
+}
+
+ByteQueue::Reservation::~Reservation() {
+  if (queue_ == nullptr) return;
+  queue_->commit(pos_, detail::kQueueTombstone);  // abandoned: consumers skip it
+  queue_->clear_pending(Role::producer);
+}
+
+void ByteQueue::Reservation::commit(std::size_t length) {
+  if (queue_ == nullptr) throw std::logic_error("commit(): no active Reservation");
+  queue_->check_size(length);
+  queue_->commit(pos_, static_cast<std::uint32_t>(length));
+  queue_->clear_pending(Role::producer);
+  queue_ = nullptr;
+}
+
+ByteQueue::Message::Message(Message&& other) noexcept
+    : queue_(std::exchange(other.queue_, nullptr)), pos_(other.pos_), data_(other.data_) {}
+
+ByteQueue::Message& ByteQueue::Message::operator=(Message&& other) noexcept {
+  if (this != &other) {
+    release();
+    queue_ = std::exchange(other.queue_, nullptr);
+    pos_ = other.pos_;
+    data_ = other.data_;
+  }
+  return *this;
+}
+
+void ByteQueue::Message::release() noexcept {
+  if (queue_ == nullptr) return;
+  queue_->release(pos_);
+  queue_->clear_pending(Role::consumer);
+  queue_ = nullptr;
+}
+
+}  // namespace shmkit
