@@ -1,0 +1,63 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "shmkit/detail/queue_layout.hpp"
+#include "shmkit/detail/segment_layout.hpp"
+
+// Shared layout of a Pipe (kind pipe), v1. Prose: docs/design/layout.md.
+//
+// Two single-producer single-consumer rings of fixed-size slots, one per
+// direction: ring 0 carries end 0 -> end 1, ring 1 carries end 1 -> end 0.
+// A slot is a QueueSlot (queue_layout.hpp) whose seq says whose turn it is:
+// seq == pos: free for the producer; pos + 1: committed, for the consumer;
+// pos + count: released. The consumer polls the slot itself, so a small
+// message costs one cache-line transfer: no shared index on the fast path.
+
+namespace shmkit::detail {
+
+// One direction's control words. Each side's words on its own cache line.
+struct SpscControl {
+  // Written by the producer only (relaxed): its next position, for an
+  // endpoint that reopens after its process died.
+  alignas(kCacheLine) std::atomic<std::uint64_t> tail;
+  std::atomic<std::uint32_t> space_seq;         // futex: bumped by the consumer for a waiting producer
+  std::atomic<std::uint32_t> producer_waiting;  // the producer is about to sleep or asleep
+  // Written by the consumer only.
+  alignas(kCacheLine) std::atomic<std::uint64_t> head;
+  std::atomic<std::uint32_t> data_seq;          // futex: bumped by the producer for a waiting consumer
+  std::atomic<std::uint32_t> consumer_waiting;  // the consumer is about to sleep or asleep
+};
+static_assert(sizeof(SpscControl) == 2 * kCacheLine);
+static_assert(offsetof(SpscControl, head) == kCacheLine);
+
+struct PipeEnd {
+  // Packed ProcessIdentity of the process holding this end; 0 when free.
+  // CAS by the process that opens the end (free or dead holder -> itself).
+  alignas(kCacheLine) std::atomic<std::uint64_t> who;
+  std::atomic<std::uint32_t> closed;  // 1 once this end closed; written by its holder
+  std::uint32_t reserved;
+};
+static_assert(sizeof(PipeEnd) == kCacheLine);
+
+struct PipeHead {
+  // --- written by the creator, immutable afterwards ---
+  std::uint32_t slot_count;    // per direction; power of two, >= 2
+  std::uint32_t max_message;   // bytes
+  std::uint64_t slot_size;     // bytes per slot, a multiple of kCacheLine
+  std::uint64_t ring_offset[2];  // from the start of the data area: ring 0, ring 1
+  alignas(kCacheLine) PipeEnd ends[2];
+  SpscControl control[2];  // control[r] for ring r
+};
+static_assert(std::is_standard_layout_v<PipeHead>);
+static_assert(offsetof(PipeHead, slot_count) == 0);
+static_assert(offsetof(PipeHead, slot_size) == 8);
+static_assert(offsetof(PipeHead, ring_offset) == 16);
+static_assert(offsetof(PipeHead, ends) == 64);
+static_assert(offsetof(PipeHead, control) == 192);
+static_assert(sizeof(PipeHead) == 192 + 4 * kCacheLine);
+
+}  // namespace shmkit::detail

@@ -1,0 +1,156 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shmkit/detail/named_state.hpp"
+#include "shmkit/detail/pipe_layout.hpp"
+#include "shmkit/queue.hpp"
+
+// Pipe: a named duplex connection between exactly two endpoints, the
+// counterpart of multiprocessing.Pipe() (send_bytes / recv_bytes / poll).
+// Two unrelated processes rendezvous on the name: create() takes end 0,
+// open() takes end 1. Each direction is a single-producer single-consumer
+// ring of `capacity` slots of `max_message` bytes; the receiver polls the
+// slot itself, so a small message costs about one cache-line transfer.
+//
+//   auto a = shmkit::Pipe::create("link");   // process A
+//   auto b = shmkit::Pipe::open("link");     // process B
+//   a.send(bytes);  b.recv(text);  b.send(reply);  a.recv(text);
+//
+// Waiting: recv/send spin briefly, then sleep (futex); try_recv/try_send
+// never wait (loop on them for busy-polling). Outcomes are QueueStatus.
+// Death and close: if the peer closes its end or dies, recv still returns
+// what it had sent, then `closed`; send returns `closed`. A waiter notices a
+// dead peer within about sync::kDeadOwnerCheck. If a process dies holding an
+// end, a later open() takes that end over; the one message its old holder
+// was reading, if any, is delivered again (at least once for that one).
+//
+// Threads: one thread may send while another receives on the same handle;
+// two threads must not send (or receive) at once on one end.
+
+namespace shmkit {
+
+struct PipeConfig {
+  std::uint32_t capacity = 256;      // slots per direction; rounded up to a power of two
+  std::uint32_t max_message = 4096;  // bytes per message, at most 64 MiB
+};
+
+class Pipe {
+ public:
+  static Pipe create(std::string_view name, const PipeConfig& config = {},
+                     const SegmentOptions& options = {});
+  // Takes the free end of NAME (or one whose process died); Errc::already_exists
+  // if both ends are held by live processes.
+  static Pipe open(std::string_view name, const SegmentOptions& options = {});
+  static bool remove(std::string_view name, const SegmentOptions& options = {}) {
+    return Segment::remove(name, options);
+  }
+
+  Pipe(Pipe&& other) noexcept;
+  Pipe& operator=(Pipe&& other) noexcept;
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+  ~Pipe();
+
+  // --- send: ok | full (try) | timed_out | closed (the peer closed or died) ---
+  QueueStatus try_send(std::span<const std::byte> message);
+  QueueStatus send(std::span<const std::byte> message) { return send_until(message, std::nullopt); }
+  template <class Rep, class Period>
+  QueueStatus send_for(std::span<const std::byte> message,
+                       std::chrono::duration<Rep, Period> timeout) {
+    return send_until(message, detail::deadline_after(timeout));
+  }
+  QueueStatus send_until(std::span<const std::byte> message, platform::Deadline deadline);
+
+  // --- receive into `out` (resized): ok | empty (try) | timed_out | closed ---
+  QueueStatus try_recv(std::string& out) { return recv_into(out, false, std::nullopt); }
+  QueueStatus try_recv(std::vector<std::byte>& out) { return recv_into(out, false, std::nullopt); }
+  QueueStatus recv(std::string& out) { return recv_into(out, true, std::nullopt); }
+  QueueStatus recv(std::vector<std::byte>& out) { return recv_into(out, true, std::nullopt); }
+  template <class Buffer, class Rep, class Period>
+  QueueStatus recv_for(Buffer& out, std::chrono::duration<Rep, Period> timeout) {
+    return recv_into(out, true, detail::deadline_after(timeout));
+  }
+  // True once a message can be received (or the peer is gone and recv would
+  // return closed) within `timeout`.
+  template <class Rep, class Period>
+  bool poll(std::chrono::duration<Rep, Period> timeout) {
+    return wait_readable(detail::deadline_after(timeout)) != QueueStatus::timed_out;
+  }
+
+  // --- zero-copy: write in place then commit; read in place then release ---
+  // The next slot to write (max_message() bytes), or an empty span if full.
+  std::span<std::byte> try_reserve();
+  void commit(std::size_t length);  // publishes the reserved slot's first `length` bytes
+  // The next message in place, or nullopt if none now.
+  std::optional<std::span<const std::byte>> try_peek();
+  void release() noexcept;  // frees the message try_peek() returned
+
+  // No more sends from this end; the peer drains, then gets closed.
+  void close() noexcept;
+  [[nodiscard]] int end() const noexcept { return end_; }
+  [[nodiscard]] bool peer_alive() const;
+  [[nodiscard]] std::uint32_t capacity() const noexcept { return slot_count_; }
+  [[nodiscard]] std::uint32_t max_message() const noexcept { return max_message_; }
+  [[nodiscard]] const Segment& segment() const noexcept { return segment_; }
+
+ private:
+  Pipe(Segment segment, int end);
+  detail::QueueSlot& slot(int ring, std::uint64_t pos) const noexcept;
+  std::byte* payload(int ring, std::uint64_t pos) const noexcept;
+  enum class Wake { ready, timed_out, check_peer };
+  [[nodiscard]] bool peer_closed() const noexcept;
+  [[nodiscard]] bool peer_gone() const;
+  void check_size(std::size_t bytes) const;
+  QueueStatus wait_readable(platform::Deadline deadline);
+  QueueStatus wait_writable(platform::Deadline deadline);
+  Wake sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting,
+                bool (Pipe::*ready)() const, platform::Deadline deadline);
+  [[nodiscard]] bool can_send() const noexcept;
+  [[nodiscard]] bool can_recv() const noexcept;
+  std::uint32_t ready_length() const;
+  void finish_send(std::uint32_t length) noexcept;
+  template <class Buffer>
+  QueueStatus recv_into(Buffer& out, bool wait, platform::Deadline deadline);
+
+  Segment segment_;
+  detail::PipeHead* head_ = nullptr;
+  std::byte* rings_[2] = {nullptr, nullptr};
+  int end_ = 0;
+  std::uint64_t my_word_ = 0;   // our packed identity in ends[end_].who
+  std::uint64_t send_pos_ = 0;  // next position in ring end_
+  std::uint64_t recv_pos_ = 0;  // next position in ring 1 - end_
+  // Validated copies of the immutable head.
+  std::uint32_t slot_count_ = 0;
+  std::uint32_t max_message_ = 0;
+  std::uint64_t slot_size_ = 0;
+};
+
+template <class Buffer>
+QueueStatus Pipe::recv_into(Buffer& out, bool wait, platform::Deadline deadline) {
+  for (;;) {
+    if (const auto message = try_peek()) {
+      out.resize(message->size());
+      if (!message->empty()) std::memcpy(out.data(), message->data(), message->size());
+      release();
+      return QueueStatus::ok;
+    }
+    if (!wait) {
+      if (!peer_closed()) return QueueStatus::empty;
+      if (can_recv()) continue;  // it sent more before it closed
+      return QueueStatus::closed;
+    }
+    const QueueStatus status = wait_readable(deadline);
+    if (status != QueueStatus::ok) return status;
+  }
+}
+
+}  // namespace shmkit

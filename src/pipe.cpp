@@ -1,0 +1,336 @@
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <new>
+
+#include "shmkit/pipe.hpp"
+#include "shmkit/platform/spin.hpp"
+#include "shmkit/sync/mutex_state.hpp"
+
+// Pipe (include/shmkit/pipe.hpp): two SPSC slot rings (detail/pipe_layout.hpp).
+
+namespace shmkit {
+namespace {
+
+using detail::PipeHead;
+using detail::QueueSlot;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::uint32_t kMaxSlots = std::uint32_t{1} << 24;
+constexpr std::uint32_t kMaxMessage = std::uint32_t{64} << 20;
+
+std::uint64_t round_up(std::uint64_t value, std::uint64_t to) { return (value + to - 1) / to * to; }
+
+std::uint64_t slot_size_for(std::uint32_t max_message) {
+  return round_up(detail::kQueueSlotHeader + max_message, detail::kCacheLine);
+}
+
+// Takes end `e` for us if it is free or its holder died. Cases for the CAS:
+// it wins (the end is ours), or another process took the end first.
+bool take_end(PipeHead& head, int e, std::uint64_t me) {
+  std::atomic<std::uint64_t>& who = head.ends[e].who;
+  std::uint64_t current = who.load(std::memory_order_acquire);
+  if (current != 0 && is_alive(ProcessIdentity::unpack(current))) return false;
+  // acq_rel: the dead holder's positions are visible to us; ours to a later one.
+  return who.compare_exchange_strong(current, me, std::memory_order_acq_rel,
+                                     std::memory_order_relaxed);
+}
+
+}  // namespace
+
+Pipe Pipe::create(std::string_view name, const PipeConfig& config, const SegmentOptions& options) {
+  if (config.max_message == 0 || config.max_message > kMaxMessage || config.capacity == 0 ||
+      config.capacity > kMaxSlots) {
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                "pipe '" + std::string(name) + "': capacity must be 1.." +
+                    std::to_string(kMaxSlots) + " and max_message 1.." +
+                    std::to_string(kMaxMessage));
+  }
+  const std::uint32_t count = std::max<std::uint32_t>(2, std::bit_ceil(config.capacity));
+  const std::uint32_t max_message = config.max_message;
+  const std::uint64_t ring_bytes = std::uint64_t{count} * slot_size_for(max_message);
+  const std::uint64_t first_ring = round_up(sizeof(PipeHead), detail::kCacheLine);
+  const std::uint64_t me = ProcessIdentity::self().pack();
+  SegmentOptions segment_options = options;
+  segment_options.kind = Kind::pipe;
+  segment_options.type = TypeFingerprint::bytes();
+  segment_options.initialize = [=](std::span<std::byte> data) {
+    auto* head = ::new (data.data()) PipeHead{};
+    head->slot_count = count;
+    head->max_message = max_message;
+    head->slot_size = slot_size_for(max_message);
+    head->ring_offset[0] = first_ring;
+    head->ring_offset[1] = first_ring + ring_bytes;
+    for (int r = 0; r < 2; ++r) {
+      for (std::uint32_t i = 0; i < count; ++i) {
+        auto* s = ::new (data.data() + head->ring_offset[r] + i * head->slot_size) QueueSlot{};
+        s->seq.store(i, std::memory_order_relaxed);
+      }
+    }
+    head->ends[0].who.store(me, std::memory_order_relaxed);  // the creator holds end 0
+  };
+  return Pipe(Segment::create(name, first_ring + 2 * ring_bytes, segment_options), 0);
+}
+
+Pipe Pipe::open(std::string_view name, const SegmentOptions& options) {
+  SegmentOptions segment_options = options;
+  segment_options.kind = Kind::pipe;
+  segment_options.type = TypeFingerprint::bytes();
+  Segment segment = Segment::open(name, segment_options);
+  if (segment.data().size() < sizeof(PipeHead)) {
+    throw Error(Errc::corrupt, "pipe '" + std::string(name) + "': too small for a pipe head");
+  }
+  auto* head = std::launder(reinterpret_cast<PipeHead*>(segment.data().data()));  // NOLINT
+  const std::uint64_t me = ProcessIdentity::self().pack();
+  for (const int e : {1, 0}) {
+    if (take_end(*head, e, me)) return Pipe(std::move(segment), e);
+  }
+  throw Error(Errc::already_exists,
+              "pipe '" + std::string(name) + "': both ends are held by live processes");
+}
+
+Pipe::Pipe(Segment segment, int end) : segment_(std::move(segment)), end_(end) {
+  const std::span<std::byte> area = segment_.data();
+  head_ = std::launder(reinterpret_cast<PipeHead*>(area.data()));  // NOLINT: mapped layout
+  slot_count_ = head_->slot_count;
+  max_message_ = head_->max_message;
+  slot_size_ = head_->slot_size;
+  const bool shape_ok = slot_count_ >= 2 && slot_count_ <= kMaxSlots &&
+                        std::has_single_bit(slot_count_) && max_message_ != 0 &&
+                        max_message_ <= kMaxMessage && slot_size_ == slot_size_for(max_message_);
+  for (int r = 0; r < 2 && shape_ok; ++r) {
+    const std::uint64_t offset = head_->ring_offset[r];
+    if (offset < sizeof(PipeHead) || offset % detail::kCacheLine != 0 || offset > area.size() ||
+        (area.size() - offset) / slot_size_ < slot_count_) {
+      throw Error(Errc::corrupt, "pipe '" + segment_.name() + "': invalid ring offset");
+    }
+    rings_[r] = area.data() + offset;
+  }
+  if (!shape_ok) throw Error(Errc::corrupt, "pipe '" + segment_.name() + "': invalid pipe head");
+  my_word_ = head_->ends[end_].who.load(std::memory_order_relaxed);
+  head_->ends[end_].closed.store(0, std::memory_order_relaxed);
+  // Resume where this end's previous holder stopped. It stores its position
+  // after each commit or release, so it may lag by the one message it had
+  // just finished: skip that one.
+  send_pos_ = head_->control[end_].tail.load(std::memory_order_acquire);
+  if (slot(end_, send_pos_).seq.load(std::memory_order_acquire) == send_pos_ + 1) ++send_pos_;
+  recv_pos_ = head_->control[1 - end_].head.load(std::memory_order_acquire);
+  if (slot(1 - end_, recv_pos_).seq.load(std::memory_order_acquire) == recv_pos_ + slot_count_) {
+    ++recv_pos_;
+  }
+}
+
+Pipe::Pipe(Pipe&& other) noexcept
+    : segment_(std::move(other.segment_)),
+      head_(std::exchange(other.head_, nullptr)),
+      rings_{other.rings_[0], other.rings_[1]},
+      end_(other.end_),
+      my_word_(other.my_word_),
+      send_pos_(other.send_pos_),
+      recv_pos_(other.recv_pos_),
+      slot_count_(other.slot_count_),
+      max_message_(other.max_message_),
+      slot_size_(other.slot_size_) {}
+
+Pipe& Pipe::operator=(Pipe&& other) noexcept {
+  if (this != &other) {
+    this->~Pipe();
+    new (this) Pipe(std::move(other));
+  }
+  return *this;
+}
+
+Pipe::~Pipe() {
+  if (head_ == nullptr) return;
+  close();
+  // Give the end back, unless another process already took it over.
+  std::uint64_t expected = my_word_;
+  head_->ends[end_].who.compare_exchange_strong(expected, 0, std::memory_order_release,
+                                                std::memory_order_relaxed);
+}
+
+QueueSlot& Pipe::slot(int ring, std::uint64_t pos) const noexcept {
+  return *std::launder(reinterpret_cast<QueueSlot*>(  // NOLINT: mapped layout
+      rings_[ring] + (pos & (slot_count_ - 1)) * slot_size_));
+}
+
+std::byte* Pipe::payload(int ring, std::uint64_t pos) const noexcept {
+  return rings_[ring] + (pos & (slot_count_ - 1)) * slot_size_ + detail::kQueueSlotHeader;
+}
+
+bool Pipe::peer_alive() const {
+  const std::uint64_t who = head_->ends[1 - end_].who.load(std::memory_order_acquire);
+  return who != 0 && is_alive(ProcessIdentity::unpack(who));
+}
+
+bool Pipe::peer_closed() const noexcept {
+  return head_->ends[1 - end_].closed.load(std::memory_order_acquire) != 0;
+}
+
+bool Pipe::peer_gone() const {
+  if (peer_closed()) return true;
+  // An end nobody holds yet (the peer has not opened) is not gone; a dead
+  // holder is.
+  const std::uint64_t who = head_->ends[1 - end_].who.load(std::memory_order_acquire);
+  return who != 0 && !is_alive(ProcessIdentity::unpack(who));
+}
+
+void Pipe::check_size(std::size_t bytes) const {
+  if (bytes > max_message_) {
+    throw Error(Errc::message_too_large, "pipe '" + segment_.name() + "': a message of " +
+                                             std::to_string(bytes) +
+                                             " bytes exceeds its max_message of " +
+                                             std::to_string(max_message_));
+  }
+}
+
+bool Pipe::can_send() const noexcept {
+  // acquire pairs with the consumer's release of the slot: its reading is done.
+  return slot(end_, send_pos_).seq.load(std::memory_order_acquire) == send_pos_;
+}
+
+bool Pipe::can_recv() const noexcept {
+  // acquire pairs with the producer's commit: the payload is written.
+  return slot(1 - end_, recv_pos_).seq.load(std::memory_order_acquire) == recv_pos_ + 1;
+}
+
+std::span<std::byte> Pipe::try_reserve() {
+  if (!can_send()) return {};
+  return {payload(end_, send_pos_), max_message_};
+}
+
+void Pipe::finish_send(std::uint32_t length) noexcept {
+  QueueSlot& s = slot(end_, send_pos_);
+  s.length.store(length, std::memory_order_relaxed);
+  // [S1] release: payload and length before the consumer sees the slot ready.
+  // seq_cst: ordered before the consumer_waiting load [S2] (Dekker with the
+  // consumer's [R1] in sleep_on()).
+  s.seq.store(send_pos_ + 1, std::memory_order_seq_cst);
+  ++send_pos_;
+  detail::SpscControl& control = head_->control[end_];
+  control.tail.store(send_pos_, std::memory_order_relaxed);
+  // [S2]
+  if (control.consumer_waiting.load(std::memory_order_seq_cst) != 0) {
+    control.data_seq.fetch_add(1, std::memory_order_release);
+    platform::futex_wake(control.data_seq, 1);
+  }
+}
+
+void Pipe::commit(std::size_t length) {
+  check_size(length);
+  if (!can_send()) throw std::logic_error("commit() without a successful try_reserve()");
+  finish_send(static_cast<std::uint32_t>(length));
+}
+
+QueueStatus Pipe::try_send(std::span<const std::byte> message) {
+  check_size(message.size());
+  if (peer_closed()) return QueueStatus::closed;
+  if (!can_send()) return QueueStatus::full;
+  if (!message.empty()) std::memcpy(payload(end_, send_pos_), message.data(), message.size());
+  finish_send(static_cast<std::uint32_t>(message.size()));
+  return QueueStatus::ok;
+}
+
+QueueStatus Pipe::send_until(std::span<const std::byte> message, platform::Deadline deadline) {
+  for (;;) {
+    const QueueStatus status = try_send(message);
+    if (status != QueueStatus::full) return status;
+    const QueueStatus waited = wait_writable(deadline);
+    if (waited != QueueStatus::ok) return waited;
+  }
+}
+
+std::uint32_t Pipe::ready_length() const {
+  // relaxed: ordered after can_recv()'s acquire load of seq.
+  const std::uint32_t length = slot(1 - end_, recv_pos_).length.load(std::memory_order_relaxed);
+  if (length > max_message_) {
+    throw Error(Errc::corrupt, "pipe '" + segment_.name() + "': a message length of " +
+                                   std::to_string(length) + " exceeds max_message");
+  }
+  return length;
+}
+
+std::optional<std::span<const std::byte>> Pipe::try_peek() {
+  if (!can_recv()) return std::nullopt;
+  return std::span<const std::byte>(payload(1 - end_, recv_pos_), ready_length());
+}
+
+void Pipe::release() noexcept {
+  const int ring = 1 - end_;
+  // release: our reading is done before the producer reuses the slot;
+  // seq_cst: ordered before the producer_waiting load (Dekker, as in send).
+  slot(ring, recv_pos_).seq.store(recv_pos_ + slot_count_, std::memory_order_seq_cst);
+  ++recv_pos_;
+  detail::SpscControl& control = head_->control[ring];
+  control.head.store(recv_pos_, std::memory_order_relaxed);
+  if (control.producer_waiting.load(std::memory_order_seq_cst) != 0) {
+    control.space_seq.fetch_add(1, std::memory_order_release);
+    platform::futex_wake(control.space_seq, 1);
+  }
+}
+
+Pipe::Wake Pipe::sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting,
+                          bool (Pipe::*ready)() const, platform::Deadline deadline) {
+  for (int i = 0; i < platform::kSpinIterations; ++i) {
+    if ((this->*ready)()) return Wake::ready;
+    platform::cpu_relax();
+  }
+  // [R1] seq_cst, before the re-check: either the peer sees us waiting, or we
+  // see its slot (see [S1]/[S2]).
+  waiting.store(1, std::memory_order_seq_cst);
+  const std::uint32_t seen = word.load(std::memory_order_seq_cst);
+  Wake wake = Wake::ready;
+  if (!(this->*ready)() && !peer_closed()) {
+    const Clock::time_point now = Clock::now();
+    const Clock::time_point check_at = now + sync::kDeadOwnerCheck;
+    if (deadline && now >= *deadline) {
+      wake = Wake::timed_out;
+    } else if (deadline && *deadline <= check_at) {
+      if (platform::futex_wait(word, seen, *deadline) == platform::FutexWait::timed_out) {
+        wake = Wake::timed_out;
+      }
+    } else if (platform::futex_wait(word, seen, check_at) == platform::FutexWait::timed_out) {
+      wake = Wake::check_peer;  // a whole interval of silence: is the peer alive?
+    }
+  }
+  waiting.store(0, std::memory_order_relaxed);
+  return wake;
+}
+
+QueueStatus Pipe::wait_readable(platform::Deadline deadline) {
+  detail::SpscControl& control = head_->control[1 - end_];
+  for (;;) {
+    if (can_recv()) return QueueStatus::ok;
+    if (peer_closed()) return can_recv() ? QueueStatus::ok : QueueStatus::closed;
+    const Wake wake = sleep_on(control.data_seq, control.consumer_waiting, &Pipe::can_recv, deadline);
+    if (wake == Wake::timed_out) return can_recv() ? QueueStatus::ok : QueueStatus::timed_out;
+    if (wake == Wake::check_peer && !can_recv() && peer_gone()) {
+      return can_recv() ? QueueStatus::ok : QueueStatus::closed;
+    }
+  }
+}
+
+QueueStatus Pipe::wait_writable(platform::Deadline deadline) {
+  detail::SpscControl& control = head_->control[end_];
+  for (;;) {
+    if (peer_closed()) return QueueStatus::closed;
+    if (can_send()) return QueueStatus::ok;
+    const Wake wake = sleep_on(control.space_seq, control.producer_waiting, &Pipe::can_send, deadline);
+    if (wake == Wake::timed_out) return can_send() ? QueueStatus::ok : QueueStatus::timed_out;
+    if (wake == Wake::check_peer && !can_send() && peer_gone()) return QueueStatus::closed;
+  }
+}
+
+void Pipe::close() noexcept {
+  if (head_ == nullptr) return;
+  head_->ends[end_].closed.store(1, std::memory_order_seq_cst);
+  // Wake a peer asleep in recv (it sees closed) or in send.
+  detail::SpscControl& out = head_->control[end_];
+  out.data_seq.fetch_add(1, std::memory_order_release);
+  platform::futex_wake_all(out.data_seq);
+  detail::SpscControl& in = head_->control[1 - end_];
+  in.space_seq.fetch_add(1, std::memory_order_release);
+  platform::futex_wake_all(in.space_seq);
+}
+
+}  // namespace shmkit
