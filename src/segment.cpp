@@ -8,9 +8,9 @@
 #include <thread>
 #include <utility>
 
-#include "shmkit/platform/futex.hpp"
 #include "shmkit/detail/attach_table.hpp"
 #include "shmkit/detail/header_check.hpp"
+#include "shmkit/platform/futex.hpp"
 
 namespace shmkit {
 namespace {
@@ -22,8 +22,7 @@ using detail::SegmentState;
 using Clock = std::chrono::steady_clock;
 
 std::string describe(std::string_view name, const std::string& directory) {
-  return "object '" + std::string(name) + "' (" + directory + "/" + Segment::file_name(name) +
-         ")";
+  return "object '" + std::string(name) + "' (" + directory + "/" + Segment::file_name(name) + ")";
 }
 
 std::uint64_t round_up(std::uint64_t value, std::uint64_t to) { return (value + to - 1) / to * to; }
@@ -65,10 +64,10 @@ FixedHeader make_fixed_header(const SegmentOptions& options, std::uint64_t data_
   fixed.data_size = data_size;
   fixed.total_size = fixed.data_offset + data_size;
   fixed.creator = ProcessIdentity::self().pack();
-  fixed.created_ns = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  fixed.created_ns =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
   fixed.type = options.type;
   fixed.checksum = detail::header_checksum(fixed);
   return fixed;
@@ -79,8 +78,8 @@ FixedHeader make_fixed_header(const SegmentOptions& options, std::uint64_t data_
 bool is_valid_name(std::string_view name) noexcept {
   if (name.empty() || name.size() > kMaxNameLength) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 
@@ -132,11 +131,14 @@ Segment Segment::try_create(std::string_view name, std::uint64_t data_size,
     return {};
   }
   if (ec) throw_errno(ec.value(), "cannot create " + what);
+  // Declared before the guard: if we fail, the file is unlinked before our
+  // entry in attached[] is released, so an opener that finds the entry empty
+  // while the object is initialising also finds the file gone.
+  Segment segment;
   CreateGuard guard(dir, file);
 
   FixedHeader fixed = make_fixed_header(options, data_size);
   platform::reserve_file(fd, fixed.total_size, what);  // zero-filled from here on
-  Segment segment;
   segment.mapping_ = platform::Mapping(fd, fixed.total_size, true, what);
   segment.file_ = platform::stat_file(fd, what);
   segment.name_ = std::string(name);
@@ -158,7 +160,7 @@ Segment Segment::try_create(std::string_view name, std::uint64_t data_size,
                      std::memory_order_release);
   // Step 2: every other fixed field (the magic is already there).
   std::memcpy(reinterpret_cast<std::byte*>(&header.fixed) + sizeof(fixed.magic),  // NOLINT
-              reinterpret_cast<const std::byte*>(&fixed) + sizeof(fixed.magic),    // NOLINT
+              reinterpret_cast<const std::byte*>(&fixed) + sizeof(fixed.magic),   // NOLINT
               sizeof(FixedHeader) - sizeof(fixed.magic));
   if (options.initialize) options.initialize(segment.data());
   // Step 3. release: everything above happens-before an opener's acquire of ready.
@@ -173,8 +175,8 @@ Segment Segment::open(std::string_view name, const SegmentOptions& options) {
   const std::string dir = platform::resolve_directory(options.directory);
   const std::string what = describe(name, dir);
   std::error_code ec;
-  platform::FileDescriptor fd = platform::open_file(
-      dir, file_name(name), options.writable ? O_RDWR : O_RDONLY, 0, ec);
+  platform::FileDescriptor fd =
+      platform::open_file(dir, file_name(name), options.writable ? O_RDWR : O_RDONLY, 0, ec);
   if (ec.value() == ENOENT) throw Error(Errc::not_found, "cannot open " + what);
   if (ec) throw_errno(ec.value(), "cannot open " + what);
 
@@ -206,17 +208,40 @@ Segment Segment::open(std::string_view name, const SegmentOptions& options) {
       fixed.magic = magic_word(*header).load(std::memory_order_relaxed);
     }
     const detail::HeaderCheck check = detail::check_header(fixed, state, info.size, expect);
-    if (check.verdict == HeaderVerdict::invalid) throw Error(check.code, what + ": " + check.problem);
+    if (check.verdict == HeaderVerdict::invalid)
+      throw Error(check.code, what + ": " + check.problem);
     if (check.verdict == HeaderVerdict::valid) {
       segment.fixed_ = fixed;
       break;
     }
+    // Not ready. A file removed meanwhile (its creator failed and removed it,
+    // or someone else did) will never become ready under this name.
+    const auto removed = [&what] {
+      return Error(Errc::not_found, "cannot open " + what + ": it was removed before it was ready");
+    };
+    if (info.links == 0) throw removed();
     if (state == static_cast<std::uint32_t>(SegmentState::initialising)) {
-      const auto creator = ProcessIdentity::unpack(header->attached[0].load(std::memory_order_relaxed));
+      // acquire pairs with the release in detach_process(): if the creator
+      // has released its entry, its store of `ready` before that is visible.
+      const auto creator =
+          ProcessIdentity::unpack(header->attached[0].load(std::memory_order_acquire));
       if (!is_alive(creator)) {
-        throw Error(Errc::corrupt, what + ": its creator (pid " + std::to_string(creator.pid) +
-                                       ") died while initialising it; remove it with "
-                                       "'shmkit rm " + std::string(name) + "'");
+        // It may have published `ready` and then closed or exited since we
+        // loaded `state` (its exit follows its stores): look again.
+        if (header->state.load(std::memory_order_acquire) !=
+            static_cast<std::uint32_t>(SegmentState::initialising)) {
+          continue;
+        }
+        // A creator that fails removes the file before it releases its entry
+        // (try_create): an empty or dead entry on a removed file is that.
+        if (platform::stat_file(fd, what).links == 0) throw removed();
+        std::string message = what;
+        message += creator.pid == 0 ? ": its creator"
+                                    : ": its creator (pid " + std::to_string(creator.pid) + ")";
+        message += " died while initialising it; remove it with 'shmkit rm ";
+        message += name;
+        message += "'";
+        throw Error(Errc::corrupt, message);
       }
     }
     const Clock::time_point now = Clock::now();
@@ -293,8 +318,9 @@ bool Segment::remove(std::string_view name, const SegmentOptions& options) {
     ours = magic == detail::kMagic || (magic == 0 && info.size >= sizeof(SegmentHeader));
   }
   if (!ours || !info.regular) {
-    throw Error(Errc::corrupt, what + " is not a shmkit object; not removed (if you are sure, "
-                               "delete the file itself)");
+    throw Error(Errc::corrupt, what +
+                                   " is not a shmkit object; not removed (if you are sure, "
+                                   "delete the file itself)");
   }
   return platform::unlink_file(dir, file);
 }
@@ -312,7 +338,7 @@ Segment::Segment(Segment&& other) noexcept
     : mapping_(std::move(other.mapping_)),
       name_(std::move(other.name_)),
       directory_(std::move(other.directory_)),
-      fixed_(other.fixed_),
+      fixed_(std::exchange(other.fixed_, {})),  // moved-from: data() is empty
       file_(other.file_),
       created_(other.created_),
       writable_(other.writable_),
@@ -325,7 +351,7 @@ Segment& Segment::operator=(Segment&& other) noexcept {
     mapping_ = std::move(other.mapping_);
     name_ = std::move(other.name_);
     directory_ = std::move(other.directory_);
-    fixed_ = other.fixed_;
+    fixed_ = std::exchange(other.fixed_, {});
     file_ = other.file_;
     created_ = other.created_;
     writable_ = other.writable_;
@@ -354,8 +380,9 @@ void Segment::detach() noexcept {
 }
 
 std::chrono::system_clock::time_point Segment::created_time() const noexcept {
-  return std::chrono::system_clock::time_point(std::chrono::duration_cast<
-      std::chrono::system_clock::duration>(std::chrono::nanoseconds(fixed_.created_ns)));
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::nanoseconds(fixed_.created_ns)));
 }
 
 std::vector<ProcessStatus> Segment::attached() const {

@@ -11,12 +11,12 @@
 #include <system_error>
 #include <vector>
 
+#include "shmkit/detail/segment_layout.hpp"
 #include "shmkit/error.hpp"
 #include "shmkit/kind.hpp"
 #include "shmkit/platform/process.hpp"
 #include "shmkit/platform/shm_file.hpp"
 #include "shmkit/type_fingerprint.hpp"
-#include "shmkit/detail/segment_layout.hpp"
 
 // Segment: a named, validated block of POSIX shared memory, the base of every
 // shmkit object. The object named NAME is the file shmkit.NAME in /dev/shm (or

@@ -39,7 +39,8 @@ FileDescriptor::~FileDescriptor() {
 FileDescriptor open_file(const std::string& dir, const std::string& file, int flags,
                          std::uint32_t mode, std::error_code& ec) noexcept {
   ec.clear();
-  flags |= O_NOFOLLOW | O_CLOEXEC;
+  // O_NONBLOCK: a FIFO named like an object must not block the open (fstat rejects it).
+  flags |= O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
   int fd = -1;
   if (dir == kDefaultDirectory) {
     const std::string shm_name = "/" + file;
@@ -55,7 +56,8 @@ FileDescriptor open_file(const std::string& dir, const std::string& file, int fl
   FileDescriptor result(fd);
   // The umask may have narrowed the mode we asked for; a creator's mode is exact.
   // Only for a file we just created (O_EXCL): never re-mode somebody else's.
-  if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) && ::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+  if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) &&
+      ::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
     ec = {errno, std::system_category()};
     return {};
   }

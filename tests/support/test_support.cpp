@@ -81,6 +81,83 @@ int wait_exit_code(pid_t pid, int timeout_ms) {
   }
 }
 
+Thrown thrown_by(const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const std::system_error& e) {
+    return {e.code(), e.what()};
+  }
+  return {};
+}
+
+bool wait_until_ended(pid_t pid, int timeout_ms) {
+  // A signalfd or pidfd would avoid the loop; this harness only bounds the wait.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    siginfo_t info{};
+    const int rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT | WNOHANG);
+    if (rc == 0 && info.si_pid == pid) return true;
+    if (rc != 0 && errno != EINTR) return false;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+Pipe::Pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) throw std::runtime_error("pipe2 failed");
+  read_fd_ = fds[0];
+  write_fd_ = fds[1];
+}
+
+Pipe::~Pipe() {
+  ::close(read_fd_);
+  ::close(write_fd_);
+}
+
+void Pipe::send(std::size_t n) const {
+  const std::string bytes(n, 'x');
+  std::size_t done = 0;
+  while (done < n) {
+    const ssize_t w = ::write(write_fd_, bytes.data() + done, n - done);
+    if (w > 0) {
+      done += static_cast<std::size_t>(w);
+    } else if (errno != EINTR) {
+      throw std::system_error(errno, std::generic_category(), "pipe write");
+    }
+  }
+}
+
+bool Pipe::receive(int timeout_ms) const {
+  // Non-blocking reads: several children may poll one pipe, and a byte one of
+  // them saw may be taken by another; the loser polls again.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    char byte = 0;
+    const ssize_t r = ::read(read_fd_, &byte, 1);
+    if (r == 1) return true;
+    if (r == 0 || (errno != EAGAIN && errno != EINTR)) return false;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd pfd{read_fd_, POLLIN, 0};
+    ::poll(&pfd, 1, static_cast<int>(left.count()) + 1);
+  }
+}
+
+ParkedChild::ParkedChild()
+    : pid_(fork_child([this] {
+        if (!release_.receive()) throw std::runtime_error("parked child never released");
+      })) {}
+
+ParkedChild::~ParkedChild() {
+  // Only a child not yet reaped: a reaped pid may belong to someone else now.
+  if (::waitpid(pid_, nullptr, WNOHANG) == 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
 namespace {
 std::string read_all(int fd) {
   std::string text;
@@ -180,6 +257,13 @@ std::vector<std::string> leftovers(const std::string& directory) {
     if (file.rfind(prefix, 0) == 0) found.push_back(file);
   }
   return found;
+}
+
+void NoLeftovers::TearDown() {
+  const std::vector<std::string> found = leftovers();
+  std::string list;
+  for (const auto& file : found) list += " " + file;
+  EXPECT_TRUE(found.empty()) << "left in /dev/shm:" << list;
 }
 
 }  // namespace shmkit::test

@@ -42,6 +42,52 @@ pid_t fork_child(const std::function<void()>& body);
 // or -1 if it did not end within `timeout_ms` (it is then killed).
 int wait_exit_code(pid_t pid, int timeout_ms = 60'000);
 
+// What `body` threw: the code and what() of a std::system_error (shmkit::Error
+// is one); code is {} if it threw nothing. Other exceptions propagate.
+struct Thrown {
+  std::error_code code;
+  std::string message;
+};
+Thrown thrown_by(const std::function<void()>& body);
+
+// Waits, without reaping it, until the child `pid` has ended (it is then a
+// zombie until wait_exit_code() reaps it). False if it has not within timeout_ms.
+bool wait_until_ended(pid_t pid, int timeout_ms = 60'000);
+
+// A pipe for one-byte signals between a test and the children it forks.
+// send(n) writes n bytes; receive() takes one, waiting at most timeout_ms, and
+// is false if none came. As a start gate: each child receive()s, and the
+// parent send(n)s once all n are forked, so they start together.
+class Pipe {
+ public:
+  Pipe();
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+  ~Pipe();
+  void send(std::size_t n = 1) const;
+  [[nodiscard]] bool receive(int timeout_ms = 60'000) const;
+
+ private:
+  int read_fd_ = -1;
+  int write_fd_ = -1;
+};
+
+// A forked child that only waits to be released (then exits 0): a live process
+// for tests of liveness. The destructor kills and reaps it unless it was reaped.
+class ParkedChild {
+ public:
+  ParkedChild();
+  ParkedChild(const ParkedChild&) = delete;
+  ParkedChild& operator=(const ParkedChild&) = delete;
+  ~ParkedChild();
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+  void release() const { release_.send(); }
+
+ private:
+  Pipe release_;
+  pid_t pid_;
+};
+
 // Runs `argv` (argv[0] a path) with stdout and stderr captured.
 struct CommandResult {
   int exit_code = -1;
@@ -87,5 +133,13 @@ class TempDir {
 // Names of the shmkit.* files in `directory` (default /dev/shm) that this test
 // process created (their names start with "t<pid>-").
 std::vector<std::string> leftovers(const std::string& directory = "/dev/shm");
+
+// A global environment that fails the run if a test left objects of this
+// process in /dev/shm. Register it once per test program:
+//   const auto* const kClean = ::testing::AddGlobalTestEnvironment(new test::NoLeftovers);
+class NoLeftovers : public ::testing::Environment {
+ public:
+  void TearDown() override;
+};
 
 }  // namespace shmkit::test

@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "shmkit/platform/process.hpp"
 #include "shmkit/detail/segment_layout.hpp"
+#include "shmkit/platform/process.hpp"
 
 // The table of attached processes in every segment header. Lock-free: each
 // entry is one packed ProcessIdentity, claimed and released with CAS, so a
