@@ -1,5 +1,7 @@
 #include "shmkit/detail/header_check.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
 
@@ -12,7 +14,9 @@ HeaderCheck invalid(Errc code, std::string problem) {
   return {HeaderVerdict::invalid, code, std::move(problem)};
 }
 
-HeaderCheck not_ready(std::string why) { return {HeaderVerdict::not_ready, Errc::timeout, std::move(why)}; }
+HeaderCheck not_ready(std::string why) {
+  return {HeaderVerdict::not_ready, Errc::timeout, std::move(why)};
+}
 
 bool all_zero(const FixedHeader& fixed) noexcept {
   std::array<unsigned char, sizeof(FixedHeader)> bytes{};
@@ -67,9 +71,68 @@ std::optional<HeaderCheck> check_identity(const FixedHeader& fixed, std::uint32_
   if (fixed.layout_version != kLayoutVersion) {
     const bool newer = fixed.layout_version > kLayoutVersion;
     return invalid(Errc::version_mismatch,
-                   "layout version " + std::to_string(fixed.layout_version) + ", this build of "
-                   "shmkit understands version " + std::to_string(kLayoutVersion) +
-                   (newer ? " (created by a newer shmkit)" : " (created by an older shmkit)"));
+                   "layout version " + std::to_string(fixed.layout_version) +
+                       ", this build of "
+                       "shmkit understands version " +
+                       std::to_string(kLayoutVersion) +
+                       (newer ? " (created by a newer shmkit)" : " (created by an older shmkit)"));
+  }
+  return std::nullopt;
+}
+
+// The data area: page-aligned, after the header, ending exactly at the end of
+// the object, never empty. total_size == file size is already checked. No sum
+// is formed, so nothing can wrap: offset < total, then size == total - offset.
+std::optional<HeaderCheck> check_data_area(const FixedHeader& fixed) {
+  const std::uint64_t offset = fixed.data_offset;
+  const std::uint64_t size = fixed.data_size;
+  const std::uint64_t total = fixed.total_size;
+  if (offset < sizeof(SegmentHeader)) {
+    return invalid(Errc::corrupt, "data area offset " + std::to_string(offset) + " is inside the " +
+                                      std::to_string(sizeof(SegmentHeader)) + "-byte header");
+  }
+  if (offset % kDataAlignment != 0) {
+    return invalid(Errc::corrupt, "data area offset " + std::to_string(offset) +
+                                      " is not a multiple of " + std::to_string(kDataAlignment));
+  }
+  if (offset >= total) {
+    return invalid(Errc::corrupt, "data area offset " + std::to_string(offset) +
+                                      " is at or past the end of the " + std::to_string(total) +
+                                      "-byte object");
+  }
+  if (size != total - offset) {
+    return invalid(Errc::corrupt, "data area size " + std::to_string(size) + " at offset " +
+                                      std::to_string(offset) + " does not end at the end of the " +
+                                      std::to_string(total) + "-byte object");
+  }
+  if (size > kMaxDataSize) {
+    return invalid(Errc::corrupt, "data area size " + std::to_string(size) +
+                                      " is larger than the maximum " +
+                                      std::to_string(kMaxDataSize));
+  }
+  return std::nullopt;
+}
+
+// The element type record: a NUL-terminated, NUL-padded name, a size and a
+// power-of-2 alignment that divides the size (as for every C++ type).
+std::optional<HeaderCheck> check_type_record(const TypeFingerprint& type) {
+  const auto nul = std::find(type.name.begin(), type.name.end(), '\0');
+  if (nul == type.name.end()) {
+    return invalid(Errc::corrupt, "element type name is not NUL-terminated");
+  }
+  if (std::any_of(nul, type.name.end(), [](char c) { return c != '\0'; })) {
+    return invalid(Errc::corrupt, "element type name has bytes after its terminating NUL");
+  }
+  const std::string name = "element type '" + type.printable_name() + "'";
+  if (type.size == 0) return invalid(Errc::corrupt, name + " has size 0");
+  if (type.align == 0 || (type.align & (type.align - 1)) != 0) {
+    return invalid(Errc::corrupt,
+                   name + " has alignment " + std::to_string(type.align) + ", not a power of 2");
+  }
+  if (type.size % type.align != 0) {
+    return invalid(Errc::corrupt, name + " has size " + std::to_string(type.size) +
+                                      ", not a multiple of its alignment " +
+                                      std::to_string(type.align));
   }
   return std::nullopt;
 }
@@ -80,32 +143,29 @@ std::optional<HeaderCheck> check_fields(const FixedHeader& fixed, std::uint64_t 
     return invalid(Errc::corrupt, "header size " + std::to_string(fixed.header_size) +
                                       ", expected " + std::to_string(sizeof(SegmentHeader)));
   }
-  if (header_checksum(fixed) != fixed.checksum) {
-    return invalid(Errc::corrupt, "header checksum mismatch (the header was overwritten)");
+  if (const std::uint32_t sum = header_checksum(fixed); sum != fixed.checksum) {
+    return invalid(Errc::corrupt, "header checksum mismatch (stored " + hex32(fixed.checksum) +
+                                      ", computed " + hex32(sum) + "): the header was overwritten");
   }
   if (fixed.total_size != file_size) {
-    return invalid(Errc::corrupt, "the header records " + std::to_string(fixed.total_size) +
-                                      " bytes but the file has " + std::to_string(file_size) +
-                                      " (truncated or extended)");
+    return invalid(Errc::corrupt,
+                   "the header records " + std::to_string(fixed.total_size) +
+                       " bytes but the file has " + std::to_string(file_size) +
+                       (file_size < fixed.total_size ? " (truncated)" : " (extended)"));
   }
-  if (fixed.data_offset < sizeof(SegmentHeader) || fixed.data_offset % kDataAlignment != 0 ||
-      fixed.data_offset > fixed.total_size || fixed.data_size > kMaxDataSize ||
-      fixed.data_size != fixed.total_size - fixed.data_offset) {
-    return invalid(Errc::corrupt, "inconsistent data area (offset " +
-                                      std::to_string(fixed.data_offset) + ", size " +
-                                      std::to_string(fixed.data_size) + ")");
+  if (auto result = check_data_area(fixed)) return result;
+  if (fixed.attach_capacity != kAttachSlots) {
+    return invalid(Errc::corrupt, "attach table capacity " + std::to_string(fixed.attach_capacity) +
+                                      ", expected " + std::to_string(kAttachSlots));
   }
-  if (fixed.attach_capacity != kAttachSlots || fixed.reserved0 != 0) {
-    return invalid(Errc::corrupt, "invalid header fields");
+  if (fixed.reserved0 != 0) {
+    return invalid(Errc::corrupt,
+                   "reserved header field is " + hex32(fixed.reserved0) + ", expected 0");
   }
   if (!kind_from_number(fixed.kind)) {
     return invalid(Errc::corrupt, "unknown object kind #" + std::to_string(fixed.kind));
   }
-  if (fixed.type.name.back() != '\0' || fixed.type.size == 0 || fixed.type.align == 0 ||
-      (fixed.type.align & (fixed.type.align - 1)) != 0) {
-    return invalid(Errc::corrupt, "invalid element type record");
-  }
-  return std::nullopt;
+  return check_type_record(fixed.type);
 }
 
 }  // namespace
@@ -119,12 +179,13 @@ HeaderCheck check_header(const FixedHeader& fixed, std::uint32_t state, std::uin
   if (auto result = check_identity(fixed, state, file_size)) return *result;
   if (auto result = check_fields(fixed, file_size)) return *result;
   if (expect.kind && static_cast<std::uint32_t>(*expect.kind) != fixed.kind) {
-    return invalid(Errc::wrong_kind, "it is a " + kind_label(fixed.kind) + ", not a " +
-                                         std::string(kind_name(*expect.kind)));
+    return invalid(Errc::wrong_kind, "it is a " + kind_label(fixed.kind) + " object, not a " +
+                                         kind_label(static_cast<std::uint32_t>(*expect.kind)) +
+                                         " object");
   }
   if (expect.type && !(*expect.type == fixed.type)) {
-    return invalid(Errc::type_mismatch, "it stores " + fixed.type.describe() + ", not " +
-                                            expect.type->describe());
+    return invalid(Errc::type_mismatch,
+                   "it stores " + fixed.type.describe() + ", not " + expect.type->describe());
   }
   return {HeaderVerdict::valid, Errc::corrupt, {}};
 }

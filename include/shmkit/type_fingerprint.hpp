@@ -14,7 +14,8 @@
 // ("int32", "float64"...). Any other type gets the compiler's spelling of it,
 // which g++ and clang may spell differently: give such a type a stable name by
 // specialising shmkit::TypeName, e.g.
-//   template <> struct shmkit::TypeName<Tick> { static constexpr std::string_view value = "Tick"; };
+//   template <> struct shmkit::TypeName<Tick> { static constexpr std::string_view value = "Tick";
+//   };
 // Layout type: trivially copyable, fixed-width fields, lives in segment headers.
 
 namespace shmkit {
@@ -33,19 +34,24 @@ constexpr std::string_view compiler_type_name() noexcept {
 
 template <class T>
 constexpr std::string_view arithmetic_name() noexcept {
-  if constexpr (std::is_same_v<T, bool>) return "bool";
-  else if constexpr (std::is_same_v<T, char>) return "char";
+  if constexpr (std::is_same_v<T, bool>)
+    return "bool";
+  else if constexpr (std::is_same_v<T, char>)
+    return "char";
   else if constexpr (std::is_floating_point_v<T>) {
-    if constexpr (sizeof(T) == 4) return "float32";
-    else if constexpr (sizeof(T) == 8) return "float64";
-    else return "float128";
+    if constexpr (sizeof(T) == 4)
+      return "float32";
+    else if constexpr (sizeof(T) == 8)
+      return "float64";
+    else
+      return "float128";
   } else if constexpr (std::is_signed_v<T>) {
-    constexpr std::array<std::string_view, 9> names{"", "int8", "int16", "", "int32",
-                                                    "", "", "", "int64"};
+    constexpr std::array<std::string_view, 9> names{"", "int8", "int16", "",     "int32",
+                                                    "", "",     "",      "int64"};
     return names[sizeof(T)];
   } else {
-    constexpr std::array<std::string_view, 9> names{"", "uint8", "uint16", "", "uint32",
-                                                    "", "", "", "uint64"};
+    constexpr std::array<std::string_view, 9> names{"", "uint8", "uint16", "",      "uint32",
+                                                    "", "",      "",       "uint64"};
     return names[sizeof(T)];
   }
 }
@@ -56,14 +62,16 @@ template <class T>
 struct TypeName {
   // NOLINTNEXTLINE(readability-identifier-naming): `value`, as in std's traits.
   static constexpr std::string_view value = [] {
-    if constexpr (std::is_arithmetic_v<T> && sizeof(T) <= 8) return detail::arithmetic_name<T>();
-    else return detail::compiler_type_name<T>();
+    if constexpr (std::is_arithmetic_v<T> && sizeof(T) <= 8)
+      return detail::arithmetic_name<T>();
+    else
+      return detail::compiler_type_name<T>();
   }();
 };
 
 struct TypeFingerprint {
-  std::uint32_t size = 0;   // sizeof(T); 1 for raw bytes
-  std::uint32_t align = 0;  // alignof(T)
+  std::uint32_t size = 0;                   // sizeof(T); 1 for raw bytes
+  std::uint32_t align = 0;                  // alignof(T)
   std::array<char, kTypeNameBytes> name{};  // NUL-padded; long names end in a hash
 
   // Fingerprint of a type with the given name; names longer than fit keep
@@ -79,7 +87,10 @@ struct TypeFingerprint {
   static TypeFingerprint bytes() { return make(1, 1, "bytes"); }
 
   [[nodiscard]] std::string name_string() const;  // up to the first NUL
-  // "int32 (4 bytes, align 4)"
+  // The name with bytes outside printable ASCII shown as \xNN (names come
+  // from shared memory and end up on terminals).
+  [[nodiscard]] std::string printable_name() const;
+  // "int32 (4 bytes, align 4)"; bytes outside printable ASCII shown as \xNN
   [[nodiscard]] std::string describe() const;
 
   friend bool operator==(const TypeFingerprint& a, const TypeFingerprint& b) noexcept {

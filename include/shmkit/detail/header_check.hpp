@@ -4,9 +4,9 @@
 #include <optional>
 #include <string>
 
+#include "shmkit/detail/segment_layout.hpp"
 #include "shmkit/error.hpp"
 #include "shmkit/kind.hpp"
-#include "shmkit/detail/segment_layout.hpp"
 
 // Validation of a segment header: a pure function over a private copy, so it
 // can be fuzzed (fuzz/header_check_fuzz.cpp) and so that nothing a peer writes
@@ -32,8 +32,18 @@ struct HeaderCheck {
 };
 
 // `fixed`: a copy of the first min(file_size, sizeof(FixedHeader)) bytes of the
-// file, zero beyond that. `state`: the state word, loaded with acquire by the
-// caller (0 if the file is too short to hold it). `file_size`: from fstat.
+// file, zero beyond that. While `state` is not ready the creator may still be
+// writing: a caller may then pass the magic alone (the rest zero). `state`: the
+// state word, loaded with acquire by the caller (0 if the file is too short to
+// hold it). `file_size`: from fstat.
+//
+// `valid` guarantees: magic, version, header_size, checksum, state == ready;
+// data_offset a multiple of kDataAlignment, >= sizeof(SegmentHeader);
+// 0 < data_size <= kMaxDataSize; data_offset + data_size == total_size ==
+// file_size, without overflow; attach_capacity == kAttachSlots; reserved0 == 0;
+// a known kind; a NUL-terminated, NUL-padded type name, type size > 0 and a
+// power-of-2 alignment dividing it; and `expect` met.
+// The creator identity and creation time are not checked (informational).
 HeaderCheck check_header(const FixedHeader& fixed, std::uint32_t state, std::uint64_t file_size,
                          const Expectation& expect);
 
