@@ -18,7 +18,9 @@
 // processes (Python's multiprocessing.Array). Elements are zero-initialised.
 // load/store/fetch_add of one element are atomic when T allows (is_lock_free),
 // else they take the embedded mutex. lock() holds the mutex and gives the whole
-// array as a span, for compound updates. at() is bounds-checked
+// array as a span, for compound updates (for a lock-free T it excludes only
+// other lock() holders, not the atomic operations: do not mix the two on one
+// element). at() is bounds-checked
 // (std::out_of_range); operator[] is the unchecked plain reference.
 //
 // The length is fixed at creation and validated against the object's size at
@@ -63,8 +65,7 @@ class Array : public detail::NamedState<detail::ArrayHead, Kind::array> {
   // `length` applies only if this call creates it.
   static Array open_or_create(std::string_view name, std::size_t length,
                               const SegmentOptions& options = {}) {
-    return Array(
-        Segment::open_or_create(name, bytes_for(length), init_options(options, length)));
+    return Array(Segment::open_or_create(name, bytes_for(length), init_options(options, length)));
   }
   static bool remove(std::string_view name, const SegmentOptions& options = {}) {
     return Segment::remove(name, options);
@@ -99,9 +100,8 @@ class Array : public detail::NamedState<detail::ArrayHead, Kind::array> {
       elements_[i] = value;
     }
   }
-  T fetch_add(std::size_t i, const T& delta)
-    requires std::is_arithmetic_v<T>
-  {
+  T fetch_add(std::size_t i,
+              const T& delta) requires(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
     check(i);
     if constexpr (is_lock_free) {
       return std::atomic_ref<T>(elements_[i]).fetch_add(delta, std::memory_order_acq_rel);
@@ -135,9 +135,8 @@ class Array : public detail::NamedState<detail::ArrayHead, Kind::array> {
     const std::uint64_t length = this->state().length;
     const std::uint64_t room = (this->segment().data().size() - kOffset) / sizeof(T);
     if (length > room) {
-      throw Error(Errc::corrupt, "array '" + this->name() + "': length " +
-                                     std::to_string(length) + " exceeds its " +
-                                     std::to_string(room) + "-element area");
+      throw Error(Errc::corrupt, "array '" + this->name() + "': length " + std::to_string(length) +
+                                     " exceeds its " + std::to_string(room) + "-element area");
     }
     auto* first = reinterpret_cast<T*>(this->segment().data().data() + kOffset);  // NOLINT
     elements_ = std::span<T>(first, static_cast<std::size_t>(length));

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <cstring>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "shmkit/detail/named_state.hpp"
 #include "shmkit/sync/lock_guard.hpp"
@@ -14,7 +16,9 @@
 // (Python's multiprocessing.Value). load/store/exchange/compare_exchange, and
 // fetch_add for arithmetic T, are single atomic instructions when T allows
 // (is_lock_free), else they take the embedded mutex. For compound updates,
-// hold the mutex:
+// hold the mutex (for a lock-free T, lock() excludes only other lock()
+// holders: the atomic operations do not take it, so do not mix the two on
+// one value):
 //
 //   auto v = shmkit::Value<Stats>::open_or_create("stats");
 //   {
@@ -108,10 +112,10 @@ class Value : public detail::NamedState<detail::ValueLayout<T>, Kind::value> {
       return false;
     }
   }
-  // Adds `delta`; returns the previous value. For arithmetic T.
+  // Adds `delta`; returns the previous value. For arithmetic T other than bool
+  // (std::atomic_ref<bool> has no fetch_add).
   T fetch_add(const T& delta) noexcept
-    requires std::is_arithmetic_v<T>
-  {
+      requires(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
     if constexpr (is_lock_free && (std::is_integral_v<T> || std::is_floating_point_v<T>)) {
       return std::atomic_ref<T>(layout().value).fetch_add(delta, std::memory_order_acq_rel);
     } else {

@@ -2,14 +2,15 @@
 
 namespace shmkit::sync {
 
-BarrierResult BarrierState::arrive_and_wait(platform::Deadline deadline) noexcept {
+BarrierResult BarrierState::arrive_and_wait(std::uint32_t party_count,
+                                            platform::Deadline deadline) noexcept {
   // acquire pairs with the release of the previous generation's last arrival.
   const std::uint32_t gen = generation.load(std::memory_order_acquire);
   if ((gen & kBarrierBroken) != 0) return BarrierResult::broken;
   // acq_rel: our writes before the barrier are released to the last arrival,
   // which releases them all to everyone with the generation bump.
   const std::uint32_t n = arrived.fetch_add(1, std::memory_order_acq_rel) + 1;
-  if (n >= parties) {
+  if (n >= party_count) {
     // Last arrival. Reset the count before the bump: no party of the next
     // generation can arrive before it sees the bump.
     arrived.store(0, std::memory_order_relaxed);

@@ -2,13 +2,21 @@
 
 #include <algorithm>
 
+#include "shmkit/detail/assert.hpp"
 #include "shmkit/platform/process.hpp"
 #include "shmkit/platform/spin.hpp"
-#include "shmkit/detail/assert.hpp"
 
 namespace shmkit::sync {
 
 using Clock = std::chrono::steady_clock;
+
+namespace {
+// Bit of wake_seq: an unlock woke a waiter that has not run yet. Further
+// unlocks skip FUTEX_WAKE until that waiter clears it: it will retry the lock
+// anyway, and a holder that relocks and unlocks in a loop would otherwise make
+// a wake call per unlock that wakes nobody.
+constexpr std::uint32_t kWakePending = 0x80000000u;
+}  // namespace
 
 LockResult MutexState::try_lock() noexcept {
   const std::uint64_t me = platform::this_thread_word();
@@ -33,11 +41,33 @@ void MutexState::unlock() noexcept {
   // waiter's increment, or the waiter's re-check of `owner` sees 0.
   owner.exchange(0, std::memory_order_seq_cst);
   // [U2]
-  if (waiters.load(std::memory_order_seq_cst) != 0) {
-    // The bump makes a waiter that read the old sequence but has not slept yet
-    // return from FUTEX_WAIT at once (value changed) instead of sleeping.
-    wake_seq.fetch_add(1, std::memory_order_release);
-    platform::futex_wake(wake_seq, 1);
+  if (waiters.load(std::memory_order_seq_cst) != 0) wake_one();
+}
+
+void MutexState::wake_one() noexcept {
+  std::uint32_t seq = wake_seq.load(std::memory_order_relaxed);
+  // Cases: (a) a wake is pending: its waiter has yet to retry the lock, and
+  // will; no second wake is needed. (b) the CAS wins: the sequence moves on
+  // (a waiter that read the old value but has not slept returns from
+  // FUTEX_WAIT at once) and we wake one sleeper. (c) it fails: a waiter
+  // cleared the mark or another unlocker won; look again.
+  while ((seq & kWakePending) == 0) {
+    const std::uint32_t next = ((seq + 1) & ~kWakePending) | kWakePending;
+    if (wake_seq.compare_exchange_weak(seq, next, std::memory_order_release,
+                                       std::memory_order_relaxed)) {
+      platform::futex_wake(wake_seq, 1);
+      return;
+    }
+  }
+}
+
+void MutexState::clear_wake_pending() noexcept {
+  // Only a waiter that is about to retry the lock clears it, so an unlock
+  // after this wakes someone again. A waiter killed before clearing it costs
+  // the others at most one check interval: every waiter clears it when its
+  // sleep ends, for whatever reason.
+  if ((wake_seq.load(std::memory_order_relaxed) & kWakePending) != 0) {
+    wake_seq.fetch_and(~kWakePending, std::memory_order_relaxed);
   }
 }
 
@@ -59,9 +89,8 @@ LockResult MutexState::lock_slow(std::uint64_t me, platform::Deadline deadline) 
   for (int i = 0; i < platform::kSpinIterations; ++i) {
     platform::cpu_relax();
     std::uint64_t expected = owner.load(std::memory_order_relaxed);
-    if (expected == 0 &&
-        owner.compare_exchange_weak(expected, me, std::memory_order_acquire,
-                                    std::memory_order_relaxed)) {
+    if (expected == 0 && owner.compare_exchange_weak(expected, me, std::memory_order_acquire,
+                                                     std::memory_order_relaxed)) {
       return LockResult::acquired;
     }
   }
@@ -99,16 +128,16 @@ LockResult MutexState::lock_slow(std::uint64_t me, platform::Deadline deadline) 
     const Clock::time_point check_at = now + kDeadOwnerCheck;
     const bool deadline_first = deadline && *deadline < check_at;
     const auto woke = platform::futex_wait(wake_seq, seq, deadline_first ? *deadline : check_at);
+    clear_wake_pending();
     // Slept a full check interval without an unlock: is the holder still alive?
     if (woke == platform::FutexWait::timed_out && !deadline_first) check_holder = true;
   }
   waiters.fetch_sub(1, std::memory_order_relaxed);
-  if (result == LockResult::timed_out &&
-      owner.load(std::memory_order_seq_cst) == 0 &&
+  if (result == LockResult::timed_out && owner.load(std::memory_order_seq_cst) == 0 &&
       waiters.load(std::memory_order_seq_cst) != 0) {
     // We may have consumed the one wake-up an unlock made: pass it on.
-    wake_seq.fetch_add(1, std::memory_order_release);
-    platform::futex_wake(wake_seq, 1);
+    clear_wake_pending();
+    wake_one();
   }
   return result;
 }

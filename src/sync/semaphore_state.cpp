@@ -48,8 +48,8 @@ bool SemaphoreState::release(std::uint32_t n) noexcept {
     if (c > kSemaphoreMax - n) return false;
     // seq_cst RMW: release for the data handed over, and ordered before the
     // waiters load below (see acquire_until()).
-  } while (!count.compare_exchange_weak(c, c + n, std::memory_order_seq_cst,
-                                        std::memory_order_relaxed));
+  } while (
+      !count.compare_exchange_weak(c, c + n, std::memory_order_seq_cst, std::memory_order_relaxed));
   if (waiters.load(std::memory_order_seq_cst) != 0) {
     platform::futex_wake(count, static_cast<int>(n));
   }

@@ -16,11 +16,21 @@
 
 namespace shmkit::detail {
 
-// A steady-clock deadline `timeout` from now.
+// Timeouts at least this long wait forever: converted to the clock's
+// nanoseconds they could overflow (seconds::max() would wrap to the past).
+inline constexpr std::chrono::hours kForeverTimeout{24 * 365 * 100};
+
+// A steady-clock deadline `timeout` from now; nullopt (no deadline) for a
+// timeout of kForeverTimeout or more. A negative timeout is a deadline now.
 template <class Rep, class Period>
 platform::Deadline deadline_after(std::chrono::duration<Rep, Period> timeout) {
-  return std::chrono::steady_clock::now() +
-         std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+  const auto now = std::chrono::steady_clock::now();
+  if (timeout <= timeout.zero()) return now;
+  // Compared in floating seconds, which cannot overflow for any Rep.
+  if (std::chrono::duration<double>(timeout) >= std::chrono::duration<double>(kForeverTimeout)) {
+    return std::nullopt;
+  }
+  return now + std::chrono::ceil<std::chrono::steady_clock::duration>(timeout);
 }
 
 template <class State, Kind K>
@@ -37,10 +47,10 @@ class NamedState {
     if (segment_.data().size() < min_size) {
       throw Error(Errc::corrupt, "object '" + segment_.name() + "': its data area (" +
                                      std::to_string(segment_.data().size()) +
-                                     " bytes) is too small for a " +
-                                     std::string(kind_name(K)));
+                                     " bytes) is too small for a " + std::string(kind_name(K)));
     }
-    state_ = std::launder(reinterpret_cast<State*>(segment_.data().data()));  // NOLINT: mapped layout
+    state_ =
+        std::launder(reinterpret_cast<State*>(segment_.data().data()));  // NOLINT: mapped layout
   }
 
   // `options` with this kind and type recorded, and `init(State&)` run on a

@@ -13,7 +13,7 @@ inline void cpu_relax() noexcept {
 }
 
 // Iterations a waiter spins on a lock or word before it sleeps in the kernel:
-// about a microsecond, the cost of a futex round trip.
+// a few microseconds (a pause is 10-40 ns), about a futex round trip.
 inline constexpr int kSpinIterations = 100;
 
 }  // namespace shmkit::platform

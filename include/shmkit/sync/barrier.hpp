@@ -35,10 +35,11 @@ class Barrier : public detail::NamedState<sync::BarrierState, Kind::barrier> {
     return Segment::remove(name, options);
   }
 
-  sync::BarrierResult wait() noexcept { return state().arrive_and_wait(std::nullopt); }
+  // The party count validated at open, never the shared word (see the constructor).
+  sync::BarrierResult wait() noexcept { return state().arrive_and_wait(parties_, std::nullopt); }
   template <class Rep, class Period>
   sync::BarrierResult wait_for(std::chrono::duration<Rep, Period> timeout) noexcept {
-    return state().arrive_and_wait(detail::deadline_after(timeout));
+    return state().arrive_and_wait(parties_, detail::deadline_after(timeout));
   }
   void abort() noexcept { state().break_barrier(); }
   void reset() noexcept { state().reset(); }
@@ -51,8 +52,8 @@ class Barrier : public detail::NamedState<sync::BarrierState, Kind::barrier> {
     // Read once and checked: a corrupted count must not make every wait pass.
     parties_ = state().parties;
     if (parties_ == 0 || parties_ > kMaxParties) {
-      throw Error(Errc::corrupt, "barrier '" + name() + "': invalid party count " +
-                                     std::to_string(parties_));
+      throw Error(Errc::corrupt,
+                  "barrier '" + name() + "': invalid party count " + std::to_string(parties_));
     }
   }
   static constexpr std::uint32_t kMaxParties = 0x7fffffff;

@@ -28,15 +28,21 @@ inline constexpr std::uint32_t kBarrierBroken = 0x80000000u;  // bit of `generat
 
 // Shared layout, 16 bytes.
 struct BarrierState {
-  std::uint32_t parties;  // set by the creator, immutable; >= 1
-  std::atomic<std::uint32_t> arrived;     // parties arrived in this generation
+  std::uint32_t parties;               // set by the creator, immutable; >= 1
+  std::atomic<std::uint32_t> arrived;  // parties arrived in this generation
   // Futex word: generation count (low 31 bits) | kBarrierBroken. Advanced by
   // the last arrival; the broken bit is set by a party that times out.
   std::atomic<std::uint32_t> generation;
-  std::atomic<std::uint32_t> waiters;     // parties about to sleep or asleep
+  std::atomic<std::uint32_t> waiters;  // parties about to sleep or asleep
 
   // Arrives and waits for the other parties until `deadline` (nullopt: forever).
-  BarrierResult arrive_and_wait(platform::Deadline deadline) noexcept;
+  BarrierResult arrive_and_wait(platform::Deadline deadline) noexcept {
+    return arrive_and_wait(parties, deadline);
+  }
+  // As above, for `party_count` parties: a handle passes the count it read and
+  // validated at open, so a `parties` overwritten later (a buggy or hostile
+  // process) cannot make every wait pass.
+  BarrierResult arrive_and_wait(std::uint32_t party_count, platform::Deadline deadline) noexcept;
   // Breaks the current generation: waiters get `broken`.
   void break_barrier() noexcept;
   // Repairs a broken barrier for a new generation. Call it when no party is

@@ -24,8 +24,7 @@ class Event : public detail::NamedState<sync::EventState, Kind::event> {
     return Event(Segment::open(name, options));
   }
   static Event open_or_create(std::string_view name, const SegmentOptions& options = {}) {
-    return Event(
-        Segment::open_or_create(name, sizeof(State), options_for(options, state_type())));
+    return Event(Segment::open_or_create(name, sizeof(State), options_for(options, state_type())));
   }
   static bool remove(std::string_view name, const SegmentOptions& options = {}) {
     return Segment::remove(name, options);

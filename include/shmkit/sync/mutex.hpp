@@ -34,8 +34,7 @@ class Mutex : public detail::NamedState<sync::MutexState, Kind::mutex> {
     return Mutex(Segment::open(name, options));
   }
   static Mutex open_or_create(std::string_view name, const SegmentOptions& options = {}) {
-    return Mutex(
-        Segment::open_or_create(name, sizeof(State), options_for(options, state_type())));
+    return Mutex(Segment::open_or_create(name, sizeof(State), options_for(options, state_type())));
   }
   static bool remove(std::string_view name, const SegmentOptions& options = {}) {
     return Segment::remove(name, options);

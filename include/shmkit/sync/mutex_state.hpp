@@ -18,7 +18,8 @@
 // word and, every kDeadOwnerCheck, checks whether the holder still lives; if it
 // died, the waiter takes the lock over and is told LockResult::owner_died.
 // Uncontended lock and unlock are one atomic RMW each, no syscall; unlock makes
-// a FUTEX_WAKE only when a waiter is recorded.
+// a FUTEX_WAKE only when a waiter is recorded and no woken waiter is still on
+// its way.
 //
 // Contract: lock and unlock on the same thread; no recursion (relocking from
 // the holding thread is a bug, caught by SHMKIT_ASSERT in debug builds).
@@ -35,7 +36,9 @@ struct MutexState {
   // Packed identity of the holding thread; 0 when free. Written by lockers
   // (CAS 0 -> self, or dead holder -> self) and by the holder (unlock).
   std::atomic<std::uint64_t> owner;
-  // Futex word the waiters sleep on; bumped by unlock when waiters != 0.
+  // Futex word the waiters sleep on: a sequence (low 31 bits) bumped by an
+  // unlock that wakes a waiter, and a wake-pending bit (bit 31) set by that
+  // unlock and cleared by the woken waiter (see mutex_state.cpp).
   std::atomic<std::uint32_t> wake_seq;
   // Lockers in the slow path (spinning done, about to sleep or asleep).
   // Incremented and decremented by each such locker. A locker killed while
@@ -66,13 +69,13 @@ struct MutexState {
   void unlock() noexcept;
 
   // True if some thread holds it now (a snapshot, for tools and tests).
-  [[nodiscard]] bool locked() const noexcept {
-    return owner.load(std::memory_order_relaxed) != 0;
-  }
+  [[nodiscard]] bool locked() const noexcept { return owner.load(std::memory_order_relaxed) != 0; }
 
  private:
   LockResult lock_slow(std::uint64_t me, platform::Deadline deadline) noexcept;
   LockResult take_over_if_dead(std::uint64_t holder, std::uint64_t me) noexcept;
+  void wake_one() noexcept;
+  void clear_wake_pending() noexcept;
 };
 
 static_assert(std::is_standard_layout_v<MutexState>);

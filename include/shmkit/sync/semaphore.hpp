@@ -29,8 +29,7 @@ class Semaphore : public detail::NamedState<sync::SemaphoreState, Kind::semaphor
   // `initial` applies only if this call creates it.
   static Semaphore open_or_create(std::string_view name, std::uint32_t initial,
                                   const SegmentOptions& options = {}) {
-    return Semaphore(
-        Segment::open_or_create(name, sizeof(State), init_options(options, initial)));
+    return Semaphore(Segment::open_or_create(name, sizeof(State), init_options(options, initial)));
   }
   static bool remove(std::string_view name, const SegmentOptions& options = {}) {
     return Segment::remove(name, options);
@@ -55,9 +54,8 @@ class Semaphore : public detail::NamedState<sync::SemaphoreState, Kind::semaphor
                   "semaphore initial count " + std::to_string(initial) + " exceeds " +
                       std::to_string(sync::kSemaphoreMax));
     }
-    return options_for(options, state_type(), [initial](State& s) {
-      s.count.store(initial, std::memory_order_relaxed);
-    });
+    return options_for(options, state_type(),
+                       [initial](State& s) { s.count.store(initial, std::memory_order_relaxed); });
   }
 };
 

@@ -1,0 +1,135 @@
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "shmkit/shared_memory.hpp"
+#include "test_support.hpp"
+
+// Helpers for the sync tests: iteration scaling under TSan, checks inside
+// forked children, a struct placed in a SharedMemory, threads, and waiting
+// (bounded) until a process or thread is asleep in the kernel.
+
+namespace shmkit::test {
+
+// TSan runs the algorithms 5-20x slower; the thread tests keep their shape
+// with fewer iterations there.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr int kSlowdown = 10;
+#else
+inline constexpr int kSlowdown = 1;
+#endif
+constexpr int scaled(int n) { return std::max(1, n / kSlowdown); }
+
+// A generous bound for any single blocking call that must succeed: reaching it
+// means a bug (a lost wake-up, a dead lock), never slowness.
+inline constexpr auto kGenerous = std::chrono::seconds(5);
+inline constexpr int kGenerousMs = 5000;
+
+// In a forked child (no gtest there): throws, so the child exits 1 with `what`
+// on stderr, unless `ok`.
+inline void require(bool ok, const std::string& what) {
+  if (!ok) throw std::runtime_error(what);
+}
+
+// A T value-initialised at the start of a fresh SharedMemory named `name`
+// (zero-filled memory: every sync state starts free/clear/zero). Forked
+// children share it through the inherited mapping.
+template <class T>
+class SharedStruct {
+ public:
+  explicit SharedStruct(std::string_view name)
+      : memory_(SharedMemory::create(name, sizeof(T))), object_(::new (memory_.data()) T{}) {}
+  T& operator*() const noexcept { return *object_; }
+  T* operator->() const noexcept { return object_; }
+  [[nodiscard]] T* get() const noexcept { return object_; }
+
+ private:
+  SharedMemory memory_;
+  T* object_;
+};
+
+// Runs body(0..n-1) on n threads and joins them.
+inline void run_threads(int n, const std::function<void(int)>& body) {
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) threads.emplace_back(body, i);
+  for (auto& t : threads) t.join();
+}
+
+// Field 3 of /proc/ID/stat (R, S, D, Z...) for a process or thread id; '?' if
+// it cannot be read.
+inline char proc_state(pid_t id) {
+  std::ifstream in("/proc/" + std::to_string(id) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t paren = text.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= text.size()) return '?';
+  return text[paren + 2];
+}
+
+// Polls `done` until it holds or `timeout_ms` passes. For conditions that have
+// no descriptor to wait on (a process asleep in FUTEX_WAIT); the pause bounds
+// the poll's cost, it is not a wait for anything to settle.
+inline bool eventually(const std::function<bool()>& done, int timeout_ms = kGenerousMs) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  return true;
+}
+
+// True once `waiters` counts at least `n` and every id in `ids` is sleeping
+// (state S). A sync waiter counts itself before its only sleep, FUTEX_WAIT, so
+// this means each of them is asleep in the kernel.
+inline bool wait_until_asleep(const std::atomic<std::uint32_t>& waiters, std::uint32_t n,
+                              const std::vector<pid_t>& ids) {
+  return eventually([&] {
+    if (waiters.load(std::memory_order_relaxed) < n) return false;
+    return std::all_of(ids.begin(), ids.end(), [](pid_t id) { return proc_state(id) == 'S'; });
+  });
+}
+
+// Kills and reaps, on scope exit, a forked child that would otherwise run on
+// (one that loops until killed) when a test returns early on a failed ASSERT.
+class KillOnExit {
+ public:
+  explicit KillOnExit(pid_t pid) : pid_(pid) {}
+  KillOnExit(const KillOnExit&) = delete;
+  KillOnExit& operator=(const KillOnExit&) = delete;
+  ~KillOnExit() {
+    // Only a child not yet reaped: a reaped pid may belong to someone else now.
+    if (::waitpid(pid_, nullptr, WNOHANG) == 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+ private:
+  pid_t pid_;
+};
+
+// Waits for every pid; true if each exited with 0.
+inline bool all_exit_zero(const std::vector<pid_t>& pids) {
+  bool ok = true;
+  for (const pid_t pid : pids) ok = (wait_exit_code(pid) == 0) && ok;
+  return ok;
+}
+
+}  // namespace shmkit::test
