@@ -131,8 +131,25 @@ ListCore ListCore::inspect(std::string_view name, SegmentOptions options) {
 }
 
 bool ListCore::remove(std::string_view name, const SegmentOptions& options) {
+  validate_name(name);
+  {
+    // Never remove an object of another kind under the name. One that cannot
+    // be opened at once (a creator killed while initialising it) is removed.
+    SegmentOptions probe_options = options;
+    probe_options.any_kind = true;
+    probe_options.writable = false;
+    probe_options.ready_timeout = std::chrono::milliseconds(0);
+    std::error_code ec;
+    const std::optional<Segment> probe = Segment::open(name, probe_options, ec);
+    if (probe && probe->kind() != Kind::list) {
+      throw Error(Errc::wrong_kind, "object '" + std::string(name) + "': it is a " +
+                                        std::string(kind_name(probe->kind())) +
+                                        ", not a list; not removed");
+    }
+  }
+  // A name too long for chunk names cannot be a list's: no chunks to remove.
   // Chunks first, so that a crash half-way leaves the list itself to remove again.
-  for (std::uint32_t k = 1; k < kListMaxChunks; ++k) {
+  for (std::uint32_t k = 1; k < kListMaxChunks && name.size() <= kMaxListName; ++k) {
     Segment::remove(chunk_name(name, 'i', k), options);
     Segment::remove(chunk_name(name, 'd', k), options);
   }
@@ -258,9 +275,15 @@ std::uint64_t ListCore::place(std::uint64_t bytes, std::byte*& at) {
     }
     const std::uint64_t grown = next < 34 ? data0_bytes_ << next : kMaxDataSize;
     chunk = make_chunk('d', next, std::min(kMaxDataSize, std::max(grown, round_up(bytes, 4096))));
-    head_->data_used = 0;
     // release: the chunk exists before a reader can learn its number.
     head_->data_chunks.store(next + 1, std::memory_order_release);
+    // Only then reset data_used, and keep the compiler from moving the reset
+    // above the store: an appender killed between the two must leave the new
+    // chunk current (with a stale data_used, which at worst wastes its start),
+    // never data_used == 0 on the old chunk, where the next appender would
+    // overwrite published records.
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    head_->data_used = 0;
     k = next;
     offset = 0;
   }
@@ -366,6 +389,7 @@ std::span<const std::byte> ListCore::item(std::uint64_t i) const {
 }
 
 bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const noexcept {
+  using Clock = std::chrono::steady_clock;
   if (size() >= n) return true;
   head_->waiters.fetch_add(1, std::memory_order_seq_cst);
   bool reached = false;
@@ -378,7 +402,18 @@ bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const
       break;
     }
     if (closed()) break;
-    if (platform::futex_wait(head_->append_seq, seq, deadline) == platform::FutexWait::timed_out) {
+    // A writer killed between publishing and waking would leave us asleep:
+    // sleep in bounded slices and look again. While an append is under way
+    // (the lock is held) a slice is one dead-owner check interval; while no
+    // one appends, a second, which costs nothing measurable.
+    const auto slice = head_->append_lock.locked() ? std::chrono::duration_cast<Clock::duration>(
+                                                         sync::kDeadOwnerCheck)
+                                                   : Clock::duration(std::chrono::seconds(1));
+    const Clock::time_point slice_end = Clock::now() + slice;
+    const bool deadline_first = deadline && *deadline <= slice_end;
+    const auto woke =
+        platform::futex_wait(head_->append_seq, seq, deadline_first ? *deadline : slice_end);
+    if (woke == platform::FutexWait::timed_out && deadline_first) {
       reached = size() >= n;
       break;
     }

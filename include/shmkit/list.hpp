@@ -4,10 +4,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <ranges>
 #include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "shmkit/detail/list_core.hpp"
@@ -34,8 +36,9 @@
 //   (posix_fallocate) before it is written, so a full /dev/shm is
 //   Errc::out_of_space from append, never a SIGBUS.
 // - A writer killed mid-append leaves nothing half-published; readers are
-//   never blocked by it, and the next writer carries on. A reader killed
-//   anywhere affects nobody.
+//   never blocked by it (one killed between publishing an item and waking the
+//   readers delays their wake-up by at most a second), and the next writer
+//   carries on. A reader killed anywhere affects nobody.
 // - close(): no more appends (Errc::closed); waiters wake at once.
 //
 // Not offered, because items never move and readers take no lock: insert,
@@ -87,7 +90,8 @@ class List {
   static List open_or_create(std::string_view name, const SegmentOptions& options = {}) {
     return List(detail::ListCore::open_or_create(name, detail::list_shape<T>(), options));
   }
-  // Removes the list and its chunks; false if there was none.
+  // Removes the list and its chunks; false if there was none. Errc::wrong_kind,
+  // removing nothing, if NAME is an object of another kind.
   static bool remove(std::string_view name, const SegmentOptions& options = {}) {
     return detail::ListCore::remove(name, options);
   }
@@ -96,12 +100,29 @@ class List {
     const std::span<const std::byte> one[] = {bytes_of(item)};
     core_.append(one);
   }
-  // Appends all of `items`, published together.
+  // Appends all of `items`, published together. Any range of items convertible
+  // to T (for strings: to std::string_view, or made as std::string).
   template <class Range>
   void extend(const Range& items) {
+    using Item = std::ranges::range_reference_t<const Range>;
+    // Lvalues of T (of anything that views as a string) outlive this call: their
+    // bytes are appended in place. Other items (converted, or made on the fly by
+    // a view) are copied first, or the spans would point at dead temporaries.
+    constexpr bool kInPlace =
+        std::is_lvalue_reference_v<Item> &&
+        (kIsString ? std::is_convertible_v<Item, std::string_view>
+                   : std::is_same_v<std::remove_cvref_t<Item>, T>);
     std::vector<std::span<const std::byte>> spans;
-    for (const auto& item : items) spans.push_back(bytes_of(argument_type(item)));
-    core_.append(spans);
+    if constexpr (kInPlace) {
+      for (const auto& item : items) spans.push_back(bytes_of(item));
+      core_.append(spans);
+    } else {
+      std::vector<T> owned;
+      for (auto&& item : items) owned.emplace_back(std::forward<decltype(item)>(item));
+      spans.reserve(owned.size());
+      for (const T& item : owned) spans.push_back(bytes_of(item));
+      core_.append(spans);
+    }
   }
   // Replaces item i; std::out_of_range if i >= size().
   void set(size_type i, argument_type item) { core_.assign(i, bytes_of(item)); }
@@ -142,17 +163,25 @@ class List {
     using iterator_category = std::input_iterator_tag;
     using value_type = T;
     using difference_type = std::ptrdiff_t;
+    using reference = const_reference;
+    using pointer = void;
+    iterator() = default;
     iterator(const List* list, size_type i) : list_(list), i_(i) {}
     const_reference operator*() const { return (*list_)[i_]; }
     iterator& operator++() {
       ++i_;
       return *this;
     }
+    iterator operator++(int) {
+      iterator before = *this;
+      ++i_;
+      return before;
+    }
     friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.i_ == b.i_; }
 
    private:
-    const List* list_;
-    size_type i_;
+    const List* list_ = nullptr;
+    size_type i_ = 0;
   };
   [[nodiscard]] iterator begin() const { return {this, 0}; }
   [[nodiscard]] iterator end() const { return {this, size()}; }

@@ -10,8 +10,9 @@
 // Process: run a function in a child process, the counterpart of Python's
 // multiprocessing.Process (start, join, exit status), for fork()-based
 // programs. The child runs `target` and exits 0; if it throws, it exits 1 and
-// the exception's message is forwarded to the parent, where check() rethrows
-// it as a shmkit::Error. The child never returns into the caller's code.
+// the exception's message (its first 4000 bytes) is forwarded to the parent,
+// where check() rethrows it as a shmkit::Error. The child never returns into
+// the caller's code.
 //
 //   shmkit::Process writer([] { /* ... */ }, "writer");
 //   writer.start();
@@ -47,7 +48,8 @@ class Process {
   void start();
   // Waits for the child to end; returns how it ended. Idempotent.
   ExitStatus join();
-  // Waits at most `timeout`; nullopt if the child still runs.
+  // Waits at most `timeout` (zero or negative: not at all); nullopt if the
+  // child still runs.
   std::optional<ExitStatus> join_for(std::chrono::milliseconds timeout);
   // Throws shmkit::Error naming the process and how it failed, with the
   // child's exception message if it threw. Call after join().

@@ -6,10 +6,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <string_view>
 #include <utility>
 
 #include "shmkit/error.hpp"
@@ -32,13 +35,24 @@ void write_all(int fd, const std::string& text) noexcept {
   }
 }
 
+// The most of a child's failure message that is forwarded. At most PIPE_BUF
+// bytes, so the write is one atomic write into an empty pipe and can never
+// block the dying child (the parent reads only after the child has ended).
+constexpr std::size_t kMaxFailureBytes = 4000;
+
+std::string clipped(std::string_view message) {
+  if (message.size() <= kMaxFailureBytes) return std::string(message);
+  constexpr std::string_view kMore = "... (truncated)";
+  return std::string(message.substr(0, kMaxFailureBytes - kMore.size())) + std::string(kMore);
+}
+
 [[noreturn]] void run_child(const std::function<void()>& target, const std::string& name,
                             int failure_fd) noexcept {
   int code = 0;
   try {
     target();
   } catch (const std::exception& e) {
-    write_all(failure_fd, e.what());
+    write_all(failure_fd, clipped(e.what()));
     std::fprintf(stderr, "%s (pid %d): %s\n", name.c_str(), ::getpid(), e.what());
     code = 1;
   } catch (...) {
@@ -118,6 +132,9 @@ void Process::start() {
     run_child(target_, name_, fds[1]);
   }
   ::close(fds[1]);
+  // Non-blocking: read_failure() runs once the child has ended and takes what
+  // it wrote; a grandchild that inherited the write end must not make it wait.
+  (void)::fcntl(fds[0], F_SETFL, O_NONBLOCK);
   pid_ = pid;
   failure_pipe_ = fds[0];
   pidfd_ = pidfd_open(pid);  // -1 on kernels before 5.3: join_for then cannot time out early
@@ -139,7 +156,7 @@ void Process::read_failure() {
     if (n > 0) {
       failure_.append(buf, static_cast<std::size_t>(n));
     } else if (n == 0 || errno != EINTR) {
-      break;
+      break;  // end of file, or EAGAIN: everything the child wrote is read
     }
   }
   ::close(failure_pipe_);
@@ -162,9 +179,12 @@ std::optional<ExitStatus> Process::join_for(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) throw Error(Errc::not_found, "process '" + name_ + "' was not started");
   if (pidfd_ >= 0) {
     pollfd pfd{pidfd_, POLLIN, 0};
+    // A negative timeout (a deadline already past) means "do not wait": poll()
+    // would take it as "forever". Over INT_MAX ms (24 days) is capped.
+    const auto ms = std::clamp<std::chrono::milliseconds::rep>(timeout.count(), 0, INT_MAX);
     int rc = 0;
     do {
-      rc = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+      rc = ::poll(&pfd, 1, static_cast<int>(ms));
     } while (rc < 0 && errno == EINTR);
     if (rc == 0) return std::nullopt;
   }

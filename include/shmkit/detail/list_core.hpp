@@ -42,6 +42,7 @@ class ListCore {
   // Opens any list for inspection (tools): read-only, any element type.
   static ListCore inspect(std::string_view name, SegmentOptions options);
   // Removes the list and its chunks; false if there was no list of that name.
+  // Errc::wrong_kind, removing nothing, if NAME is an object of another kind.
   static bool remove(std::string_view name, const SegmentOptions& options);
 
   ListCore(ListCore&&) noexcept;
