@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+
+#include "harness/context.hpp"
+
+// The hardware floors for a hand-off between two processes on two CPUs.
+// Each function runs one repetition (two pinned processes) and records
+// metrics::kOneWay* (round trip / 2) under `system`. Reusable by any case
+// that wants a floor measured interleaved with what it compares.
+
+namespace shmkit::bench {
+
+// Raw cache-line ping-pong: each side spins on the other's line and answers
+// with the sequence number it read (no pause instruction, no syscall).
+void cacheline_pingpong_rep(Context& ctx, const std::string& system);
+
+// Futex ping-pong: the same hand-off, but each side sleeps in FUTEX_WAIT on
+// its word and the other always calls FUTEX_WAKE: the floor for a sleeping
+// hand-off.
+void futex_pingpong_rep(Context& ctx, const std::string& system);
+
+}  // namespace shmkit::bench
