@@ -123,8 +123,9 @@ ByteQueue::ByteQueue(Segment segment) : segment_(std::move(segment)) {
   slot_size_ = head_->slot_size;
   const std::uint64_t offset = head_->slots_offset;
   if (slot_count_ < 2 || slot_count_ > kMaxSlots || !std::has_single_bit(slot_count_) ||
-      max_message_ == 0 || max_message_ > kMaxMessage || slot_size_ != slot_size_for(max_message_) ||
-      offset < sizeof(QueueHead) || offset % detail::kCacheLine != 0 || offset > area.size() ||
+      max_message_ == 0 || max_message_ > kMaxMessage ||
+      slot_size_ != slot_size_for(max_message_) || offset < sizeof(QueueHead) ||
+      offset % detail::kCacheLine != 0 || offset > area.size() ||
       (area.size() - offset) / slot_size_ < slot_count_) {
     fail("invalid queue head");
   }
@@ -392,9 +393,9 @@ bool ByteQueue::recover(Role role) noexcept {
   // it), not committed. A producer waits on the slot at tail - count: claimed
   // by a consumer (head past it), not released.
   const bool for_consumer = role == Role::consumer;
-  const std::uint64_t pos =
-      for_consumer ? head_->head.load(std::memory_order_acquire)
-                   : head_->tail.load(std::memory_order_acquire) - slot_count_;
+  const std::uint64_t pos = for_consumer
+                                ? head_->head.load(std::memory_order_acquire)
+                                : head_->tail.load(std::memory_order_acquire) - slot_count_;
   const std::uint64_t stuck_seq = for_consumer ? pos : pos + 1;
   std::atomic<std::uint64_t>& claimed_by = for_consumer ? head_->tail : head_->head;
   if (distance(claimed_by.load(std::memory_order_acquire), pos) <= 0) return false;  // unclaimed
@@ -429,10 +430,9 @@ bool ByteQueue::recover(Role role) noexcept {
 
 void ByteQueue::check_size(std::size_t bytes) const {
   if (bytes > max_message_) {
-    throw Error(Errc::message_too_large, "queue '" + segment_.name() + "': a message of " +
-                                             std::to_string(bytes) +
-                                             " bytes exceeds its max_message of " +
-                                             std::to_string(max_message_));
+    throw Error(Errc::message_too_large,
+                "queue '" + segment_.name() + "': a message of " + std::to_string(bytes) +
+                    " bytes exceeds its max_message of " + std::to_string(max_message_));
   }
 }
 
@@ -492,8 +492,8 @@ std::size_t ByteQueue::pop_batch(std::size_t max, Visitor visit, void* ctx) {
       for (; i < got; ++i) {
         const std::uint32_t length = checked_length(first + i);
         if (length == detail::kQueueTombstone - 1) {
-          throw Error(Errc::corrupt, "queue '" + segment_.name() + "': a slot's length exceeds " +
-                                         "max_message");
+          throw Error(Errc::corrupt,
+                      "queue '" + segment_.name() + "': a slot's length exceeds " + "max_message");
         }
         if (length != detail::kQueueTombstone) {
           visit(ctx, {payload(first + i), length});
@@ -539,8 +539,8 @@ QueueStatus ByteQueue::read(Message& out, bool wait, platform::Deadline deadline
     if (length == detail::kQueueTombstone - 1) {
       release(pos);
       clear_pending(Role::consumer);
-      throw Error(Errc::corrupt, "queue '" + segment_.name() + "': a slot's length exceeds " +
-                                     "max_message");
+      throw Error(Errc::corrupt,
+                  "queue '" + segment_.name() + "': a slot's length exceeds " + "max_message");
     }
     out.queue_ = this;
     out.pos_ = pos;

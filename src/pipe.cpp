@@ -177,10 +177,9 @@ bool Pipe::peer_gone() const {
 
 void Pipe::check_size(std::size_t bytes) const {
   if (bytes > max_message_) {
-    throw Error(Errc::message_too_large, "pipe '" + segment_.name() + "': a message of " +
-                                             std::to_string(bytes) +
-                                             " bytes exceeds its max_message of " +
-                                             std::to_string(max_message_));
+    throw Error(Errc::message_too_large,
+                "pipe '" + segment_.name() + "': a message of " + std::to_string(bytes) +
+                    " bytes exceeds its max_message of " + std::to_string(max_message_));
   }
 }
 
@@ -302,7 +301,8 @@ QueueStatus Pipe::wait_readable(platform::Deadline deadline) {
   for (;;) {
     if (can_recv()) return QueueStatus::ok;
     if (peer_closed()) return can_recv() ? QueueStatus::ok : QueueStatus::closed;
-    const Wake wake = sleep_on(control.data_seq, control.consumer_waiting, &Pipe::can_recv, deadline);
+    const Wake wake =
+        sleep_on(control.data_seq, control.consumer_waiting, &Pipe::can_recv, deadline);
     if (wake == Wake::timed_out) return can_recv() ? QueueStatus::ok : QueueStatus::timed_out;
     if (wake == Wake::check_peer && !can_recv() && peer_gone()) {
       return can_recv() ? QueueStatus::ok : QueueStatus::closed;
@@ -315,7 +315,8 @@ QueueStatus Pipe::wait_writable(platform::Deadline deadline) {
   for (;;) {
     if (peer_closed()) return QueueStatus::closed;
     if (can_send()) return QueueStatus::ok;
-    const Wake wake = sleep_on(control.space_seq, control.producer_waiting, &Pipe::can_send, deadline);
+    const Wake wake =
+        sleep_on(control.space_seq, control.producer_waiting, &Pipe::can_send, deadline);
     if (wake == Wake::timed_out) return can_send() ? QueueStatus::ok : QueueStatus::timed_out;
     if (wake == Wake::check_peer && !can_send() && peer_gone()) return QueueStatus::closed;
   }

@@ -111,9 +111,12 @@ class ByteQueue {
   // on each in place, in order; returns how many.
   template <class Visit>
   std::size_t try_pop_batch(std::size_t max, Visit&& visit) {
-    return pop_batch(max, [](void* ctx, std::span<const std::byte> m) {
-      (*static_cast<std::remove_reference_t<Visit>*>(ctx))(m);
-    }, &visit);
+    return pop_batch(
+        max,
+        [](void* ctx, std::span<const std::byte> m) {
+          (*static_cast<std::remove_reference_t<Visit>*>(ctx))(m);
+        },
+        &visit);
   }
 
   // --- zero-copy: write in place and commit; read in place and release ---
@@ -285,8 +288,8 @@ class Queue {
     if (status != QueueStatus::ok) return status;
     if (message.data().size() != sizeof(T)) {
       throw Error(Errc::corrupt, "queue '" + queue_.segment().name() + "': a message of " +
-                                     std::to_string(message.data().size()) +
-                                     " bytes, expected " + std::to_string(sizeof(T)));
+                                     std::to_string(message.data().size()) + " bytes, expected " +
+                                     std::to_string(sizeof(T)));
     }
     std::memcpy(&out, message.data().data(), sizeof(T));
     return status;

@@ -20,8 +20,7 @@ namespace shmkit {
 class SharedMemory {
  public:
   // Creates NAME with `size` (>= 1) bytes; Errc::already_exists if present.
-  static SharedMemory create(std::string_view name, std::size_t size,
-                             SegmentOptions options = {}) {
+  static SharedMemory create(std::string_view name, std::size_t size, SegmentOptions options = {}) {
     options.kind = Kind::bytes;
     options.type = TypeFingerprint::bytes();
     return SharedMemory(Segment::create(name, size, options));

@@ -31,9 +31,8 @@ FutexWait futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expec
   if (deadline) {
     // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time, which is what
     // steady_clock reads on Linux; spurious wake-ups then need no recomputation.
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        deadline->time_since_epoch())
-                        .count();
+    const auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(deadline->time_since_epoch()).count();
     if (ns <= 0) return FutexWait::timed_out;
     abs.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
     abs.tv_nsec = static_cast<long>(ns % 1'000'000'000);

@@ -15,7 +15,7 @@ namespace shmkit::platform {
 namespace {
 
 constexpr std::array<int, 3> kSignals{SIGINT, SIGTERM, SIGHUP};
-std::atomic<int> g_write_fd{-1};   // the self-pipe; read by the handler
+std::atomic<int> g_write_fd{-1};  // the self-pipe; read by the handler
 std::atomic<int> g_first_signal{0};
 std::array<struct sigaction, kSignals.size()> g_previous{};
 
@@ -42,17 +42,21 @@ InterruptWatch::InterruptWatch() {
   struct sigaction action {};
   action.sa_handler = &on_signal;
   sigemptyset(&action.sa_mask);
-  for (std::size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &action, &g_previous[i]);
+  for (std::size_t i = 0; i < kSignals.size(); ++i)
+    ::sigaction(kSignals[i], &action, &g_previous[i]);
 }
 
 InterruptWatch::~InterruptWatch() {
-  for (std::size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &g_previous[i], nullptr);
+  for (std::size_t i = 0; i < kSignals.size(); ++i)
+    ::sigaction(kSignals[i], &g_previous[i], nullptr);
   const int write_fd = g_write_fd.exchange(-1, std::memory_order_relaxed);
   if (write_fd >= 0) ::close(write_fd);
   ::close(read_fd_);
 }
 
-int InterruptWatch::signal() const noexcept { return g_first_signal.load(std::memory_order_relaxed); }
+int InterruptWatch::signal() const noexcept {
+  return g_first_signal.load(std::memory_order_relaxed);
+}
 
 void InterruptWatch::reset_in_child() noexcept {
   struct sigaction action {};

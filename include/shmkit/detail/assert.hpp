@@ -9,9 +9,9 @@
 #ifdef NDEBUG
 #define SHMKIT_ASSERT(cond, msg) ((void)0)
 #else
-#define SHMKIT_ASSERT(cond, msg)                                                        \
-  ((cond) ? (void)0                                                                     \
-          : (std::fprintf(stderr, "%s:%d: shmkit assertion failed: %s (%s)\n", __FILE__, \
-                          __LINE__, #cond, msg),                                        \
+#define SHMKIT_ASSERT(cond, msg)                                                                   \
+  ((cond) ? (void)0                                                                                \
+          : (std::fprintf(stderr, "%s:%d: shmkit assertion failed: %s (%s)\n", __FILE__, __LINE__, \
+                          #cond, msg),                                                             \
              std::abort()))
 #endif

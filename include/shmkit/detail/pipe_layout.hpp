@@ -24,11 +24,11 @@ struct SpscControl {
   // Written by the producer only (relaxed): its next position, for an
   // endpoint that reopens after its process died.
   alignas(kCacheLine) std::atomic<std::uint64_t> tail;
-  std::atomic<std::uint32_t> space_seq;         // futex: bumped by the consumer for a waiting producer
+  std::atomic<std::uint32_t> space_seq;  // futex: bumped by the consumer for a waiting producer
   std::atomic<std::uint32_t> producer_waiting;  // the producer is about to sleep or asleep
   // Written by the consumer only.
   alignas(kCacheLine) std::atomic<std::uint64_t> head;
-  std::atomic<std::uint32_t> data_seq;          // futex: bumped by the producer for a waiting consumer
+  std::atomic<std::uint32_t> data_seq;  // futex: bumped by the producer for a waiting consumer
   std::atomic<std::uint32_t> consumer_waiting;  // the consumer is about to sleep or asleep
 };
 static_assert(sizeof(SpscControl) == 2 * kCacheLine);
@@ -45,9 +45,9 @@ static_assert(sizeof(PipeEnd) == kCacheLine);
 
 struct PipeHead {
   // --- written by the creator, immutable afterwards ---
-  std::uint32_t slot_count;    // per direction; power of two, >= 2
-  std::uint32_t max_message;   // bytes
-  std::uint64_t slot_size;     // bytes per slot, a multiple of kCacheLine
+  std::uint32_t slot_count;      // per direction; power of two, >= 2
+  std::uint32_t max_message;     // bytes
+  std::uint64_t slot_size;       // bytes per slot, a multiple of kCacheLine
   std::uint64_t ring_offset[2];  // from the start of the data area: ring 0, ring 1
   alignas(kCacheLine) PipeEnd ends[2];
   SpscControl control[2];  // control[r] for ring r

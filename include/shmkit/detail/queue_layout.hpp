@@ -27,7 +27,7 @@
 
 namespace shmkit::detail {
 
-inline constexpr std::uint32_t kQueueMaxParticipants = 64;  // per role
+inline constexpr std::uint32_t kQueueMaxParticipants = 64;     // per role
 inline constexpr std::uint32_t kQueueTombstone = 0xffffffffu;  // slot length: skip me
 inline constexpr std::uint64_t kQueueSlotHeader = 16;
 
@@ -62,9 +62,9 @@ struct QueueHead {
   alignas(kCacheLine) std::atomic<std::uint64_t> head;  // next position for consumers
 
   alignas(kCacheLine) std::atomic<std::uint32_t> not_empty;  // futex: bumped by producers
-  std::atomic<std::uint32_t> consumers_waiting;             // consumers asleep or about to
-  std::atomic<std::uint32_t> not_full;                      // futex: bumped by consumers
-  std::atomic<std::uint32_t> producers_waiting;             // producers asleep or about to
+  std::atomic<std::uint32_t> consumers_waiting;              // consumers asleep or about to
+  std::atomic<std::uint32_t> not_full;                       // futex: bumped by consumers
+  std::atomic<std::uint32_t> producers_waiting;              // producers asleep or about to
 
   alignas(kCacheLine) QueueParticipant producers[kQueueMaxParticipants];
   QueueParticipant consumers[kQueueMaxParticipants];
