@@ -1,0 +1,121 @@
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "options.hpp"
+#include "shmkit/queue.hpp"
+
+// shmkit get NAME [--count N] [--timeout SECONDS]
+//
+// Prints one message per line. Takes messages in batches while there are
+// some, writing them through a large stdout buffer, and flushes before it
+// sleeps waiting for more, so a reader downstream sees each message promptly.
+
+namespace shmkit::cli {
+namespace {
+
+constexpr std::size_t kBatch = 4096;
+constexpr std::size_t kOutputBuffer = std::size_t{1} << 20;
+
+struct GetOptions {
+  std::string name;
+  std::uint64_t count = 0;
+  bool has_count = false;
+  double timeout = 0;
+  bool has_timeout = false;
+};
+
+// stdout through a large buffer of its own. The buffer is static: stdio keeps
+// using it until the program ends, and setvbuf may not be called again after
+// output, so it must outlive every write.
+class Output {
+ public:
+  Output() { std::setvbuf(stdout, buffer_.data(), _IOFBF, buffer_.size()); }
+  void line(std::span<const std::byte> message) {
+    std::fwrite(message.data(), 1, message.size(), stdout);
+    std::fputc('\n', stdout);
+  }
+  void flush(const std::string& queue_name) {
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+      throw_errno(errno, "get: writing messages of queue '" + queue_name + "' to stdout");
+    }
+  }
+
+ private:
+  static std::array<char, kOutputBuffer> buffer_;
+};
+
+std::array<char, kOutputBuffer> Output::buffer_{};
+
+int run_get(const GetOptions& options, const GlobalOptions& global) {
+  SegmentOptions segment_options;
+  segment_options.directory = global.directory;
+  ByteQueue queue = ByteQueue::open(options.name, segment_options);
+  const std::string& name = queue.segment().name();
+  Output out;
+  std::uint64_t got = 0;
+  std::string message;
+  while (!options.has_count || got < options.count) {
+    const std::uint64_t left = options.has_count ? options.count - got : kBatch;
+    // What is there now, in place: no copy but the one into the stdout buffer.
+    const std::size_t n =
+        queue.try_pop_batch(static_cast<std::size_t>(std::min<std::uint64_t>(left, kBatch)),
+                            [&out](std::span<const std::byte> m) { out.line(m); });
+    got += n;
+    if (n > 0) continue;
+    out.flush(name);  // before we sleep
+    const QueueStatus status =
+        options.has_timeout ? queue.pop_for(message, std::chrono::duration<double>(options.timeout))
+                            : queue.pop(message);
+    if (status != QueueStatus::ok) break;  // timed_out, or closed and drained
+    out.line(std::as_bytes(std::span<const char>(message)));
+    ++got;
+  }
+  out.flush(name);
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_get_command(CLI::App& main_app, const GlobalOptions& global) {
+  auto options = std::make_shared<GetOptions>();
+  CLI::App* app = main_app.add_subcommand(
+      "get", "Take messages from the queue NAME and print each on a line of its own.");
+  app->add_option("NAME", options->name, "Queue name (made by 'shmkit queue create')")
+      ->type_name("")
+      ->required();
+  CLI::Option* count =
+      app->add_option("--count", options->count, "Stop after N messages (default: no limit)")
+          ->transform(count_validator(0, std::numeric_limits<std::uint64_t>::max()))
+          ->type_name("N");
+  CLI::Option* timeout =
+      app->add_option("--timeout", options->timeout,
+                      "Stop once no message has come for SECONDS, like 0.5; 0 takes only what "
+                      "is there now (default: wait as long as it takes)")
+          ->transform(seconds_validator())
+          ->type_name("SECONDS");
+  app->callback([options, count, timeout] {
+    options->has_count = count->count() > 0;
+    options->has_timeout = timeout->count() > 0;
+  });
+  app->footer(
+      "Stops, with exit status 0, after N messages (--count), once no message came within\n"
+      "--timeout, or when the queue is closed and drained, whichever comes first. Each\n"
+      "message is printed as it is, followed by a newline. Messages taken are gone from the\n"
+      "queue; several get processes share the messages between them.\n"
+      "Exit status: 1 if NAME is not a queue (or another error), 2 for a usage error.");
+  return {app, [options, &global] { return run_get(*options, global); }};
+}
+
+}  // namespace shmkit::cli

@@ -1,0 +1,218 @@
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "options.hpp"
+#include "shmkit/sync/mutex.hpp"
+
+// shmkit lock NAME [--timeout SECONDS] [--mode OCTAL] -- COMMAND [ARGS...]
+//
+// The shared-memory counterpart of flock(1): holds the named Mutex (created
+// if absent) while COMMAND runs, and passes its exit status through. The lock
+// is held by this process's thread; if this process is killed while holding
+// it, the next locker takes it over (owner_died) and says so on stderr.
+
+extern char** environ;  // NOLINT: POSIX declares it nowhere else
+
+namespace shmkit::cli {
+namespace {
+
+inline constexpr int kExitCannotRun = 127;  // as sh(1) for a command it cannot run
+
+struct LockOptions {
+  std::string name;
+  double timeout = 0;
+  bool has_timeout = false;
+  std::uint32_t mode = 0600;
+  std::vector<std::string> command;
+};
+
+std::string seconds_text(double seconds) {
+  std::array<char, 32> buf{};
+  std::snprintf(buf.data(), buf.size(), "%g", seconds);
+  return buf.data();
+}
+
+// The thread holding the mutex as recorded in its word (for a single-threaded
+// holder such as `shmkit lock`, its pid).
+ProcessIdentity holder_of(std::uint64_t word) { return ProcessIdentity::unpack(word); }
+
+// While COMMAND runs, this process waits for it and keeps the lock. Like
+// system(3) it ignores SIGINT and SIGQUIT, which a terminal sends to the
+// command too; SIGTERM and SIGHUP sent to it are forwarded to the command.
+// Either way the command ends first, then the lock is released.
+std::atomic<pid_t> g_child{0};
+std::atomic<int> g_pending_signal{0};
+static_assert(std::atomic<pid_t>::is_always_lock_free && std::atomic<int>::is_always_lock_free);
+
+extern "C" void forward_signal(int sig) {
+  const int saved = errno;
+  const pid_t child = g_child.load(std::memory_order_relaxed);
+  if (child > 0) {
+    ::kill(child, sig);  // async-signal-safe
+  } else {
+    g_pending_signal.store(sig, std::memory_order_relaxed);
+  }
+  errno = saved;
+}
+
+class SignalsWhileRunning {
+ public:
+  SignalsWhileRunning() {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    struct sigaction forward {};
+    forward.sa_handler = &forward_signal;
+    sigemptyset(&forward.sa_mask);
+    forward.sa_flags = SA_RESTART;
+    sigemptyset(&reset_in_child_);
+    for (std::size_t i = 0; i < kSignals.size(); ++i) {
+      const bool forwarded = kSignals[i] == SIGTERM || kSignals[i] == SIGHUP;
+      ::sigaction(kSignals[i], forwarded ? &forward : &ignore, &previous_[i]);
+      // The command gets the dispositions we were given, not ours: a signal
+      // ignored by whoever started us stays ignored.
+      if (previous_[i].sa_handler != SIG_IGN) sigaddset(&reset_in_child_, kSignals[i]);
+    }
+  }
+  SignalsWhileRunning(const SignalsWhileRunning&) = delete;
+  SignalsWhileRunning& operator=(const SignalsWhileRunning&) = delete;
+  ~SignalsWhileRunning() {
+    g_child.store(0, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < kSignals.size(); ++i)
+      ::sigaction(kSignals[i], &previous_[i], nullptr);
+  }
+  [[nodiscard]] const sigset_t& reset_in_child() const noexcept { return reset_in_child_; }
+
+ private:
+  static constexpr std::array<int, 4> kSignals{SIGINT, SIGQUIT, SIGTERM, SIGHUP};
+  std::array<struct sigaction, kSignals.size()> previous_{};
+  sigset_t reset_in_child_{};
+};
+
+// Runs `argv` (searched in PATH) with our stdin, stdout and stderr and waits
+// for it: its exit code, 128+N if signal N ended it, or 127 if it could not
+// be started (one line on stderr).
+int run_command(const std::vector<std::string>& argv, const std::string& lock_name) {
+  const SignalsWhileRunning signals;
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t no_signals;
+  sigemptyset(&no_signals);
+  posix_spawnattr_setsigmask(&attr, &no_signals);
+  posix_spawnattr_setsigdefault(&attr, &signals.reset_in_child());
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));  // NOLINT
+  args.push_back(nullptr);
+  std::fflush(nullptr);
+  pid_t pid = 0;
+  const int rc = ::posix_spawnp(&pid, args[0], nullptr, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    print_error("lock '" + lock_name + "': cannot run '" + argv[0] + "': " + std::strerror(rc));
+    return kExitCannotRun;
+  }
+  g_child.store(pid, std::memory_order_relaxed);
+  if (const int sig = g_pending_signal.exchange(0, std::memory_order_relaxed); sig != 0) {
+    ::kill(pid, sig);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      print_error("lock '" + lock_name + "': waiting for '" + argv[0] +
+                  "': " + std::strerror(errno));
+      return kExitFailure;
+    }
+  }
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+int run_lock(const LockOptions& options, const GlobalOptions& global) {
+  SegmentOptions segment_options;
+  segment_options.directory = global.directory;
+  segment_options.mode = options.mode;
+  Mutex mutex = Mutex::open_or_create(options.name, segment_options);
+  // The holder before we wait: if we take the lock over, most likely the one
+  // that died (a holder that changes while we wait is reported generically).
+  const std::uint64_t before = mutex.state().owner.load(std::memory_order_relaxed);
+  const LockResult result = options.has_timeout
+                                ? mutex.lock_for(std::chrono::duration<double>(options.timeout))
+                                : mutex.lock();
+  if (result == LockResult::timed_out) {
+    const std::uint64_t holder = mutex.state().owner.load(std::memory_order_relaxed);
+    std::string why =
+        "lock '" + options.name + "': not acquired within " + seconds_text(options.timeout) + " s";
+    if (holder != 0) {
+      why += " (held by pid " + std::to_string(holder_of(holder).pid) + ")";
+    }
+    print_error(why);
+    return kExitFailure;
+  }
+  if (result == LockResult::owner_died) {
+    const bool known = before != 0 && !is_alive(holder_of(before));
+    print_error("lock '" + options.name + "': took over from " +
+                (known ? "dead owner pid " + std::to_string(holder_of(before).pid)
+                       : std::string("a dead owner")) +
+                " (it died holding the lock)");
+  }
+  // Released however run_command ends, a throw included.
+  const std::unique_ptr<Mutex, void (*)(Mutex*)> held(&mutex, [](Mutex* m) { m->unlock(); });
+  return run_command(options.command, options.name);
+}
+
+}  // namespace
+
+Command add_lock_command(CLI::App& main_app, const GlobalOptions& global) {
+  auto options = std::make_shared<LockOptions>();
+  CLI::App* app = main_app.add_subcommand(
+      "lock",
+      "Run a command while holding the named mutex NAME (created if absent), like flock(1), "
+      "and exit with the command's status.");
+  app->add_option("NAME", options->name, "Mutex name (created with --mode if absent)")
+      ->type_name("")
+      ->required();
+  CLI::Option* timeout =
+      app->add_option("--timeout", options->timeout,
+                      "Give up if the lock is not had within SECONDS, like 0.5 (default: wait "
+                      "as long as it takes)")
+          ->transform(seconds_validator())
+          ->type_name("SECONDS");
+  app->add_option("--mode", options->mode,
+                  "Permission bits in octal if the mutex is created (default 0600)")
+      ->transform(mode_validator())
+      ->type_name("OCTAL");
+  app->add_option("COMMAND", options->command,
+                  "The command and its arguments; put them after '--' so that their options "
+                  "are not taken for shmkit's")
+      ->type_name("")
+      ->required();
+  app->callback([options, timeout] { options->has_timeout = timeout->count() > 0; });
+  app->footer(
+      "Usage: shmkit lock NAME [--timeout SECONDS] -- COMMAND [ARGS...]\n"
+      "COMMAND is searched in PATH and inherits stdin, stdout and stderr; shmkit holds the\n"
+      "lock until it ends (ignoring SIGINT and SIGQUIT meanwhile, as system(3) does, and\n"
+      "forwarding SIGTERM and SIGHUP to it), then releases it.\n"
+      "If the previous holder died holding the lock, it is taken over, with one line on\n"
+      "stderr: \"shmkit: lock 'NAME': took over from dead owner pid N ...\".\n"
+      "Exit status: COMMAND's own; 128+N if signal N ended it; 127 if it could not be run;\n"
+      "1 if the lock was not had within --timeout (or NAME is not a mutex, or another\n"
+      "error); 2 for a usage error such as a missing COMMAND.");
+  return {app, [options, &global] { return run_lock(*options, global); }};
+}
+
+}  // namespace shmkit::cli

@@ -1,0 +1,102 @@
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "shmkit/platform/shm_file.hpp"
+
+// shmkit: the command-line tool. Parses the command line (CLI11), runs one
+// subcommand, and maps every outcome to an exit code: 0 ok, 1 runtime error
+// (one line on stderr), 2 usage error.
+
+#ifndef SHMKIT_VERSION
+#error "SHMKIT_VERSION must be defined by the build"
+#endif
+
+namespace shmkit::cli {
+
+void print_error(const std::string& message) { std::cerr << "shmkit: " << message << '\n'; }
+
+namespace {
+
+constexpr const char* kFooter =
+    "Objects: the object NAME is the file DIR/shmkit.NAME; names are 1 to 200 of\n"
+    "A-Z a-z 0-9 . _ - and an invalid one is a runtime error (exit 1), like any other\n"
+    "problem with an object. Put a NAME that begins with '-' after '--'.\n"
+    "Directory: --dir DIR, else $SHMKIT_DIR if set and not empty, else /dev/shm.\n"
+    "Exit codes: 0 ok; 1 runtime error (one line on stderr naming the object and the\n"
+    "problem); 2 usage error (unknown command or option, missing or malformed argument).\n"
+    "Except: 'shmkit lock' exits with its command's status, and 'shmkit demo' with 128+N\n"
+    "when signal N interrupts it (see their --help).\n"
+    "Run 'shmkit COMMAND --help' for each command's options.";
+
+// "shmkit queue create --help": the help of the deepest command parsed so far.
+std::string help_command(const CLI::App& app) {
+  std::string path = "shmkit";
+  const CLI::App* current = &app;
+  for (;;) {
+    const CLI::App* next = nullptr;
+    for (const CLI::App* sub : current->get_subcommands()) {
+      if (sub->parsed()) next = sub;
+    }
+    if (next == nullptr) break;
+    path += " " + next->get_name();
+    current = next;
+  }
+  return path + " --help";
+}
+
+int run(int argc, char** argv) {
+  CLI::App app(
+      "Create, list, inspect and remove shmkit shared-memory objects; lock, queue and demo "
+      "commands for shell scripts.",
+      "shmkit");
+  GlobalOptions global;
+  app.set_version_flag("--version", std::string("shmkit ") + SHMKIT_VERSION,
+                       "Print the version and exit");
+  app.add_option("--dir", global.dir_option,
+                 "Object directory (default: $SHMKIT_DIR if set, else /dev/shm); may also "
+                 "follow the command")
+      ->type_name("DIR");
+  app.fallthrough();  // so that `shmkit ls --dir DIR` works as well
+  app.require_subcommand(0, 1);
+  app.footer(kFooter);
+
+  const std::vector<Command> commands{
+      add_create_command(app, global), add_ls_command(app, global),   add_stat_command(app, global),
+      add_rm_command(app, global),     add_demo_command(app, global), add_lock_command(app, global),
+      add_queue_command(app, global),  add_put_command(app, global),  add_get_command(app, global)};
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      return app.exit(e);  // --help, --version
+    }
+    print_error(std::string(e.what()));
+    std::cerr << "Run '" << help_command(app) << "' for usage.\n";
+    return kExitUsage;
+  }
+
+  global.directory = platform::resolve_directory(global.dir_option);
+  for (const Command& command : commands) {
+    if (command.app->parsed()) return command.run();
+  }
+  std::cerr << app.help();
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace shmkit::cli
+
+int main(int argc, char** argv) {
+  try {
+    return shmkit::cli::run(argc, argv);
+  } catch (const std::exception& e) {
+    shmkit::cli::print_error(e.what());
+  } catch (...) {
+    shmkit::cli::print_error("unexpected error");
+  }
+  return shmkit::cli::kExitFailure;
+}
