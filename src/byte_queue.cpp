@@ -216,8 +216,11 @@ QueueParticipant& ByteQueue::participant(Role role) {
     std::uint64_t who = records[i].who.load(std::memory_order_acquire);
     if (who == 0 || is_alive(ProcessIdentity::unpack(who))) continue;
     const std::uint64_t begin = records[i].pending_begin.load(std::memory_order_relaxed);
-    const std::uint64_t end = records[i].pending_end.load(std::memory_order_relaxed);
+    std::uint64_t end = records[i].pending_end.load(std::memory_order_relaxed);
+    // A real claim covers at most slot_count_ positions; a longer range is
+    // garbage (a corrupted record): not worth scanning, treat it as finished.
     bool finished = true;
+    if (distance(end, begin) > static_cast<std::int64_t>(slot_count_)) end = begin;
     for (std::uint64_t p = begin; distance(end, p) > 0 && finished; ++p) {
       const std::uint64_t seq = slot(p).seq.load(std::memory_order_acquire);
       // A dead producer's slot is finished once committed or tombstoned; a
@@ -296,7 +299,20 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, std::uint64_t& f
         }
         return QueueStatus::empty;
       }
-      pos = index.load(std::memory_order_relaxed);  // another thread took pos
+      // The slot became ready since the first look (seq == pos + ready: look
+      // again), or another thread took pos: the index moved past it. (Its seq
+      // is ahead only once the index passed pos, and our acquire of seq makes
+      // that move visible to this reload.) Ahead with an index that did not
+      // move means corrupted shared state: report it, never spin forever.
+      const std::uint64_t moved = index.load(std::memory_order_relaxed);
+      if (moved == pos && seq != pos + ready) {
+        me.pending_end.store(me.pending_begin.load(std::memory_order_relaxed),
+                             std::memory_order_relaxed);
+        throw Error(Errc::corrupt, "queue '" + segment_.name() + "': slot " +
+                                       std::to_string(pos & (slot_count_ - 1)) +
+                                       "'s sequence is ahead of its index");
+      }
+      pos = moved;
       continue;
     }
     // Record the claim before making it, so that a recoverer who sees the
@@ -346,6 +362,13 @@ QueueStatus ByteQueue::claim(Role role, std::uint64_t want, bool wait, platform:
       const Clock::time_point now = Clock::now();
       if (deadline && now >= *deadline) {
         waiting.fetch_sub(1, std::memory_order_relaxed);
+        // A deadline shorter than the check interval never reaches the
+        // recover() below: without this, callers looping on short timeouts
+        // would wait forever on a dead peer's slot. Look once before giving up.
+        if (recover(role)) {
+          status = try_claim(role, want, first, got);
+          if (status != busy) return status;
+        }
         return QueueStatus::timed_out;
       }
       const Clock::time_point check_at = now + sync::kDeadOwnerCheck;
@@ -534,6 +557,9 @@ QueueStatus ByteQueue::read(Message& out, bool wait, platform::Deadline deadline
     if (length == detail::kQueueTombstone) {  // a dead or closed-out producer's slot
       release(pos);
       clear_pending(Role::consumer);
+      // Skipping is bounded by the deadline too (a corrupted tail far ahead
+      // of head would otherwise make a long run of recovered tombstones).
+      if (deadline && Clock::now() >= *deadline) return QueueStatus::timed_out;
       continue;
     }
     if (length == detail::kQueueTombstone - 1) {

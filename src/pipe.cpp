@@ -80,13 +80,9 @@ Pipe Pipe::open(std::string_view name, const SegmentOptions& options) {
   if (segment.data().size() < sizeof(PipeHead)) {
     throw Error(Errc::corrupt, "pipe '" + std::string(name) + "': too small for a pipe head");
   }
-  auto* head = std::launder(reinterpret_cast<PipeHead*>(segment.data().data()));  // NOLINT
-  const std::uint64_t me = ProcessIdentity::self().pack();
-  for (const int e : {1, 0}) {
-    if (take_end(*head, e, me)) return Pipe(std::move(segment), e);
-  }
-  throw Error(Errc::already_exists,
-              "pipe '" + std::string(name) + "': both ends are held by live processes");
+  // The constructor validates the head before it takes an end (-1), so that
+  // a pipe found corrupt does not keep an end held by us.
+  return Pipe(std::move(segment), -1);
 }
 
 Pipe::Pipe(Segment segment, int end) : segment_(std::move(segment)), end_(end) {
@@ -107,6 +103,19 @@ Pipe::Pipe(Segment segment, int end) : segment_(std::move(segment)), end_(end) {
     rings_[r] = area.data() + offset;
   }
   if (!shape_ok) throw Error(Errc::corrupt, "pipe '" + segment_.name() + "': invalid pipe head");
+  if (end_ < 0) {  // open(): take the free end, or one whose holder died
+    const std::uint64_t me = ProcessIdentity::self().pack();
+    for (const int e : {1, 0}) {
+      if (take_end(*head_, e, me)) {
+        end_ = e;
+        break;
+      }
+    }
+    if (end_ < 0) {
+      throw Error(Errc::already_exists,
+                  "pipe '" + segment_.name() + "': both ends are held by live processes");
+    }
+  }
   my_word_ = head_->ends[end_].who.load(std::memory_order_relaxed);
   head_->ends[end_].closed.store(0, std::memory_order_relaxed);
   // Resume where this end's previous holder stopped. It stores its position

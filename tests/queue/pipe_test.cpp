@@ -1,0 +1,372 @@
+// Pipe: duplex traffic between two processes (and two threads, for tsan),
+// busy-poll ping-pong, timeouts, poll(), zero-copy, close and death of the
+// peer, the two-ends rule, takeover of a dead holder's end, corrupt lengths.
+#include <signal.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "queue_test_util.hpp"
+#include "shmkit/detail/pipe_layout.hpp"
+#include "shmkit/pipe.hpp"
+
+namespace shmkit {
+namespace {
+
+using namespace std::chrono_literals;
+using test::check_in_child;
+using test::ScopedName;
+
+const auto* const kClean = ::testing::AddGlobalTestEnvironment(new test::NoLeftovers);
+
+SegmentOptions any_kind() {
+  SegmentOptions o;
+  o.any_kind = true;
+  return o;
+}
+
+constexpr int kKilled = 128 + SIGKILL;
+constexpr std::uint32_t kMax = 128;
+
+std::span<const std::byte> span_of(const std::vector<std::byte>& m) { return m; }
+
+// Sends `n` messages tagged `id` while receiving `n` tagged `peer_id`, at once
+// (a sender thread and this one): "" or what went wrong.
+std::string duplex(Pipe& pipe, std::uint32_t id, std::uint32_t peer_id, std::uint32_t n) {
+  std::string send_error;
+  std::thread sender([&] {
+    for (std::uint32_t s = 0; s < n; ++s) {
+      const auto m = test::stress_message(id, s, kMax);
+      const QueueStatus st = pipe.send_for(span_of(m), test::kGenerous);
+      if (st != QueueStatus::ok) {
+        send_error = "send " + std::to_string(s) + ": " + std::to_string(static_cast<int>(st));
+        return;
+      }
+    }
+  });
+  std::string error;
+  std::vector<std::byte> got;
+  for (std::uint32_t s = 0; s < n && error.empty(); ++s) {
+    const QueueStatus st = pipe.recv_for(got, test::kGenerous);
+    if (st != QueueStatus::ok) {
+      error = "recv " + std::to_string(s) + ": " + std::to_string(static_cast<int>(st));
+    } else if (test::check_stress_message(got, kMax) != test::tag_of(peer_id, s)) {
+      error = "recv " + std::to_string(s) + ": wrong or torn message";
+    }
+  }
+  sender.join();
+  return error.empty() ? send_error : error;
+}
+
+TEST(Pipe, BothDirectionsAtOnceBetweenTwoProcesses) {
+  const ScopedName name("p-duplex");
+  const auto n = static_cast<std::uint32_t>(test::scaled_queue(50'000));
+  auto a = Pipe::create(name, {.capacity = 16, .max_message = kMax});
+  EXPECT_EQ(a.end(), 0);
+  const pid_t child = test::fork_child([&] {
+    auto b = Pipe::open(name);
+    check_in_child(b.end() == 1, "end");
+    const std::string error = duplex(b, 1, 0, n);
+    check_in_child(error.empty(), error);
+  });
+  EXPECT_EQ(duplex(a, 0, 1, n), "");
+  EXPECT_EQ(test::wait_exit_code(child), 0);
+}
+
+TEST(Pipe, BothDirectionsAtOnceBetweenThreads) {
+  const ScopedName name("p-duplex-mt");
+  const auto n = static_cast<std::uint32_t>(test::scaled_queue(20'000));
+  auto a = Pipe::create(name, {.capacity = 8, .max_message = kMax});
+  auto b = Pipe::open(name);
+  std::string b_error;
+  std::thread other([&] { b_error = duplex(b, 1, 0, n); });
+  EXPECT_EQ(duplex(a, 0, 1, n), "");
+  other.join();
+  EXPECT_EQ(b_error, "");
+}
+
+TEST(Pipe, BusyPollPingPongWithTryForms) {
+  const ScopedName name("p-ping");
+  const auto rounds = static_cast<std::uint32_t>(test::scaled_queue(5'000));
+  auto a = Pipe::create(name, {.capacity = 2, .max_message = 8});
+  const pid_t child = test::fork_child([&] {
+    auto b = Pipe::open(name);
+    std::string got;
+    for (std::uint32_t i = 0; i < rounds; ++i) {
+      QueueStatus st{};
+      while ((st = b.try_recv(got)) == QueueStatus::empty) {
+        std::this_thread::yield();  // two cores may be shared by more than us
+      }
+      check_in_child(st == QueueStatus::ok && got == std::to_string(i % 1000),
+                     "ping " + std::to_string(i));
+      const std::string reply = std::to_string((i + 1) % 1000);
+      while ((st = b.try_send(std::as_bytes(std::span(reply)))) == QueueStatus::full) {
+        std::this_thread::yield();
+      }
+      check_in_child(st == QueueStatus::ok, "pong");
+    }
+  });
+  std::string got;
+  for (std::uint32_t i = 0; i < rounds; ++i) {
+    const std::string ping = std::to_string(i % 1000);
+    QueueStatus st{};
+    while ((st = a.try_send(std::as_bytes(std::span(ping)))) == QueueStatus::full) {
+      std::this_thread::yield();
+    }
+    ASSERT_EQ(st, QueueStatus::ok);
+    while ((st = a.try_recv(got)) == QueueStatus::empty) {
+      std::this_thread::yield();
+    }
+    ASSERT_EQ(st, QueueStatus::ok);
+    ASSERT_EQ(got, std::to_string((i + 1) % 1000));
+  }
+  EXPECT_EQ(test::wait_exit_code(child), 0);
+}
+
+TEST(Pipe, TimeoutsFullAndEmptyAndPoll) {
+  const ScopedName name("p-timeout");
+  auto a = Pipe::create(name, {.capacity = 2, .max_message = 8});
+  auto b = Pipe::open(name);
+  std::string got;
+  EXPECT_EQ(b.try_recv(got), QueueStatus::empty);
+  EXPECT_EQ(b.recv_for(got, 30ms), QueueStatus::timed_out);
+  EXPECT_EQ(b.recv_for(got, 60ms), QueueStatus::timed_out);  // past the check interval
+  EXPECT_FALSE(b.poll(10ms));
+  const std::string msg = "hi";
+  ASSERT_EQ(a.try_send(std::as_bytes(std::span(msg))), QueueStatus::ok);
+  ASSERT_EQ(a.send(std::as_bytes(std::span(msg))), QueueStatus::ok);
+  EXPECT_EQ(a.try_send(std::as_bytes(std::span(msg))), QueueStatus::full);
+  EXPECT_EQ(a.send_for(std::as_bytes(std::span(msg)), 30ms), QueueStatus::timed_out);
+  EXPECT_EQ(a.send_for(std::as_bytes(std::span(msg)), 60ms), QueueStatus::timed_out);
+  EXPECT_TRUE(b.poll(0ms));
+  EXPECT_TRUE(b.poll(test::kGenerous));
+  ASSERT_EQ(b.recv(got), QueueStatus::ok);
+  EXPECT_EQ(got, "hi");
+  EXPECT_EQ(a.send_for(std::as_bytes(std::span(msg)), test::kGenerous), QueueStatus::ok);
+  const std::string big(9, 'x');
+  EXPECT_EQ(test::thrown_by([&] { (void)a.try_send(std::as_bytes(std::span(big))); }).code,
+            test::code_of(Errc::message_too_large));
+  ASSERT_EQ(b.recv(got), QueueStatus::ok);
+  ASSERT_EQ(b.recv(got), QueueStatus::ok);
+  EXPECT_EQ(b.try_recv(got), QueueStatus::empty);  // the too-large one wrote nothing
+}
+
+TEST(Pipe, PollWakesWhenTheOtherProcessSends) {
+  const ScopedName name("p-poll");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 8});
+  test::Pipe go;
+  const pid_t child = test::fork_child([&] {
+    auto b = Pipe::open(name);
+    check_in_child(go.receive(), "go");
+    const std::string m = "x";
+    check_in_child(b.send(std::as_bytes(std::span(m))) == QueueStatus::ok, "send");
+  });
+  go.send();
+  EXPECT_TRUE(a.poll(test::kGenerous));
+  std::string got;
+  EXPECT_EQ(a.try_recv(got), QueueStatus::ok);
+  EXPECT_EQ(got, "x");
+  EXPECT_EQ(test::wait_exit_code(child), 0);
+}
+
+TEST(Pipe, ZeroCopyReserveCommitPeekRelease) {
+  const ScopedName name("p-zc");
+  auto a = Pipe::create(name, {.capacity = 2, .max_message = 32});
+  auto b = Pipe::open(name);
+  EXPECT_FALSE(b.try_peek().has_value());
+  for (int lap = 0; lap < 5; ++lap) {
+    for (int i = 0; i < 2; ++i) {
+      const std::span<std::byte> slot = a.try_reserve();
+      ASSERT_EQ(slot.size(), 32u);
+      const std::string text = "m" + std::to_string(lap * 2 + i);
+      std::memcpy(slot.data(), text.data(), text.size());
+      a.commit(text.size());
+    }
+    EXPECT_TRUE(a.try_reserve().empty());  // full
+    for (int i = 0; i < 2; ++i) {
+      const auto m = b.try_peek();
+      ASSERT_TRUE(m.has_value());
+      EXPECT_EQ(std::string(reinterpret_cast<const char*>(m->data()), m->size()),  // NOLINT
+                "m" + std::to_string(lap * 2 + i));
+      b.release();
+    }
+    EXPECT_FALSE(b.try_peek().has_value());
+  }
+  ASSERT_FALSE(a.try_reserve().empty());
+  EXPECT_EQ(test::thrown_by([&] { a.commit(33); }).code, test::code_of(Errc::message_too_large));
+}
+
+TEST(Pipe, PeerCloseDrainsThenReportsClosed) {
+  const ScopedName name("p-close");
+  auto a = Pipe::create(name, {.capacity = 8, .max_message = 8});
+  const pid_t child = test::fork_child([&] {
+    auto b = Pipe::open(name);
+    for (int i = 0; i < 5; ++i) {
+      const std::string m = std::to_string(i);
+      check_in_child(b.send(std::as_bytes(std::span(m))) == QueueStatus::ok, "send");
+    }
+    b.close();
+  });
+  std::string got;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(a.recv_for(got, test::kGenerous), QueueStatus::ok);
+    EXPECT_EQ(got, std::to_string(i));
+  }
+  EXPECT_EQ(a.recv_for(got, test::kGenerous), QueueStatus::closed);
+  EXPECT_EQ(a.try_recv(got), QueueStatus::closed);
+  EXPECT_TRUE(a.poll(0ms));
+  const std::string m = "late";
+  EXPECT_EQ(a.send(std::as_bytes(std::span(m))), QueueStatus::closed);
+  EXPECT_EQ(a.try_send(std::as_bytes(std::span(m))), QueueStatus::closed);
+  EXPECT_EQ(test::wait_exit_code(child), 0);
+}
+
+TEST(Pipe, KilledPeerLetsRecvDrainThenReportClosedAndSendClosed) {
+  const ScopedName name("p-killed");
+  auto a = Pipe::create(name, {.capacity = 16, .max_message = 8});
+  test::Pipe sent;
+  const pid_t child = test::fork_child([&] {
+    auto b = Pipe::open(name);
+    for (int i = 0; i < 7; ++i) {
+      const std::string m = std::to_string(i);
+      check_in_child(b.send(std::as_bytes(std::span(m))) == QueueStatus::ok, "send");
+    }
+    sent.send();
+    for (;;) ::pause();  // until killed, holding its end
+  });
+  ASSERT_TRUE(sent.receive(test::kGenerousMs));
+  ASSERT_EQ(::kill(child, SIGKILL), 0);
+  ASSERT_EQ(test::wait_exit_code(child), kKilled);
+  EXPECT_FALSE(a.peer_alive());
+  std::string got;
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_EQ(a.recv_for(got, test::kGenerous), QueueStatus::ok);
+    EXPECT_EQ(got, std::to_string(i));
+  }
+  EXPECT_EQ(a.recv_for(got, test::kGenerous), QueueStatus::closed);
+  // Fill the ring, then a blocking send notices the dead peer.
+  const std::string m = "x";
+  QueueStatus st{};
+  while ((st = a.try_send(std::as_bytes(std::span(m)))) == QueueStatus::ok) {
+  }
+  EXPECT_EQ(st, QueueStatus::full);
+  EXPECT_EQ(a.send_for(std::as_bytes(std::span(m)), test::kGenerous), QueueStatus::closed);
+}
+
+TEST(Pipe, RecvBlockedWhenThePeerIsKilledReturnsClosed) {
+  const ScopedName name("p-killed-wait");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 8});
+  test::Pipe opened;
+  const pid_t child = test::fork_child([&] {
+    auto b = Pipe::open(name);
+    opened.send();
+    for (;;) ::pause();
+  });
+  ASSERT_TRUE(opened.receive(test::kGenerousMs));
+  std::thread killer([&] {
+    // Kill once the parent is asleep in recv (or about to be).
+    auto* h = reinterpret_cast<detail::PipeHead*>(a.segment().data().data());  // NOLINT
+    EXPECT_TRUE(test::eventually([&] { return h->control[1].consumer_waiting.load() != 0; }));
+    ::kill(child, SIGKILL);
+    EXPECT_EQ(test::wait_exit_code(child), kKilled);
+  });
+  std::string got;
+  EXPECT_EQ(a.recv_for(got, test::kGenerous), QueueStatus::closed);
+  killer.join();
+}
+
+TEST(Pipe, ThirdOpenFailsWhileBothEndsAreLiveAndDeadEndIsTakenOver) {
+  const ScopedName name("p-ends");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 8});
+  test::Pipe opened;
+  const pid_t holder = test::fork_child([&] {
+    auto b = Pipe::open(name);
+    const std::string m = "from-old";
+    check_in_child(b.send(std::as_bytes(std::span(m))) == QueueStatus::ok, "send");
+    opened.send();
+    for (;;) ::pause();
+  });
+  ASSERT_TRUE(opened.receive(test::kGenerousMs));
+  EXPECT_EQ(test::thrown_by([&] { (void)Pipe::open(name); }).code,
+            test::code_of(Errc::already_exists));
+  ASSERT_EQ(::kill(holder, SIGKILL), 0);
+  ASSERT_EQ(test::wait_exit_code(holder), kKilled);
+  // The dead holder's end is taken over, where it stopped.
+  auto b = Pipe::open(name);
+  EXPECT_EQ(b.end(), 1);
+  EXPECT_TRUE(b.peer_alive());
+  EXPECT_TRUE(a.peer_alive());
+  std::string got;
+  ASSERT_EQ(a.recv_for(got, test::kGenerous), QueueStatus::ok);
+  EXPECT_EQ(got, "from-old");
+  const std::string m = "from-new";
+  ASSERT_EQ(b.send(std::as_bytes(std::span(m))), QueueStatus::ok);
+  ASSERT_EQ(a.recv_for(got, test::kGenerous), QueueStatus::ok);
+  EXPECT_EQ(got, "from-new");
+  const std::string r = "reply";
+  ASSERT_EQ(a.send(std::as_bytes(std::span(r))), QueueStatus::ok);
+  ASSERT_EQ(b.recv_for(got, test::kGenerous), QueueStatus::ok);
+  EXPECT_EQ(got, "reply");
+  EXPECT_EQ(test::thrown_by([&] { (void)Pipe::open(name); }).code,
+            test::code_of(Errc::already_exists));
+}
+
+TEST(Pipe, CorruptedSlotLengthIsReportedNeverAWildRead) {
+  const ScopedName name("p-corrupt");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 16});
+  auto b = Pipe::open(name);
+  const Segment raw = Segment::open(name, any_kind());
+  auto& head = *reinterpret_cast<detail::PipeHead*>(raw.data().data());  // NOLINT: layout
+  auto slot = [&](int ring, std::uint64_t i) -> detail::QueueSlot& {
+    return *reinterpret_cast<detail::QueueSlot*>(  // NOLINT: layout
+        raw.data().data() + head.ring_offset[ring] + i * head.slot_size);
+  };
+  const std::string m = "abc";
+  ASSERT_EQ(a.send(std::as_bytes(std::span(m))), QueueStatus::ok);
+  slot(0, 0).length.store(17);
+  std::string got;
+  EXPECT_EQ(test::thrown_by([&] { (void)b.try_recv(got); }).code, test::code_of(Errc::corrupt));
+  EXPECT_EQ(test::thrown_by([&] { (void)b.try_peek(); }).code, test::code_of(Errc::corrupt));
+  slot(0, 0).length.store(0xffffffffu);
+  EXPECT_EQ(test::thrown_by([&] { (void)b.recv_for(got, 10ms); }).code,
+            test::code_of(Errc::corrupt));
+  // Garbage sequence numbers: outcomes, never a wild access.
+  std::uint64_t x = 99;
+  for (int i = 0; i < 50; ++i) {
+    x = test::mix(x);
+    slot(static_cast<int>(x & 1), (x >> 1) % 4).seq.store(x >> (x % 64));
+    slot(static_cast<int>(x & 1), (x >> 3) % 4)
+        .length.store(static_cast<std::uint32_t>(x >> 7) % 20);
+    const test::Thrown t = test::thrown_by([&] {
+      (void)a.try_send(std::as_bytes(std::span(m)));
+      (void)b.try_recv(got);
+      (void)a.try_recv(got);
+      (void)b.try_send(std::as_bytes(std::span(m)));
+      (void)b.recv_for(got, 1ms);
+    });
+    EXPECT_TRUE(!t.code || t.code == test::code_of(Errc::corrupt)) << t.message;
+  }
+}
+
+TEST(Pipe, CorruptedHeadIsRejectedAtOpen) {
+  const ScopedName name("p-corrupt-head");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 16});
+  const Segment raw = Segment::open(name, any_kind());
+  auto& head = *reinterpret_cast<detail::PipeHead*>(raw.data().data());  // NOLINT: layout
+  const std::uint64_t good = head.ring_offset[1];
+  head.ring_offset[1] = raw.data().size();
+  EXPECT_EQ(test::thrown_by([&] { (void)Pipe::open(name); }).code, test::code_of(Errc::corrupt));
+  // The failed open did not keep the free end.
+  head.ring_offset[1] = good;
+  auto b = Pipe::open(name);
+  EXPECT_EQ(b.end(), 1);
+}
+
+}  // namespace
+}  // namespace shmkit

@@ -1,0 +1,238 @@
+// Crash robustness of ByteQueue: a producer or consumer SIGKILLed at a random
+// moment (a bounded loop of trials on one queue) never blocks the survivors
+// for long, every committed message is delivered exactly once except at most
+// the one a killed consumer had taken, and the participant records of the
+// dead are reused (more dead processes than the 64 records).
+#include <signal.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "queue_test_util.hpp"
+#include "shmkit/queue.hpp"
+#include "shmkit/shared_memory.hpp"
+
+namespace shmkit {
+namespace {
+
+using namespace std::chrono_literals;
+using test::check_in_child;
+using test::ScopedName;
+
+const auto* const kClean = ::testing::AddGlobalTestEnvironment(new test::NoLeftovers);
+
+constexpr int kKilled = 128 + SIGKILL;
+constexpr std::uint32_t kMax = 64;
+constexpr std::uint32_t kParent = 1000;  // the parent's producer id
+const int kTrials = test::scaled_queue(100) < 100 ? 20 : 100;
+
+std::span<const std::byte> span_of(const std::vector<std::byte>& m) { return m; }
+
+// The parent, both producer and consumer: pushes `m` with try_push, popping
+// (into `got`) while full; when nothing can be popped either, a blocking push
+// (a dead holder is recovered within the check interval). True once pushed.
+bool push_while_popping(ByteQueue& q, const std::vector<std::byte>& m,
+                        const std::function<void(std::uint64_t)>& got) {
+  std::vector<std::byte> buffer;
+  for (;;) {
+    if (q.try_push(span_of(m)) == QueueStatus::ok) return true;
+    const QueueStatus st = q.try_pop(buffer);
+    if (st == QueueStatus::ok) {
+      got(test::check_stress_message(buffer, kMax));
+      continue;
+    }
+    if (q.push_for(span_of(m), 5ms) == QueueStatus::ok) return true;
+    // Still full: a live peer is slow, or our own messages fill it. Pop with a
+    // bound (recovers a dead producer's slot at head).
+    if (q.pop_for(buffer, 5ms) == QueueStatus::ok) got(test::check_stress_message(buffer, kMax));
+  }
+}
+
+// Pops until the marker (kParent, marker_seq): everything pushed before it has
+// then been taken. False if a pop does not come within the generous bound.
+bool drain_through(ByteQueue& q, std::uint32_t marker_seq,
+                   const std::function<void(std::uint64_t)>& got) {
+  std::vector<std::byte> buffer;
+  for (;;) {
+    if (q.pop_for(buffer, test::kGenerous) != QueueStatus::ok) return false;
+    const std::uint64_t tag = test::check_stress_message(buffer, kMax);
+    if (tag == test::tag_of(kParent, marker_seq)) return true;
+    got(tag);
+  }
+}
+
+// A new process can still register as producer and consumer.
+void expect_new_participants_fit(const std::string& name) {
+  const pid_t child = test::fork_child([&] {
+    auto q = ByteQueue::open(name);
+    const auto m = test::stress_message(kParent, 0, kMax);
+    check_in_child(q.push_for(span_of(m), test::kGenerous) == QueueStatus::ok, "push");
+    std::vector<std::byte> b;
+    check_in_child(q.pop_for(b, test::kGenerous) == QueueStatus::ok, "pop");
+  });
+  EXPECT_EQ(test::wait_exit_code(child), 0);
+}
+
+TEST(ByteQueueCrash, KilledProducersNeverBlockOthersOrLoseCommittedMessages) {
+  const ScopedName name("qc-producer");
+  auto q = ByteQueue::create(name, {.capacity = 8, .max_message = kMax});
+  std::mt19937 rng(20240601);
+  std::uint32_t parent_seq = 0;
+  std::int64_t victims_delivered = 0;  // the victims did run
+  for (int trial = 0; trial < kTrials; ++trial) {
+    const auto victim_id = static_cast<std::uint32_t>(trial);
+    test::Pipe started;
+    const pid_t victim = test::fork_child([&] {
+      started.send();
+      for (std::uint32_t s = 0;; ++s) {  // until killed
+        const auto m = test::stress_message(victim_id, s, kMax);
+        if (s % 4 == 1) {
+          ByteQueue::Reservation r;
+          if (q.reserve_until(r, std::nullopt) != QueueStatus::ok) return;
+          std::memcpy(r.data().data(), m.data(), m.size());
+          r.commit(m.size());
+        } else if (q.push(span_of(m)) != QueueStatus::ok) {
+          return;
+        }
+      }
+    });
+    ASSERT_TRUE(started.receive(test::kGenerousMs));
+    // Per producer: the sequence numbers the parent got, in order.
+    std::int64_t victim_next = 0;
+    std::int64_t parent_next = static_cast<std::int64_t>(parent_seq);
+    std::string error;
+    auto got = [&](std::uint64_t tag) {
+      if (tag == ~std::uint64_t{0}) {
+        error = "a torn message";
+      } else if ((tag >> 32) == victim_id && static_cast<std::uint32_t>(tag) == victim_next) {
+        ++victim_next;
+      } else if ((tag >> 32) == kParent && static_cast<std::uint32_t>(tag) == parent_next) {
+        ++parent_next;
+      } else if (error.empty()) {
+        error = "unexpected message " + std::to_string(tag >> 32) + "/" +
+                std::to_string(static_cast<std::uint32_t>(tag));
+      }
+    };
+    // Kill once the parent got kill_after of the victim's messages: the
+    // victim is then pushing (or blocked on a full queue).
+    const auto kill_after = static_cast<std::int64_t>(rng() % 40);
+    std::vector<std::byte> buffer;
+    while (victim_next < kill_after) {
+      ASSERT_TRUE(push_while_popping(q, test::stress_message(kParent, parent_seq++, kMax), got));
+      ASSERT_EQ(q.pop_for(buffer, test::kGenerous), QueueStatus::ok) << "trial " << trial;
+      got(test::check_stress_message(buffer, kMax));
+      ASSERT_EQ(error, "") << "trial " << trial;
+    }
+    ASSERT_EQ(::kill(victim, SIGKILL), 0);
+    ASSERT_EQ(test::wait_exit_code(victim), kKilled);
+    for (std::uint32_t i = 0; i < 10; ++i) {
+      ASSERT_TRUE(push_while_popping(q, test::stress_message(kParent, parent_seq++, kMax), got));
+    }
+    const std::uint32_t marker = parent_seq++;
+    ASSERT_TRUE(push_while_popping(q, test::stress_message(kParent, marker, kMax), got));
+    ASSERT_TRUE(drain_through(q, marker, got)) << "trial " << trial << ": blocked";
+    ASSERT_EQ(error, "") << "trial " << trial;
+    // Every parent message came, in order; the victim's came as a gap-free prefix.
+    ASSERT_EQ(parent_next, static_cast<std::int64_t>(marker)) << "trial " << trial;
+    victims_delivered += victim_next;
+    std::vector<std::byte> rest;
+    ASSERT_EQ(q.try_pop(rest), QueueStatus::empty) << "trial " << trial;
+  }
+  EXPECT_GT(victims_delivered, 0);
+  EXPECT_LE(q.producers(), 1u);
+  expect_new_participants_fit(name.str());
+}
+
+TEST(ByteQueueCrash, KilledConsumersLoseAtMostTheMessageTheyHadTaken) {
+  const ScopedName name("qc-consumer");
+  const ScopedName log_name("qc-consumer-log");
+  // The victim's log: a count, then the seqs it got (after each pop).
+  constexpr std::size_t kLog = 1 << 16;
+  auto log = SharedMemory::create(log_name, (kLog + 1) * sizeof(std::uint64_t));
+  auto* words = reinterpret_cast<std::uint64_t*>(log.data());  // NOLINT: raw log area
+  auto q = ByteQueue::create(name, {.capacity = 8, .max_message = kMax});
+  std::mt19937 rng(777);
+  std::uint32_t seq = 0;
+  std::uint64_t total_gaps = 0;
+  std::uint64_t victims_got = 0;  // the victims did run
+  for (int trial = 0; trial < kTrials; ++trial) {
+    words[0] = 0;
+    const std::uint32_t first = seq;
+    test::Pipe started;
+    const pid_t victim = test::fork_child([&] {
+      started.send();
+      std::vector<std::byte> b;
+      for (std::uint64_t i = 0;; ++i) {  // until killed
+        std::uint64_t tag = 0;
+        if (i % 3 == 2) {
+          ByteQueue::Message m;
+          if (q.read_until(m, std::nullopt) != QueueStatus::ok) return;
+          tag = test::check_stress_message(m.data(), kMax);
+        } else {
+          if (q.pop(b) != QueueStatus::ok) return;
+          tag = test::check_stress_message(b, kMax);
+        }
+        check_in_child(words[0] < kLog, "log full");
+        words[1 + words[0]] = tag;
+        __atomic_store_n(&words[0], words[0] + 1, __ATOMIC_RELEASE);
+      }
+    });
+    ASSERT_TRUE(started.receive(test::kGenerousMs));
+    std::vector<std::uint32_t> parent_got;
+    std::string error;
+    auto got = [&](std::uint64_t tag) {
+      if (tag == ~std::uint64_t{0} || (tag >> 32) != kParent) {
+        error = "a torn or unknown message";
+      } else {
+        parent_got.push_back(static_cast<std::uint32_t>(tag));
+      }
+    };
+    // Only the victim pops before the kill: past 8 (the capacity) pushes, it
+    // has taken some, and it is popping (or asleep on an empty queue).
+    const auto kill_after = static_cast<std::uint32_t>(rng() % 40);
+    for (std::uint32_t i = 0; i < kill_after; ++i) {
+      const auto m = test::stress_message(kParent, seq++, kMax);
+      ASSERT_EQ(q.push_for(span_of(m), test::kGenerous), QueueStatus::ok) << "trial " << trial;
+    }
+    ASSERT_EQ(::kill(victim, SIGKILL), 0);
+    ASSERT_EQ(test::wait_exit_code(victim), kKilled);
+    for (std::uint32_t i = 0; i < 20; ++i) {  // > capacity: wraps past a held slot
+      ASSERT_TRUE(push_while_popping(q, test::stress_message(kParent, seq++, kMax), got));
+    }
+    const std::uint32_t marker = seq++;
+    ASSERT_TRUE(push_while_popping(q, test::stress_message(kParent, marker, kMax), got));
+    ASSERT_TRUE(drain_through(q, marker, got)) << "trial " << trial << ": blocked";
+    ASSERT_EQ(error, "") << "trial " << trial;
+    // The parent's in order; the union with the victim's has no duplicates.
+    ASSERT_TRUE(std::is_sorted(parent_got.begin(), parent_got.end())) << "trial " << trial;
+    std::vector<std::uint8_t> seen(marker - first, 0);
+    for (const std::uint32_t s : parent_got) {
+      ASSERT_TRUE(s >= first && s < marker) << "trial " << trial;
+      ASSERT_EQ(seen[s - first]++, 0) << "trial " << trial << ": " << s << " twice";
+    }
+    const std::uint64_t logged = __atomic_load_n(&words[0], __ATOMIC_ACQUIRE);
+    victims_got += logged;
+    for (std::uint64_t i = 0; i < logged; ++i) {
+      const std::uint64_t tag = words[1 + i];
+      ASSERT_EQ(tag >> 32, kParent) << "trial " << trial << ": the victim got a torn message";
+      const auto s = static_cast<std::uint32_t>(tag);
+      ASSERT_TRUE(s >= first && s < marker) << "trial " << trial;
+      ASSERT_EQ(seen[s - first]++, 0) << "trial " << trial << ": " << s << " twice";
+    }
+    const auto gaps = static_cast<std::uint64_t>(std::count(seen.begin(), seen.end(), 0));
+    ASSERT_LE(gaps, 1u) << "trial " << trial;
+    total_gaps += gaps;
+  }
+  EXPECT_LE(total_gaps, static_cast<std::uint64_t>(kTrials));
+  EXPECT_GT(victims_got, 0u);
+  EXPECT_LE(q.consumers(), 1u);
+  expect_new_participants_fit(name.str());
+}
+
+}  // namespace
+}  // namespace shmkit

@@ -1,0 +1,96 @@
+// ByteQueue across forked processes: 4 producers x 4 consumers, each message
+// delivered exactly once, per-producer order kept within each consumer,
+// payloads intact; and unrelated processes rendezvous by name.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "queue_test_util.hpp"
+#include "shmkit/queue.hpp"
+#include "shmkit/shared_memory.hpp"
+
+namespace shmkit {
+namespace {
+
+using namespace std::chrono_literals;
+using test::check_in_child;
+using test::ScopedName;
+
+const auto* const kClean = ::testing::AddGlobalTestEnvironment(new test::NoLeftovers);
+
+TEST(ByteQueueIpc, FourProducersFourConsumersDeliverEachMessageOnceInOrder) {
+  const ScopedName name("qi-mpmc");
+  const ScopedName results_name("qi-mpmc-results");
+  const auto per_producer = static_cast<std::uint32_t>(test::scaled_queue(50'000));
+  const std::size_t total = std::size_t{per_producer} * test::kStressProducers;
+  // Per consumer: a count, then up to `total` tags.
+  const std::size_t stride = total + 1;
+  auto results =
+      SharedMemory::create(results_name, test::kStressConsumers * stride * sizeof(std::uint64_t));
+  auto* words = reinterpret_cast<std::uint64_t*>(results.data());  // NOLINT: raw result area
+  auto q = ByteQueue::create(name, {.capacity = 256, .max_message = test::kStressMax});
+  test::Pipe start;
+  std::vector<pid_t> consumers;
+  std::vector<pid_t> producers;
+  for (int c = 0; c < test::kStressConsumers; ++c) {
+    consumers.push_back(test::fork_child([&, c] {
+      auto mine = ByteQueue::open(name);  // its own mapping
+      std::uint64_t* out = words + static_cast<std::size_t>(c) * stride;
+      check_in_child(start.receive(), "no start");
+      const std::string error = test::consume_all(mine, [&](std::uint64_t tag) {
+        check_in_child(out[0] < total, "too many messages");
+        out[1 + out[0]++] = tag;
+      });
+      check_in_child(error.empty(), error);
+    }));
+  }
+  for (int p = 0; p < test::kStressProducers; ++p) {
+    producers.push_back(test::fork_child([&, p] {
+      auto mine = ByteQueue::open(name);
+      check_in_child(start.receive(), "no start");
+      const std::string error = test::produce(mine, static_cast<std::uint32_t>(p), per_producer);
+      check_in_child(error.empty(), error);
+    }));
+  }
+  start.send(test::kStressConsumers + test::kStressProducers);
+  EXPECT_TRUE(test::all_exit_zero(producers));
+  q.close();
+  EXPECT_TRUE(test::all_exit_zero(consumers));
+  std::vector<std::span<const std::uint64_t>> views;
+  for (int c = 0; c < test::kStressConsumers; ++c) {
+    const std::uint64_t* area = words + static_cast<std::size_t>(c) * stride;
+    views.emplace_back(area + 1, static_cast<std::size_t>(area[0]));
+  }
+  EXPECT_EQ(test::check_delivery(views, test::kStressProducers, per_producer), "");
+  EXPECT_EQ(q.depth(), 0u);
+}
+
+TEST(ByteQueueIpc, UnrelatedProcessRendezvousesByName) {
+  const ScopedName name("qi-name");
+  const pid_t child = test::fork_child([&] {
+    // Opens (or creates) by name only: nothing inherited is used.
+    auto q = ByteQueue::open_or_create(name, {.capacity = 4, .max_message = 64});
+    for (std::uint32_t s = 0; s < 100; ++s) {
+      const auto m = test::stress_message(9, s, 64);
+      check_in_child(q.push_for(std::span<const std::byte>(m), test::kGenerous) == QueueStatus::ok,
+                     "push");
+    }
+    q.close();
+  });
+  auto q = ByteQueue::open_or_create(name, {.capacity = 4, .max_message = 64});
+  std::vector<std::byte> got;
+  for (std::uint32_t s = 0; s < 100; ++s) {
+    ASSERT_EQ(q.pop_for(got, test::kGenerous), QueueStatus::ok);
+    EXPECT_EQ(test::check_stress_message(got, 64), test::tag_of(9, s));
+  }
+  EXPECT_EQ(q.pop_for(got, test::kGenerous), QueueStatus::closed);
+  EXPECT_EQ(test::wait_exit_code(child), 0);
+}
+
+}  // namespace
+}  // namespace shmkit

@@ -1,0 +1,142 @@
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "../list/list_test_util.hpp"
+#include "shmkit/queue.hpp"
+
+// Helpers for the queue tests: iteration scaling under sanitizers, stress
+// messages that carry (producer, seq, payload checksum) and a varied length,
+// and the delivery check (each message exactly once, per-producer order kept
+// within each consumer).
+
+namespace shmkit::test {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr int kQueueSlowdown = 10;
+#else
+inline constexpr int kQueueSlowdown = 1;
+#endif
+constexpr int scaled_queue(int n) { return std::max(1, n / kQueueSlowdown); }
+
+inline constexpr int kStressProducers = 4;
+inline constexpr int kStressConsumers = 4;
+inline constexpr std::uint32_t kStressMax = 200;  // max_message of the stress queues
+inline constexpr std::size_t kStressHeader = 16;  // producer, seq, checksum
+
+constexpr std::uint64_t tag_of(std::uint32_t producer, std::uint32_t seq) noexcept {
+  return (std::uint64_t{producer} << 32) | seq;
+}
+
+// The message (producer, seq): header then a payload determined by the pair.
+inline std::vector<std::byte> stress_message(std::uint32_t producer, std::uint32_t seq,
+                                             std::uint32_t max = kStressMax) {
+  const std::uint64_t h = mix(tag_of(producer, seq));
+  const std::size_t length = static_cast<std::size_t>(h % (max - kStressHeader + 1));
+  std::vector<std::byte> m(kStressHeader + length);
+  std::uint64_t sum = 0xcbf29ce484222325ULL;
+  std::uint64_t x = h;
+  for (std::size_t i = 0; i < length; ++i) {
+    if (i % 8 == 0) x = mix(x);
+    const auto b = static_cast<std::byte>(x >> (8 * (i % 8)));
+    m[kStressHeader + i] = b;
+    sum = (sum ^ static_cast<std::uint64_t>(b)) * 0x100000001b3ULL;
+  }
+  std::memcpy(m.data(), &producer, 4);
+  std::memcpy(m.data() + 4, &seq, 4);
+  std::memcpy(m.data() + 8, &sum, 8);
+  return m;
+}
+
+// The tag of a stress message, or ~0 if it is torn or garbage.
+inline std::uint64_t check_stress_message(std::span<const std::byte> m,
+                                          std::uint32_t max = kStressMax) {
+  if (m.size() < kStressHeader) return ~std::uint64_t{0};
+  std::uint32_t producer = 0;
+  std::uint32_t seq = 0;
+  std::memcpy(&producer, m.data(), 4);
+  std::memcpy(&seq, m.data() + 4, 4);
+  const std::vector<std::byte> expected = stress_message(producer, seq, max);
+  if (m.size() != expected.size() || std::memcmp(m.data(), expected.data(), m.size()) != 0) {
+    return ~std::uint64_t{0};
+  }
+  return tag_of(producer, seq);
+}
+
+// Pushes producer p's messages 0..n-1; "" or what went wrong. Every 7th goes
+// through a Reservation.
+inline std::string produce(ByteQueue& q, std::uint32_t p, std::uint32_t n) {
+  for (std::uint32_t s = 0; s < n; ++s) {
+    const std::vector<std::byte> m = stress_message(p, s);
+    if (s % 7 == 3) {
+      ByteQueue::Reservation r;
+      const QueueStatus st = q.reserve_until(r, detail::deadline_after(kGenerous));
+      if (st != QueueStatus::ok) return "reserve: status " + std::to_string(static_cast<int>(st));
+      std::memcpy(r.data().data(), m.data(), m.size());
+      r.commit(m.size());
+      continue;
+    }
+    const QueueStatus st = q.push_for(std::span<const std::byte>(m), kGenerous);
+    if (st != QueueStatus::ok) return "push: status " + std::to_string(static_cast<int>(st));
+  }
+  return "";
+}
+
+// Pops until closed, calling got(tag) for each; "" or what went wrong. Every
+// 5th read is in place.
+inline std::string consume_all(ByteQueue& q, const std::function<void(std::uint64_t)>& got) {
+  std::vector<std::byte> buffer;
+  for (std::uint64_t i = 0;; ++i) {
+    QueueStatus st{};
+    std::uint64_t tag = 0;
+    if (i % 5 == 4) {
+      ByteQueue::Message m;
+      st = q.read_until(m, detail::deadline_after(kGenerous));
+      if (st == QueueStatus::ok) tag = check_stress_message(m.data());
+    } else {
+      st = q.pop_for(buffer, kGenerous);
+      if (st == QueueStatus::ok) tag = check_stress_message(buffer);
+    }
+    if (st == QueueStatus::closed) return "";
+    if (st != QueueStatus::ok) return "pop: status " + std::to_string(static_cast<int>(st));
+    if (tag == ~std::uint64_t{0}) return "message " + std::to_string(i) + " is torn";
+    got(tag);
+  }
+}
+
+// Each consumer's tags in the order it got them: "" if every (producer, seq)
+// of `producers` x `per_producer` came exactly once, and each consumer saw
+// each producer's messages in increasing order.
+inline std::string check_delivery(const std::vector<std::span<const std::uint64_t>>& consumers,
+                                  int producers, std::uint32_t per_producer) {
+  std::vector<std::uint8_t> seen(static_cast<std::size_t>(producers) * per_producer, 0);
+  for (std::size_t c = 0; c < consumers.size(); ++c) {
+    std::vector<std::int64_t> last(static_cast<std::size_t>(producers), -1);
+    for (const std::uint64_t tag : consumers[c]) {
+      const auto p = static_cast<std::uint32_t>(tag >> 32);
+      const auto s = static_cast<std::uint32_t>(tag);
+      if (p >= static_cast<std::uint32_t>(producers) || s >= per_producer) {
+        return "consumer " + std::to_string(c) + " got an unknown message";
+      }
+      if (static_cast<std::int64_t>(s) <= last[p]) {
+        return "consumer " + std::to_string(c) + " got producer " + std::to_string(p) +
+               "'s messages out of order";
+      }
+      last[p] = s;
+      if (seen[std::size_t{p} * per_producer + s]++ != 0) {
+        return "message " + std::to_string(p) + "/" + std::to_string(s) + " came twice";
+      }
+    }
+  }
+  const auto missing = std::count(seen.begin(), seen.end(), 0);
+  if (missing != 0) return std::to_string(missing) + " messages never came";
+  return "";
+}
+
+}  // namespace shmkit::test
