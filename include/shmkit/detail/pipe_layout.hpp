@@ -19,20 +19,32 @@
 
 namespace shmkit::detail {
 
-// One direction's control words. Each side's words on its own cache line.
+// One direction's control words, each group on its own cache line so that the
+// fast path moves no control line between the cores: the positions are
+// written by one side and read by nobody (only by a process that takes over
+// an end), and the waiting flags are read by the other side on every message
+// but written only when a side goes to sleep.
 struct SpscControl {
   // Written by the producer only (relaxed): its next position, for an
   // endpoint that reopens after its process died.
   alignas(kCacheLine) std::atomic<std::uint64_t> tail;
-  std::atomic<std::uint32_t> space_seq;  // futex: bumped by the consumer for a waiting producer
-  std::atomic<std::uint32_t> producer_waiting;  // the producer is about to sleep or asleep
-  // Written by the consumer only.
+  // Written by the consumer only, likewise.
   alignas(kCacheLine) std::atomic<std::uint64_t> head;
-  std::atomic<std::uint32_t> data_seq;  // futex: bumped by the producer for a waiting consumer
-  std::atomic<std::uint32_t> consumer_waiting;  // the consumer is about to sleep or asleep
+  // The consumer sets consumer_waiting before it sleeps on data_seq; the
+  // producer bumps data_seq and wakes it.
+  alignas(kCacheLine) std::atomic<std::uint32_t> data_seq;
+  std::atomic<std::uint32_t> consumer_waiting;
+  // The producer sets producer_waiting before it sleeps on space_seq; the
+  // consumer bumps space_seq and wakes it.
+  alignas(kCacheLine) std::atomic<std::uint32_t> space_seq;
+  std::atomic<std::uint32_t> producer_waiting;
 };
-static_assert(sizeof(SpscControl) == 2 * kCacheLine);
+static_assert(sizeof(SpscControl) == 4 * kCacheLine);
 static_assert(offsetof(SpscControl, head) == kCacheLine);
+static_assert(offsetof(SpscControl, data_seq) == 2 * kCacheLine);
+static_assert(offsetof(SpscControl, consumer_waiting) == 2 * kCacheLine + 4);
+static_assert(offsetof(SpscControl, space_seq) == 3 * kCacheLine);
+static_assert(offsetof(SpscControl, producer_waiting) == 3 * kCacheLine + 4);
 
 struct PipeEnd {
   // Packed ProcessIdentity of the process holding this end; 0 when free.
@@ -58,6 +70,6 @@ static_assert(offsetof(PipeHead, slot_size) == 8);
 static_assert(offsetof(PipeHead, ring_offset) == 16);
 static_assert(offsetof(PipeHead, ends) == 64);
 static_assert(offsetof(PipeHead, control) == 192);
-static_assert(sizeof(PipeHead) == 192 + 4 * kCacheLine);
+static_assert(sizeof(PipeHead) == 192 + 8 * kCacheLine);
 
 }  // namespace shmkit::detail
