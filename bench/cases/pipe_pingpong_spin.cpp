@@ -1,0 +1,36 @@
+// pipe.pingpong_spin: shmkit::Pipe, 64-byte messages, both sides busy-polling
+// (try_send / try_recv), interleaved with the raw cache-line ping-pong.
+// Issue 5's goal: one-way p50 within 1.5x of that floor.
+
+#include "harness/registry.hpp"
+#include "workloads/pingpong.hpp"
+#include "workloads/shmkit_channels.hpp"
+
+namespace shmkit::bench {
+namespace {
+
+void run(Context& ctx) {
+  ctx.interleave({
+      {"shmkit",
+       [](Context& c, const std::string& s) { pipe_pingpong_rep(c, s, PipeWaiting::spin); }},
+      {"hardware", &cacheline_pingpong_rep},
+  });
+  ctx.ratio({.metric = metrics::kOneWayP50.name,
+             .numerator = "shmkit",
+             .denominator = "hardware",
+             .goal_at_most = 1.5,
+             .goal_source = "issue 5"});
+  ctx.ratio({.metric = metrics::kOneWayP99.name, .numerator = "shmkit", .denominator = "hardware"});
+  if (ctx.shared_core()) ctx.note("one CPU: the two processes take turns, not a hardware figure");
+}
+
+const Registration kCase{{
+    .name = "pipe.pingpong_spin",
+    .group = "pipe",
+    .description = "shmkit::Pipe 64 B ping-pong, try_send/try_recv busy-polling, vs the "
+                   "cache-line floor",
+    .run = &run,
+}};
+
+}  // namespace
+}  // namespace shmkit::bench

@@ -1,0 +1,41 @@
+// queue.throughput: shmkit::ByteQueue, one producer and one consumer, 64-byte
+// messages, interleaved with a bare shared-memory SPSC ring
+// (workloads/bare_ring.hpp). Issue 5's goal: at least as fast as the ring.
+
+#include "harness/registry.hpp"
+#include "workloads/bare_ring.hpp"
+#include "workloads/shmkit_channels.hpp"
+
+namespace shmkit::bench {
+namespace {
+
+constexpr std::size_t kBatch = 32;
+
+void run(Context& ctx) {
+  ctx.interleave({
+      {"shmkit", [](Context& c, const std::string& s) { queue_throughput_rep(c, s, 1); }},
+      {"bare ring", &bare_ring_throughput_rep},
+      {"shmkit batch 32",
+       [](Context& c, const std::string& s) { queue_throughput_rep(c, s, kBatch); }},
+  });
+  ctx.ratio({.metric = metrics::kMsgs64.name,
+             .numerator = "shmkit",
+             .denominator = "bare ring",
+             .goal_at_least = 1.0,
+             .goal_source = "issue 5"});
+  ctx.ratio({.metric = metrics::kMsgs64.name,
+             .numerator = "shmkit batch 32",
+             .denominator = "bare ring"});
+  if (ctx.shared_core()) ctx.note("one CPU: producer and consumer take turns");
+}
+
+const Registration kCase{{
+    .name = "queue.throughput",
+    .group = "queue",
+    .description = "shmkit::ByteQueue 1 producer 1 consumer, 64 B msgs/s (try_push/try_pop, "
+                   "and batches of 32), vs a bare SPSC ring",
+    .run = &run,
+}};
+
+}  // namespace
+}  // namespace shmkit::bench

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+
+#include "harness/context.hpp"
+
+// The 64-byte message of the shmkit channel cases (shmkit_channels.cpp,
+// bare_ring.cpp): a sequence number, a check word derived from it and a
+// payload filled with its low byte, so that a lost, reordered, torn or shifted
+// message fails verify().
+
+namespace shmkit::bench {
+
+struct Message64 {
+  std::uint64_t seq;
+  std::uint64_t check;  // seq * kCheckMul
+  unsigned char payload[48];
+
+  static constexpr std::uint64_t kCheckMul = 0x9e3779b97f4a7c15ULL;
+  static constexpr std::uint64_t kStop = ~std::uint64_t{0};
+
+  static Message64 make(std::uint64_t seq) noexcept {
+    Message64 m{};
+    m.seq = seq;
+    m.check = seq * kCheckMul;
+    std::memset(m.payload, static_cast<int>(seq & 0xff), sizeof m.payload);
+    return m;
+  }
+
+  [[nodiscard]] std::span<const std::byte> bytes() const noexcept {
+    return std::as_bytes(std::span(this, 1));
+  }
+
+  // The message in `bytes`, which must be exactly 64 bytes; `who` names the
+  // reader in the failure.
+  static Message64 from(std::span<const std::byte> bytes, const char* who) {
+    if (bytes.size() != sizeof(Message64)) {
+      throw CaseFailure(std::string(who) + ": a message of " + std::to_string(bytes.size()) +
+                        " bytes, expected 64");
+    }
+    Message64 m;
+    std::memcpy(&m, bytes.data(), sizeof m);
+    return m;
+  }
+
+  [[nodiscard]] bool valid(std::uint64_t expected) const noexcept {
+    return seq == expected && check == expected * kCheckMul &&
+           payload[0] == static_cast<unsigned char>(expected & 0xff) &&
+           payload[47] == static_cast<unsigned char>(expected & 0xff);
+  }
+
+  void verify(std::uint64_t expected, const char* who) const {
+    if (!valid(expected)) {
+      throw CaseFailure(std::string(who) + ": expected message " + std::to_string(expected) +
+                        ", got seq " + std::to_string(seq) + " (check " +
+                        (check == seq * kCheckMul ? "ok" : "bad") + ")");
+    }
+  }
+};
+static_assert(sizeof(Message64) == 64);
+
+}  // namespace shmkit::bench

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "harness/context.hpp"
+
+// shmkit's message channels measured like the floors and peers: two pinned
+// processes, 64-byte messages (workloads/message64.hpp), each verified by
+// sequence number. Each function runs one repetition and records under
+// `system`.
+
+namespace shmkit::bench {
+
+namespace metrics {
+inline const Metric kItemsPerSecond{"items/s", "item/s", Better::higher};
+}  // namespace metrics
+
+enum class PipeWaiting {
+  spin,   // try_send / try_recv in a loop: busy-polling
+  sleep,  // send / recv: spin briefly, then sleep in the kernel (futex)
+};
+
+// shmkit::Pipe ping-pong, one 64-byte message each way: records
+// metrics::kOneWay* (round trip / 2).
+void pipe_pingpong_rep(Context& ctx, const std::string& system, PipeWaiting waiting);
+
+// shmkit::ByteQueue, one producer (role 0), one consumer (role 1), 64-byte
+// messages: records metrics::kMsgs64. batch == 1: try_push / try_pop (into a
+// std::string); batch > 1: try_push_batch / try_pop_batch of up to `batch`.
+void queue_throughput_rep(Context& ctx, const std::string& system, std::size_t batch);
+
+// shmkit::List<std::int64_t>: a writer (role 0) appends items one by one, a
+// reader (role 1) waits with wait_for_size and verifies each item; records
+// metrics::kItemsPerSecond, the items the reader verified per second.
+void list_append_read_rep(Context& ctx, const std::string& system);
+
+}  // namespace shmkit::bench
