@@ -23,9 +23,9 @@ std::string chunk_name(std::string_view list, char log, std::uint32_t k) {
 }
 
 std::uint64_t data0_bytes_for(const ListShape& shape) {
-  return shape.element_size == 0 ? kVariableData0Bytes
-                                 : kIndex0Entries * round_up(shape.element_size,
-                                                             shape.element_align);
+  return shape.element_size == 0
+             ? kVariableData0Bytes
+             : kIndex0Entries * round_up(shape.element_size, shape.element_align);
 }
 
 // Chunk k of the index holding entry i: chunks hold E0, 2*E0, 4*E0... entries,
@@ -167,8 +167,8 @@ ListCore::ListCore(Segment root, const ListShape& expected)
     corrupt(root_, "its element size/alignment (" + std::to_string(h.element_size) + "/" +
                        std::to_string(h.element_align) + ") disagree with its type");
   }
-  const bool align_ok = h.element_align != 0 && h.element_align <= kCacheLine &&
-                        std::has_single_bit(h.element_align);
+  const bool align_ok =
+      h.element_align != 0 && h.element_align <= kCacheLine && std::has_single_bit(h.element_align);
   const bool entries_ok = std::has_single_bit(h.index_chunk0_entries) &&
                           h.index_chunk0_entries <= (std::uint64_t{1} << 24);
   const bool data_ok = h.data_chunk0_bytes >= 64 && h.data_chunk0_bytes <= (std::uint64_t{1} << 32);
@@ -246,10 +246,9 @@ std::span<std::byte> ListCore::data_chunk(std::uint32_t k) const {
 
 std::uint64_t ListCore::record_bytes(std::size_t item_bytes) const {
   if (item_bytes > kListMaxRecord) {
-    throw Error(Errc::message_too_large, "list '" + root_.name() + "': an item of " +
-                                             std::to_string(item_bytes) +
-                                             " bytes exceeds the maximum of " +
-                                             std::to_string(kListMaxRecord));
+    throw Error(Errc::message_too_large,
+                "list '" + root_.name() + "': an item of " + std::to_string(item_bytes) +
+                    " bytes exceeds the maximum of " + std::to_string(kListMaxRecord));
   }
   if (shape_.element_size != 0) {
     if (item_bytes != shape_.element_size) {
@@ -406,9 +405,9 @@ bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const
     // sleep in bounded slices and look again. While an append is under way
     // (the lock is held) a slice is one dead-owner check interval; while no
     // one appends, a second, which costs nothing measurable.
-    const auto slice = head_->append_lock.locked() ? std::chrono::duration_cast<Clock::duration>(
-                                                         sync::kDeadOwnerCheck)
-                                                   : Clock::duration(std::chrono::seconds(1));
+    const auto slice = head_->append_lock.locked()
+                           ? std::chrono::duration_cast<Clock::duration>(sync::kDeadOwnerCheck)
+                           : Clock::duration(std::chrono::seconds(1));
     const Clock::time_point slice_end = Clock::now() + slice;
     const bool deadline_first = deadline && *deadline <= slice_end;
     const auto woke =

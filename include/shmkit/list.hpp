@@ -108,10 +108,9 @@ class List {
     // Lvalues of T (of anything that views as a string) outlive this call: their
     // bytes are appended in place. Other items (converted, or made on the fly by
     // a view) are copied first, or the spans would point at dead temporaries.
-    constexpr bool kInPlace =
-        std::is_lvalue_reference_v<Item> &&
-        (kIsString ? std::is_convertible_v<Item, std::string_view>
-                   : std::is_same_v<std::remove_cvref_t<Item>, T>);
+    constexpr bool kInPlace = std::is_lvalue_reference_v<Item> &&
+                              (kIsString ? std::is_convertible_v<Item, std::string_view>
+                                         : std::is_same_v<std::remove_cvref_t<Item>, T>);
     std::vector<std::span<const std::byte>> spans;
     if constexpr (kInPlace) {
       for (const auto& item : items) spans.push_back(bytes_of(item));

@@ -21,9 +21,7 @@
 namespace shmkit {
 namespace {
 
-int pidfd_open(pid_t pid) noexcept {
-  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-}
+int pidfd_open(pid_t pid) noexcept { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 void write_all(int fd, const std::string& text) noexcept {
   std::size_t done = 0;
@@ -198,8 +196,8 @@ std::optional<ExitStatus> Process::join_for(std::chrono::milliseconds timeout) {
 
 void Process::check() const {
   if (!status_ || status_->ok()) return;
-  std::string what = "process '" + name_ + "' (pid " + std::to_string(pid_) + ") failed: " +
-                     status_->describe();
+  std::string what =
+      "process '" + name_ + "' (pid " + std::to_string(pid_) + ") failed: " + status_->describe();
   if (!failure_.empty()) what += ": " + failure_;
   throw Error(std::make_error_code(std::errc::operation_canceled), what);
 }

@@ -64,15 +64,16 @@ struct Tally {
 
 // Appends writer w's items from `first` on, forever or until `count`, in
 // single appends and extend() batches.
-void write_items(List<std::string>& list, std::uint32_t w, std::uint32_t first,
-                 std::uint32_t count, const test::Pipe* started) {
+void write_items(List<std::string>& list, std::uint32_t w, std::uint32_t first, std::uint32_t count,
+                 const test::Pipe* started) {
   std::uint32_t s = first;
   bool told = false;
   while (count == 0 || s < first + count) {
     if (s % 5 == 4) {
       std::vector<std::string> batch;
       const std::uint32_t n = count == 0 ? 3 : std::min<std::uint32_t>(3, first + count - s);
-      for (std::uint32_t j = 0; j < n; ++j) batch.push_back(test::tagged_string(w, s + j, kMaxFiller));
+      for (std::uint32_t j = 0; j < n; ++j)
+        batch.push_back(test::tagged_string(w, s + j, kMaxFiller));
       list.extend(batch);
       s += n;
     } else {

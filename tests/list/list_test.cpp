@@ -140,9 +140,9 @@ TEST(List, ExtendTakesRangesOfConvertibleItemsAndGeneratedItems) {
   auto strings = List<std::string>::create(string_name);
   const char* const literals[] = {"x", "", "zz"};
   strings.extend(literals);
-  strings.extend(std::views::iota(0, 4) |
-                 std::views::transform([](int i) {
-                   return std::string(static_cast<std::size_t>(100 + i), static_cast<char>('a' + i));
+  strings.extend(std::views::iota(0, 4) | std::views::transform([](int i) {
+                   return std::string(static_cast<std::size_t>(100 + i),
+                                      static_cast<char>('a' + i));
                  }));
   std::vector<std::string> expected{"x", "", "zz"};
   for (int i = 0; i < 4; ++i) {
@@ -342,13 +342,15 @@ TEST(List, AnItemOverTheMaximumRecordIsMessageTooLargeAndNothingIsAdded) {
   // A view of 1 GiB + 1 over memory that is never touched: the size is
   // checked before a byte is read.
   const std::size_t bytes = (std::size_t{1} << 30) + 1;
-  void* const area = ::mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                            -1, 0);
+  void* const area =
+      ::mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   ASSERT_NE(area, MAP_FAILED);
   const std::string_view huge(static_cast<const char*>(area), bytes);
   const test::Thrown t = test::thrown_by([&] { list.append(huge); });
   EXPECT_EQ(t.code, code_of(Errc::message_too_large)) << t.message;
-  EXPECT_EQ(test::thrown_by([&] { list.extend(std::vector<std::string_view>{"ok", huge}); }).code,
+  EXPECT_EQ(test::thrown_by([&] {
+              list.extend(std::vector<std::string_view>{"ok", huge});
+            }).code,
             code_of(Errc::message_too_large));
   EXPECT_EQ(test::thrown_by([&] { list.set(0, huge); }).code, code_of(Errc::message_too_large));
   ::munmap(area, bytes);

@@ -229,8 +229,8 @@ TEST(Process, JoinForWithANegativeTimeoutDoesNotWait) {
   Process p([&] { (void)release.receive(test::kGenerousMs); });
   p.start();
   auto result = std::async(std::launch::async, [&] { return p.join_for(-5ms); });
-  const bool returned = result.wait_for(std::chrono::milliseconds(test::kGenerousMs)) ==
-                        std::future_status::ready;
+  const bool returned =
+      result.wait_for(std::chrono::milliseconds(test::kGenerousMs)) == std::future_status::ready;
   release.send();  // frees a join_for stuck in poll(-1) either way
   EXPECT_TRUE(returned) << "join_for(-5ms) blocked";
   result.wait();
@@ -270,7 +270,9 @@ TEST(Process, DestroyingARunningProcessKillsAndReapsIt) {
 }
 
 TEST(Process, DestroyingAJoinedOrNeverStartedProcessDoesNothing) {
-  { const Process never_started([] {}); }
+  {
+    const Process never_started([] {});
+  }
   pid_t pid = -1;
   {
     Process p([] {});

@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include "shmkit/detail/list_layout.hpp"
 #include "shmkit/platform/futex.hpp"
 #include "shmkit/segment.hpp"
-#include "shmkit/detail/list_layout.hpp"
 
 // ListCore: the type-erased handle behind List<T> (list.hpp). Items are byte
 // records; the layout and its protocol are in list_layout.hpp.
@@ -26,7 +26,7 @@ namespace shmkit::detail {
 struct ListShape {
   std::uint32_t element_size = 0;  // 0: variable-length records (strings)
   std::uint32_t element_align = 1;
-  TypeFingerprint type;            // recorded in the header; checked at open
+  TypeFingerprint type;  // recorded in the header; checked at open
 };
 
 class ListCore {

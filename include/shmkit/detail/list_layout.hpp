@@ -39,18 +39,18 @@ inline constexpr std::uint64_t kListMaxRecord = std::uint64_t{1} << 30;  // 1 Gi
 
 struct ListHead {
   // --- written by the creator, immutable afterwards ---
-  std::uint32_t element_size;   // bytes of a fixed-size item; 0: variable-length
-  std::uint32_t element_align;  // alignment of records (power of two, <= 64)
+  std::uint32_t element_size;          // bytes of a fixed-size item; 0: variable-length
+  std::uint32_t element_align;         // alignment of records (power of two, <= 64)
   std::uint64_t index_chunk0_entries;  // entries of index chunk 0 (power of two)
   std::uint64_t data_chunk0_bytes;     // bytes of data chunk 0
-  std::uint64_t index0_offset;  // from the start of the data area: index chunk 0
-  std::uint64_t data0_offset;   // from the start of the data area: data chunk 0
-  std::uint64_t reserved0;      // zero
-  std::uint64_t reserved1;      // zero
+  std::uint64_t index0_offset;         // from the start of the data area: index chunk 0
+  std::uint64_t data0_offset;          // from the start of the data area: data chunk 0
+  std::uint64_t reserved0;             // zero
+  std::uint64_t reserved1;             // zero
 
   // --- appenders, under append_lock ---
   alignas(kCacheLine) sync::MutexState append_lock;
-  std::uint64_t data_used;                // bytes used in the last data chunk
+  std::uint64_t data_used;                  // bytes used in the last data chunk
   std::atomic<std::uint64_t> bytes_in_use;  // records + index entries (for stat); relaxed
   std::atomic<std::uint32_t> data_chunks;   // data chunks published (>= 1); release
   std::atomic<std::uint32_t> index_chunks;  // index chunks published (>= 1); release
