@@ -20,14 +20,10 @@ using detail::QueueParticipant;
 using detail::QueueSlot;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::uint32_t kMaxSlots = std::uint32_t{1} << 24;
-constexpr std::uint32_t kMaxMessage = std::uint32_t{64} << 20;
-
-std::uint64_t round_up(std::uint64_t value, std::uint64_t to) { return (value + to - 1) / to * to; }
-
-std::uint64_t slot_size_for(std::uint32_t max_message) {
-  return round_up(detail::kQueueSlotHeader + max_message, detail::kCacheLine);
-}
+using detail::round_up;
+using detail::slot_size_for;
+constexpr std::uint32_t kMaxSlots = detail::kQueueMaxSlots;
+constexpr std::uint32_t kMaxMessage = detail::kQueueMaxMessage;
 
 std::uint64_t slots_offset() { return round_up(sizeof(QueueHead), detail::kCacheLine); }
 

@@ -16,8 +16,6 @@ constexpr std::uint64_t kVariableData0Bytes = 16 * 1024;
 constexpr std::size_t kMaxListName = kMaxNameLength - 4;  // room for ".d39"
 constexpr std::uint32_t kLengthPrefix = sizeof(std::uint32_t);
 
-std::uint64_t round_up(std::uint64_t value, std::uint64_t to) { return (value + to - 1) / to * to; }
-
 std::string chunk_name(std::string_view list, char log, std::uint32_t k) {
   return std::string(list) + "." + log + std::to_string(k);
 }

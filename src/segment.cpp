@@ -25,7 +25,7 @@ std::string describe(std::string_view name, const std::string& directory) {
   return "object '" + std::string(name) + "' (" + directory + "/" + Segment::file_name(name) + ")";
 }
 
-std::uint64_t round_up(std::uint64_t value, std::uint64_t to) { return (value + to - 1) / to * to; }
+using detail::round_up;
 
 std::atomic_ref<std::uint32_t> magic_word(SegmentHeader& header) noexcept {
   return std::atomic_ref<std::uint32_t>(header.fixed.magic);

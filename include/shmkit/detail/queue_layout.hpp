@@ -30,6 +30,14 @@ namespace shmkit::detail {
 inline constexpr std::uint32_t kQueueMaxParticipants = 64;     // per role
 inline constexpr std::uint32_t kQueueTombstone = 0xffffffffu;  // slot length: skip me
 inline constexpr std::uint64_t kQueueSlotHeader = 16;
+inline constexpr std::uint32_t kQueueMaxSlots = std::uint32_t{1} << 24;     // per ring
+inline constexpr std::uint32_t kQueueMaxMessage = std::uint32_t{64} << 20;  // 64 MiB
+
+// Bytes of a slot (header and payload) for messages of up to `max_message`
+// bytes, in whole cache lines. Shared by queues and pipes.
+constexpr std::uint64_t slot_size_for(std::uint32_t max_message) noexcept {
+  return round_up(kQueueSlotHeader + max_message, kCacheLine);
+}
 
 struct QueueSlot {
   std::atomic<std::uint64_t> seq;     // see above; CAS by producers, consumers, recoverers

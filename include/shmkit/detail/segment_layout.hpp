@@ -36,6 +36,11 @@ inline constexpr std::uint32_t kAttachSlots = 64;
 inline constexpr std::uint64_t kDataAlignment = 4096;                  // data area: page-aligned
 inline constexpr std::uint64_t kMaxDataSize = std::uint64_t{1} << 46;  // 64 TiB
 
+// `value` rounded up to a multiple of `to` (> 0): sizes and offsets of layouts.
+constexpr std::uint64_t round_up(std::uint64_t value, std::uint64_t to) noexcept {
+  return (value + to - 1) / to * to;
+}
+
 enum class SegmentState : std::uint32_t {
   uninitialised = 0,  // fresh zero-filled file: the creator has not started
   initialising = 1,   // the creator is writing the layout
