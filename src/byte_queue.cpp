@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 
+#include "shmkit/detail/ring_config.hpp"
 #include "shmkit/platform/spin.hpp"
 #include "shmkit/platform/thread_identity.hpp"
 #include "shmkit/queue.hpp"
@@ -64,14 +65,8 @@ CachedRecords& cache_entry(const QueueHead* head) noexcept {
 
 ByteQueue ByteQueue::create(std::string_view name, const QueueConfig& config,
                             const SegmentOptions& options) {
-  if (config.max_message == 0 || config.max_message > kMaxMessage || config.capacity == 0 ||
-      config.capacity > kMaxSlots) {
-    throw Error(std::make_error_code(std::errc::invalid_argument),
-                "queue '" + std::string(name) + "': capacity must be 1.." +
-                    std::to_string(kMaxSlots) + " and max_message 1.." +
-                    std::to_string(kMaxMessage));
-  }
-  const std::uint32_t count = std::max<std::uint32_t>(2, std::bit_ceil(config.capacity));
+  const std::uint32_t count = detail::ring_slot_count("queue '" + std::string(name) + "'",
+                                                      config.capacity, config.max_message);
   const std::uint32_t max_message = config.max_message;
   SegmentOptions segment_options = options;
   segment_options.kind = Kind::queue;

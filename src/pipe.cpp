@@ -3,6 +3,7 @@
 #include <cstring>
 #include <new>
 
+#include "shmkit/detail/ring_config.hpp"
 #include "shmkit/pipe.hpp"
 #include "shmkit/platform/spin.hpp"
 #include "shmkit/sync/mutex_state.hpp"
@@ -35,14 +36,8 @@ bool take_end(PipeHead& head, int e, std::uint64_t me) {
 }  // namespace
 
 Pipe Pipe::create(std::string_view name, const PipeConfig& config, const SegmentOptions& options) {
-  if (config.max_message == 0 || config.max_message > kMaxMessage || config.capacity == 0 ||
-      config.capacity > kMaxSlots) {
-    throw Error(std::make_error_code(std::errc::invalid_argument),
-                "pipe '" + std::string(name) + "': capacity must be 1.." +
-                    std::to_string(kMaxSlots) + " and max_message 1.." +
-                    std::to_string(kMaxMessage));
-  }
-  const std::uint32_t count = std::max<std::uint32_t>(2, std::bit_ceil(config.capacity));
+  const std::uint32_t count = detail::ring_slot_count("pipe '" + std::string(name) + "'",
+                                                      config.capacity, config.max_message);
   const std::uint32_t max_message = config.max_message;
   const std::uint64_t ring_bytes = std::uint64_t{count} * slot_size_for(max_message);
   const std::uint64_t first_ring = round_up(sizeof(PipeHead), detail::kCacheLine);
