@@ -38,6 +38,12 @@
 //   killed consumer had already taken (popped, or held by an unreleased
 //   Message) before it finished: that one is lost, never delivered twice.
 //   A message a killed producer had reserved but not committed is skipped.
+//   Only the waiting calls (push/pop, *_for, *_until, reserve_until,
+//   read_until) finish a dead peer's slot, after waiting about one
+//   sync::kDeadOwnerCheck, or at their deadline if it comes first. The try_
+//   calls never do: behind a dead peer's slot they keep returning `full` or
+//   `empty`. A loop on try_ calls should call a waiting form now and then
+//   (a zero timeout will do) if peers may die.
 // - A message larger than max_message() is Errc::message_too_large, nothing
 //   written. Corrupted indices or lengths are Errc::corrupt, never a wild
 //   read or write.

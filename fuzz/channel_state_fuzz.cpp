@@ -1,0 +1,276 @@
+// libFuzzer target for corrupted queue and pipe state: indices, slot
+// sequence words and lengths, participant records and the immutable head, as a
+// buggy or hostile process could leave them in the shared memory.
+//
+// One small ByteQueue and one small Pipe are created once, in a private
+// directory, and a pristine copy of each data area is kept. Each input:
+//   byte 0          even: the queue; odd: the pipe
+//   byte 1          n, the number of patches (n % 9)
+//   n x 11 bytes    a patch: offset (2 bytes, modulo the data area's size),
+//                   width (1 byte: 1, 2, 4 or 8 bytes), value (8 bytes)
+//   the rest        operations, one byte each (see run_queue / run_pipe)
+// The data area is restored, patched, then a fresh handle is opened on it and
+// the operations run. (A patched max_message that still fits the slots is
+// valid: sizes are checked against the handle's max_message().) Every call
+// must end (no call may wait on the corrupted
+// state beyond its own deadline, which here is zero), touch nothing outside
+// the mapping (ASan), and fail, if at all, only with shmkit::Error: `corrupt`,
+// or `full` when the participant records are all taken. Anything else is a
+// crash that libFuzzer reports.
+
+#include <stdlib.h>  // mkdtemp
+
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "shmkit/error.hpp"
+#include "shmkit/pipe.hpp"
+#include "shmkit/queue.hpp"
+#include "shmkit/segment.hpp"
+
+namespace {
+
+using shmkit::ByteQueue;
+using shmkit::Errc;
+using shmkit::Pipe;
+using shmkit::QueueStatus;
+using shmkit::Segment;
+using shmkit::SegmentOptions;
+
+constexpr std::uint32_t kCapacity = 4;
+// With the 16-byte slot header, one 64-byte line per slot.
+constexpr std::uint32_t kMaxMessage = 40;
+
+struct Target {
+  std::string name;
+  Segment segment;                  // our own view of the object, to patch it
+  std::vector<std::byte> pristine;  // its data area as created
+};
+
+struct World {
+  std::string directory;
+  std::optional<Target> queue;
+  std::optional<Target> pipe;
+};
+
+World* g_world = nullptr;
+
+void remove_world() {
+  if (g_world == nullptr) return;
+  const SegmentOptions options{.directory = g_world->directory};
+  g_world->queue.reset();
+  g_world->pipe.reset();
+  ByteQueue::remove("fuzz-queue", options);
+  Pipe::remove("fuzz-pipe", options);
+  ::rmdir(g_world->directory.c_str());
+}
+
+Target snapshot(const std::string& name, const std::string& directory, shmkit::Kind kind) {
+  Segment segment =
+      Segment::open(name, SegmentOptions{.kind = kind, .any_kind = true, .directory = directory});
+  const std::span<std::byte> data = segment.data();
+  std::vector<std::byte> copy(data.begin(), data.end());
+  return Target{name, std::move(segment), std::move(copy)};
+}
+
+void require(bool ok, const char* what) {
+  if (ok) return;
+  std::fprintf(stderr, "channel_state_fuzz: violated: %s\n", what);
+  std::abort();
+}
+
+// Fails the run unless `e` is one of the errors corrupted state may cause.
+void check_error(const shmkit::Error& e) {
+  require(e.code() == Errc::corrupt || e.code() == Errc::full,
+          "only corrupt (or full participant records) may come of corrupted state");
+}
+
+class Input {
+ public:
+  Input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
+  [[nodiscard]] bool empty() const noexcept { return pos_ >= size_; }
+  std::uint8_t byte() noexcept { return pos_ < size_ ? data_[pos_++] : 0; }
+  std::uint64_t word(int bytes) noexcept {
+    std::uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) v |= std::uint64_t{byte()} << (8 * i);
+    return v;
+  }
+
+ private:
+  const std::uint8_t* data_;
+  std::size_t size_;
+  std::size_t pos_ = 0;
+};
+
+void restore_and_patch(Target& t, Input& in) {
+  const std::span<std::byte> area = t.segment.data();
+  std::memcpy(area.data(), t.pristine.data(), area.size());
+  const int patches = in.byte() % 9;
+  for (int i = 0; i < patches; ++i) {
+    const std::size_t offset = in.word(2) % area.size();
+    static constexpr std::array<std::size_t, 4> kWidths{1, 2, 4, 8};
+    const std::size_t width = std::min(kWidths[in.byte() % 4], area.size() - offset);
+    const std::uint64_t value = in.word(8);
+    std::memcpy(area.data() + offset, &value, width);  // little-endian: the low bytes
+  }
+}
+
+std::vector<std::byte> message_of(std::uint8_t length_byte) {
+  // Up to 8 bytes over the limit, so MessageTooLarge is exercised too.
+  return std::vector<std::byte>(length_byte % (kMaxMessage + 9), std::byte{0x5a});
+}
+
+void run_queue(Target& t, Input& in) {
+  const SegmentOptions options{.directory = g_world->directory};
+  ByteQueue q = ByteQueue::open(t.name, options);
+  std::string out;
+  for (int ops = 0; ops < 64 && !in.empty(); ++ops) {
+    const std::uint8_t op = in.byte();
+    try {
+      switch (op % 10) {
+        case 0: (void)q.try_push(message_of(in.byte())); break;
+        case 1:
+          if (q.try_pop(out) == QueueStatus::ok) require(out.size() <= q.max_message(), "pop size");
+          break;
+        case 2: {
+          const std::vector<std::byte> m = message_of(in.byte());
+          const std::array<std::span<const std::byte>, 3> batch{m, m, m};
+          require(q.try_push_batch(batch) <= batch.size(), "push batch count");
+          break;
+        }
+        case 3: {
+          std::size_t seen = 0;
+          const std::size_t n = q.try_pop_batch(in.byte() % 6, [&](std::span<const std::byte> m) {
+            require(m.size() <= q.max_message(), "batch message size");
+            ++seen;
+          });
+          require(n == seen, "pop batch count");
+          break;
+        }
+        case 4: {
+          ByteQueue::Reservation r;
+          if (q.try_reserve(r) == QueueStatus::ok) {
+            require(r.data().size() == q.max_message(), "reservation size");
+            std::memset(r.data().data(), 0x33, r.data().size());
+            if ((op & 0x80) != 0) r.commit(in.byte() % (q.max_message() + 1));
+          }
+          break;
+        }
+        case 5: {
+          ByteQueue::Message m;
+          if (q.try_read(m) == QueueStatus::ok) {
+            require(m.data().size() <= q.max_message(), "read size");
+            volatile std::byte sink{};
+            for (const std::byte b : m.data()) sink = b;
+            (void)sink;
+          }
+          break;
+        }
+        // Zero timeouts: the deadline has passed at once, so the call looks for
+        // a dead holder (recover) once and returns.
+        case 6: (void)q.push_for(message_of(in.byte()), std::chrono::milliseconds(0)); break;
+        case 7: (void)q.pop_for(out, std::chrono::milliseconds(0)); break;
+        case 8:
+          require(q.depth() <= q.capacity(), "depth within capacity");
+          (void)q.producers();
+          (void)q.consumers();
+          break;
+        default: q.close(); break;
+      }
+    } catch (const shmkit::Error& e) {
+      if (e.code() == Errc::message_too_large) continue;
+      check_error(e);
+    }
+  }
+}
+
+void run_pipe(Target& t, Input& in) {
+  const SegmentOptions options{.directory = g_world->directory};
+  Pipe p = Pipe::open(t.name, options);
+  std::string out;
+  for (int ops = 0; ops < 64 && !in.empty(); ++ops) {
+    const std::uint8_t op = in.byte();
+    try {
+      switch (op % 7) {
+        case 0: (void)p.try_send(message_of(in.byte())); break;
+        case 1:
+          if (p.try_recv(out) == QueueStatus::ok)
+            require(out.size() <= p.max_message(), "recv size");
+          break;
+        case 2: {
+          const std::span<std::byte> slot = p.try_reserve();
+          if (!slot.empty()) {
+            require(slot.size() == p.max_message(), "reserved size");
+            std::memset(slot.data(), 0x44, slot.size());
+            p.commit(in.byte() % (p.max_message() + 1));
+          }
+          break;
+        }
+        case 3:
+          if (const auto m = p.try_peek()) {
+            require(m->size() <= p.max_message(), "peek size");
+            p.release();
+          }
+          break;
+        case 4: (void)p.recv_for(out, std::chrono::milliseconds(0)); break;
+        case 5:
+          (void)p.poll(std::chrono::milliseconds(0));
+          (void)p.peer_alive();
+          break;
+        default: p.close(); break;
+      }
+    } catch (const shmkit::Error& e) {
+      if (e.code() == Errc::message_too_large) continue;
+      check_error(e);
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+  std::string tmp = std::filesystem::temp_directory_path() / "shmkit-fuzz-XXXXXX";
+  if (::mkdtemp(tmp.data()) == nullptr) {
+    std::perror("channel_state_fuzz: mkdtemp");
+    std::abort();
+  }
+  g_world = new World{tmp, std::nullopt, std::nullopt};
+  std::atexit(&remove_world);
+  const SegmentOptions options{.directory = tmp};
+  (void)ByteQueue::create("fuzz-queue", {.capacity = kCapacity, .max_message = kMaxMessage},
+                          options);
+  (void)Pipe::create("fuzz-pipe", {.capacity = kCapacity, .max_message = kMaxMessage}, options);
+  g_world->queue = snapshot("fuzz-queue", tmp, shmkit::Kind::queue);
+  g_world->pipe = snapshot("fuzz-pipe", tmp, shmkit::Kind::pipe);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  Input in(data, size);
+  const bool queue = (in.byte() & 1) == 0;
+  Target& t = queue ? *g_world->queue : *g_world->pipe;
+  restore_and_patch(t, in);
+  try {
+    if (queue) {
+      run_queue(t, in);
+    } else {
+      run_pipe(t, in);
+    }
+  } catch (const shmkit::Error& e) {
+    // Opening it: a corrupted head, or (a pipe) both ends' holder words
+    // patched to live processes.
+    if (!(queue == false && e.code() == Errc::already_exists)) check_error(e);
+  }
+  return 0;
+}
