@@ -26,7 +26,9 @@ using detail::slot_size_for;
 constexpr std::uint32_t kMaxSlots = detail::kQueueMaxSlots;
 constexpr std::uint32_t kMaxMessage = detail::kQueueMaxMessage;
 
-std::uint64_t slots_offset() { return round_up(sizeof(QueueHead), detail::kCacheLine); }
+// On a 128-byte boundary, as a pipe's rings: a two-line slot is one pair for
+// the adjacent-line prefetcher.
+std::uint64_t slots_offset() { return round_up(sizeof(QueueHead), 2 * detail::kCacheLine); }
 
 // Signed distance a - b between positions that may wrap.
 std::int64_t distance(std::uint64_t a, std::uint64_t b) noexcept {

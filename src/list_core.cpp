@@ -6,6 +6,8 @@
 #include <new>
 #include <stdexcept>
 
+#include "shmkit/platform/remote_fence.hpp"
+#include "shmkit/platform/spin.hpp"
 #include "shmkit/sync/lock_guard.hpp"
 
 namespace shmkit::detail {
@@ -300,12 +302,32 @@ void ListCore::write_record(std::span<const std::byte> item, std::byte* at) cons
 }
 
 void ListCore::publish(std::uint64_t new_size) noexcept {
-  // release pairs with the readers' acquire of size: records and entries first.
-  head_->size.store(new_size, std::memory_order_release);
-  // seq_cst: ordered before the waiters load, so a reader that registered
-  // before it is woken, and one that registers after it sees the new seq.
-  head_->append_seq.fetch_add(1, std::memory_order_seq_cst);
-  if (head_->waiters.load(std::memory_order_seq_cst) != 0) {
+  // Dekker with wait_for_size(): we store size, then load waiters; a reader
+  // adds itself to waiters, then loads size. Either it sees the new size, or
+  // we see it waiting and bump append_seq and wake it (its futex wait on the
+  // seq it read before its re-check then returns at once).
+  //
+  // Light (platform/remote_fence.hpp): the store (release: records and
+  // entries first, pairing with the readers' acquire of size) and the load
+  // are kept in order by a compiler barrier only; the reader's remote_fence()
+  // supplies the CPU fence, so the size line the readers poll costs us no
+  // stall. Readers learn to fence from light_appenders, set once beforehand
+  // with a full fence after it (so our later plain loads of waiters are
+  // ordered after it too). Else seq_cst both.
+  const bool light = platform::light_fences();
+  if (light) {
+    if (!light_announced_) {
+      head_->light_appenders.exchange(1, std::memory_order_seq_cst);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      light_announced_ = true;
+    }
+    head_->size.store(new_size, std::memory_order_release);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  } else {
+    head_->size.store(new_size, std::memory_order_seq_cst);
+  }
+  if (head_->waiters.load(light ? std::memory_order_relaxed : std::memory_order_seq_cst) != 0) {
+    head_->append_seq.fetch_add(1, std::memory_order_seq_cst);
     platform::futex_wake_all(head_->append_seq);
   }
 }
@@ -385,10 +407,34 @@ std::span<const std::byte> ListCore::item(std::uint64_t i) const {
   return chunk.subspan(start, length);
 }
 
+namespace {
+// wait_for_size()'s spin: pauses in all (a pause is 10-40 ns), and the most
+// between two looks.
+constexpr int kSpinPauses = 2048;
+constexpr int kMaxSpinPauses = 64;
+}  // namespace
+
 bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const noexcept {
   using Clock = std::chrono::steady_clock;
+  // A spin first, of some tens of microseconds: an appender that is under way
+  // publishes sooner than a sleep and a wake-up would take (a wake-up costs
+  // the appender a system call, and a busy appender pauses that long now and
+  // then anyway, to fault in a fresh page of a chunk). The looks at `size`
+  // grow further apart (1, 2, 4 ... 64 pauses, then every 64): each look
+  // pulls its line away from the appender, whose next publish must fetch it
+  // back, so a reader that looks less often lets a fast appender run ahead,
+  // then takes its items in a batch.
+  for (int spent = 0, pauses = 1; spent < kSpinPauses; spent += pauses) {
+    if (size() >= n) return true;
+    for (int i = 0; i < pauses; ++i) platform::cpu_relax();
+    pauses = std::min(pauses * 2, kMaxSpinPauses);
+  }
   if (size() >= n) return true;
   head_->waiters.fetch_add(1, std::memory_order_seq_cst);
+  // A light appender's publish has no CPU fence of its own: ours stands for
+  // it (see publish()). If the kernel refuses it here, sleep in short slices.
+  const bool fenced =
+      head_->light_appenders.load(std::memory_order_seq_cst) == 0 || platform::remote_fence();
   bool reached = false;
   for (;;) {
     // Read seq before re-checking: a publish after this changes it, so the
@@ -403,9 +449,11 @@ bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const
     // sleep in bounded slices and look again. While an append is under way
     // (the lock is held) a slice is one dead-owner check interval; while no
     // one appends, a second, which costs nothing measurable.
-    const auto slice = head_->append_lock.locked()
-                           ? std::chrono::duration_cast<Clock::duration>(sync::kDeadOwnerCheck)
-                           : Clock::duration(std::chrono::seconds(1));
+    const auto slice =
+        !fenced ? std::chrono::duration_cast<Clock::duration>(std::chrono::milliseconds(1))
+        : head_->append_lock.locked()
+            ? std::chrono::duration_cast<Clock::duration>(sync::kDeadOwnerCheck)
+            : Clock::duration(std::chrono::seconds(1));
     const Clock::time_point slice_end = Clock::now() + slice;
     const bool deadline_first = deadline && *deadline <= slice_end;
     const auto woke =

@@ -5,6 +5,7 @@
 
 #include "shmkit/detail/ring_config.hpp"
 #include "shmkit/pipe.hpp"
+#include "shmkit/platform/remote_fence.hpp"
 #include "shmkit/platform/spin.hpp"
 #include "shmkit/sync/mutex_state.hpp"
 
@@ -21,6 +22,28 @@ using detail::round_up;
 using detail::slot_size_for;
 constexpr std::uint32_t kMaxSlots = detail::kQueueMaxSlots;
 constexpr std::uint32_t kMaxMessage = detail::kQueueMaxMessage;
+
+// A waiter that cannot fence a light peer (remote_fence() refused) sleeps in
+// steps this long and looks between them.
+constexpr auto kUnfencedStep = std::chrono::milliseconds(1);
+
+// The two halves of a Dekker hand-off on the busy side: publish `value`
+// (release: what it announces is written), then look for a waiter. Light
+// (platform/remote_fence.hpp): a plain store and load, kept in this order by a
+// compiler barrier, the waiter's remote_fence() supplying the CPU fence; else
+// seq_cst both.
+void publish(std::atomic<std::uint64_t>& word, std::uint64_t value, bool light) noexcept {
+  if (light) {
+    word.store(value, std::memory_order_release);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  } else {
+    word.store(value, std::memory_order_seq_cst);
+  }
+}
+
+bool waiter_present(const std::atomic<std::uint32_t>& waiting, bool light) noexcept {
+  return waiting.load(light ? std::memory_order_relaxed : std::memory_order_seq_cst) != 0;
+}
 
 // Takes end `e` for us if it is free or its holder died. Cases for the CAS:
 // it wins (the end is ours), or another process took the end first.
@@ -40,7 +63,10 @@ Pipe Pipe::create(std::string_view name, const PipeConfig& config, const Segment
                                                       config.capacity, config.max_message);
   const std::uint32_t max_message = config.max_message;
   const std::uint64_t ring_bytes = std::uint64_t{count} * slot_size_for(max_message);
-  const std::uint64_t first_ring = round_up(sizeof(PipeHead), detail::kCacheLine);
+  // On a 128-byte boundary: a slot of two lines is then one pair of the kind
+  // x86's adjacent-line prefetcher fetches together, so a 64-byte message
+  // (16-byte header, two lines) arrives in about one transfer, not two.
+  const std::uint64_t first_ring = round_up(sizeof(PipeHead), 2 * detail::kCacheLine);
   const std::uint64_t me = ProcessIdentity::self().pack();
   SegmentOptions segment_options = options;
   segment_options.kind = Kind::pipe;
@@ -109,15 +135,18 @@ Pipe::Pipe(Segment segment, int end) : segment_(std::move(segment)), end_(end) {
   }
   my_word_ = head_->ends[end_].who.load(std::memory_order_relaxed);
   head_->ends[end_].closed.store(0, std::memory_order_relaxed);
-  // Resume where this end's previous holder stopped. It stores its position
-  // after each commit or release, so it may lag by the one message it had
-  // just finished: skip that one.
+  // Before any message of ours. A peer already asleep may have read the old
+  // holder's 0 and skipped its remote_fence(): if it then misses a wake-up
+  // from us, it looks again after its check interval.
+  head_->ends[end_].light.store(platform::light_fences() ? 1 : 0, std::memory_order_seq_cst);
+  // Resume where this end's previous holder stopped. As a producer it stored
+  // its position after each commit, so it may lag by the one message it had
+  // just committed: skip that one. As a consumer its published head is
+  // exact: a message it was reading when it died is delivered again.
   send_pos_ = head_->control[end_].tail.load(std::memory_order_acquire);
   if (slot(end_, send_pos_).seq.load(std::memory_order_acquire) == send_pos_ + 1) ++send_pos_;
+  head_cache_ = head_->control[end_].head.load(std::memory_order_acquire);
   recv_pos_ = head_->control[1 - end_].head.load(std::memory_order_acquire);
-  if (slot(1 - end_, recv_pos_).seq.load(std::memory_order_acquire) == recv_pos_ + slot_count_) {
-    ++recv_pos_;
-  }
 }
 
 Pipe::Pipe(Pipe&& other) noexcept
@@ -127,6 +156,7 @@ Pipe::Pipe(Pipe&& other) noexcept
       end_(other.end_),
       my_word_(other.my_word_),
       send_pos_(other.send_pos_),
+      head_cache_(other.head_cache_),
       recv_pos_(other.recv_pos_),
       slot_count_(other.slot_count_),
       max_message_(other.max_message_),
@@ -183,9 +213,20 @@ void Pipe::check_size(std::size_t bytes) const {
   }
 }
 
-bool Pipe::can_send() const noexcept {
-  // acquire pairs with the consumer's release of the slot: its reading is done.
-  return slot(end_, send_pos_).seq.load(std::memory_order_acquire) == send_pos_;
+bool Pipe::can_send() const {
+  if (send_pos_ - head_cache_ < slot_count_) return true;
+  // The cached head says full: read the consumer's. acquire pairs with its
+  // store in release(): its reading of the slots below head is done. seq_cst
+  // for the re-check in sleep_on() (Dekker with [R2] there).
+  const std::uint64_t head = head_->control[end_].head.load(std::memory_order_seq_cst);
+  const std::uint64_t used = send_pos_ - head;
+  if (used > slot_count_) {  // ahead of us, or more than a ring behind
+    throw Error(Errc::corrupt, "pipe '" + segment_.name() + "': the receiver's position " +
+                                   std::to_string(head) + " is outside the ring (sender at " +
+                                   std::to_string(send_pos_) + ")");
+  }
+  head_cache_ = head;
+  return used < slot_count_;
 }
 
 bool Pipe::can_recv() const noexcept {
@@ -202,14 +243,17 @@ void Pipe::finish_send(std::uint32_t length) noexcept {
   QueueSlot& s = slot(end_, send_pos_);
   s.length.store(length, std::memory_order_relaxed);
   // [S1] release: payload and length before the consumer sees the slot ready.
-  // seq_cst: ordered before the consumer_waiting load [S2] (Dekker with the
-  // consumer's [R1] in sleep_on()).
-  s.seq.store(send_pos_ + 1, std::memory_order_seq_cst);
-  ++send_pos_;
+  // Then [S2], the consumer_waiting load, must not come before it (Dekker with
+  // the consumer's [R1] in sleep_on()): light, only the compiler is kept from
+  // reordering them and the consumer's remote_fence() does the rest; else
+  // both are seq_cst.
   detail::SpscControl& control = head_->control[end_];
+  const bool light = platform::light_fences();
+  publish(s.seq, send_pos_ + 1, light);
+  ++send_pos_;
   control.tail.store(send_pos_, std::memory_order_relaxed);
   // [S2]
-  if (control.consumer_waiting.load(std::memory_order_seq_cst) != 0) {
+  if (waiter_present(control.consumer_waiting, light)) {
     control.data_seq.fetch_add(1, std::memory_order_release);
     platform::futex_wake(control.data_seq, 1);
   }
@@ -256,13 +300,15 @@ std::optional<std::span<const std::byte>> Pipe::try_peek() {
 
 void Pipe::release() noexcept {
   const int ring = 1 - end_;
-  // release: our reading is done before the producer reuses the slot;
-  // seq_cst: ordered before the producer_waiting load (Dekker, as in send).
-  slot(ring, recv_pos_).seq.store(recv_pos_ + slot_count_, std::memory_order_seq_cst);
   ++recv_pos_;
   detail::SpscControl& control = head_->control[ring];
-  control.head.store(recv_pos_, std::memory_order_relaxed);
-  if (control.producer_waiting.load(std::memory_order_seq_cst) != 0) {
+  // [R2] release: our reading of the slot is done before the producer reuses
+  // it; then the producer_waiting load, kept after it as in finish_send()
+  // (Dekker with the producer's [R1]). On our own line: the slot itself is
+  // left alone, so it is not pulled back here.
+  const bool light = platform::light_fences();
+  publish(control.head, recv_pos_, light);
+  if (waiter_present(control.producer_waiting, light)) {
     control.space_seq.fetch_add(1, std::memory_order_release);
     platform::futex_wake(control.space_seq, 1);
   }
@@ -275,9 +321,29 @@ Pipe::Wake Pipe::sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uin
     platform::cpu_relax();
   }
   // [R1] seq_cst, before the re-check: either the peer sees us waiting, or we
-  // see its slot (see [S1]/[S2]).
+  // see its slot (see [S1]/[S2]) or its head ([R2]). A light peer uses no
+  // fence of its own: ours, remote_fence(), stands for it. If the kernel
+  // refuses it here, we sleep in short steps instead (never a lost wake-up,
+  // at worst a late one).
   waiting.store(1, std::memory_order_seq_cst);
+  const bool peer_light = head_->ends[1 - end_].light.load(std::memory_order_seq_cst) != 0;
+  const bool fenced = !peer_light || platform::remote_fence();
+  // The re-check may throw (a corrupted head): the flag goes down regardless.
+  struct Lower {
+    std::atomic<std::uint32_t>& flag;
+    ~Lower() { flag.store(0, std::memory_order_relaxed); }
+  } lower{waiting};
   const std::uint32_t seen = word.load(std::memory_order_seq_cst);
+  // Sleeps until woken (false) or `until` (true). Unfenced, in steps of
+  // kUnfencedStep, looking between them.
+  const auto sleep_until = [&](Clock::time_point until) {
+    for (;;) {
+      const Clock::time_point step = fenced ? until : std::min(until, Clock::now() + kUnfencedStep);
+      if (platform::futex_wait(word, seen, step) != platform::FutexWait::timed_out) return false;
+      if (step == until) return true;
+      if ((this->*ready)()) return false;
+    }
+  };
   Wake wake = Wake::ready;
   if (!(this->*ready)() && !peer_closed()) {
     const Clock::time_point now = Clock::now();
@@ -285,14 +351,11 @@ Pipe::Wake Pipe::sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uin
     if (deadline && now >= *deadline) {
       wake = Wake::timed_out;
     } else if (deadline && *deadline <= check_at) {
-      if (platform::futex_wait(word, seen, *deadline) == platform::FutexWait::timed_out) {
-        wake = Wake::timed_out;
-      }
-    } else if (platform::futex_wait(word, seen, check_at) == platform::FutexWait::timed_out) {
+      if (sleep_until(*deadline)) wake = Wake::timed_out;
+    } else if (sleep_until(check_at)) {
       wake = Wake::check_peer;  // a whole interval of silence: is the peer alive?
     }
   }
-  waiting.store(0, std::memory_order_relaxed);
   return wake;
 }
 

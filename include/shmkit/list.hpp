@@ -134,8 +134,10 @@ class List {
   [[nodiscard]] size_type size() const noexcept { return core_.size(); }
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
 
-  // Sleeps (futex) until size() >= n: true. False if the list was closed with
-  // fewer items, or `timeout` passed.
+  // Waits until size() >= n: true. False if the list was closed with fewer
+  // items, or `timeout` passed. It spins for some tens of microseconds (an
+  // appender under way publishes sooner than a wake-up takes), then sleeps
+  // (futex).
   template <class Rep, class Period>
   bool wait_for_size(size_type n, std::chrono::duration<Rep, Period> timeout) const noexcept {
     return core_.wait_for_size(n, detail::deadline_after(timeout));

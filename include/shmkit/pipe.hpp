@@ -114,7 +114,7 @@ class Pipe {
   QueueStatus wait_writable(platform::Deadline deadline);
   Wake sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting,
                 bool (Pipe::*ready)() const, platform::Deadline deadline);
-  [[nodiscard]] bool can_send() const noexcept;
+  [[nodiscard]] bool can_send() const;  // throws corrupt
   [[nodiscard]] bool can_recv() const noexcept;
   std::uint32_t ready_length() const;
   void finish_send(std::uint32_t length) noexcept;
@@ -127,6 +127,8 @@ class Pipe {
   int end_ = 0;
   std::uint64_t my_word_ = 0;   // our packed identity in ends[end_].who
   std::uint64_t send_pos_ = 0;  // next position in ring end_
+  // The consumer's head of ring end_ as last read: slots below it are free.
+  mutable std::uint64_t head_cache_ = 0;
   std::uint64_t recv_pos_ = 0;  // next position in ring 1 - end_
   // Validated copies of the immutable head.
   std::uint32_t slot_count_ = 0;

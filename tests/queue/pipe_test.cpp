@@ -15,6 +15,7 @@
 #include "queue_test_util.hpp"
 #include "shmkit/detail/pipe_layout.hpp"
 #include "shmkit/pipe.hpp"
+#include "shmkit/platform/remote_fence.hpp"
 
 namespace shmkit {
 namespace {
@@ -77,6 +78,42 @@ TEST(Pipe, BothDirectionsAtOnceBetweenTwoProcesses) {
   });
   EXPECT_EQ(duplex(a, 0, 1, n), "");
   EXPECT_EQ(test::wait_exit_code(child), 0);
+}
+
+// Each side is light (plain stores, the peer's remote_fence()) or not (seq_cst
+// stores and loads), in every combination: blocking traffic both ways, with a
+// small ring so that both sides sleep on space as well as on data.
+TEST(Pipe, BothDirectionsWhetherEachSideFencesOrNot) {
+  const auto n = static_cast<std::uint32_t>(test::scaled_queue(5'000));
+  for (const bool a_light : {true, false}) {
+    for (const bool b_light : {true, false}) {
+      const ScopedName name(std::string("p-fence-") + (a_light ? "l" : "s") +
+                            (b_light ? "l" : "s"));
+      (void)Pipe::create(name, {.capacity = 2, .max_message = kMax});
+      // Both ends open before any traffic: the creator's handle closed end 0,
+      // and a side that looked before end 0's new holder opened would see it
+      // closed.
+      const test::Pipe opened;
+      const test::Pipe go;
+      auto side = [&](bool light, std::uint32_t id) {
+        return test::fork_child([&, light, id] {
+          if (!light) platform::disable_light_fences_for_testing();
+          auto p = Pipe::open(name);
+          opened.send();
+          check_in_child(go.receive(test::kGenerousMs), "go");
+          if (!light) check_in_child(!platform::light_fences(), "light fences still on");
+          const std::string error = duplex(p, id, 1 - id, n);
+          check_in_child(error.empty(), error);
+        });
+      };
+      const pid_t a = side(a_light, 0);
+      const pid_t b = side(b_light, 1);
+      EXPECT_TRUE(opened.receive(test::kGenerousMs) && opened.receive(test::kGenerousMs));
+      go.send(2);
+      EXPECT_EQ(test::wait_exit_code(a), 0) << a_light << b_light;
+      EXPECT_EQ(test::wait_exit_code(b), 0) << a_light << b_light;
+    }
+  }
 }
 
 TEST(Pipe, BothDirectionsAtOnceBetweenThreads) {
@@ -352,6 +389,31 @@ TEST(Pipe, CorruptedSlotLengthIsReportedNeverAWildRead) {
     });
     EXPECT_TRUE(!t.code || t.code == test::code_of(Errc::corrupt)) << t.message;
   }
+}
+
+TEST(Pipe, CorruptedReceiverPositionIsReportedOnceTheSenderNeedsIt) {
+  const ScopedName name("p-corrupt-pos");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 16});
+  auto b = Pipe::open(name);
+  const Segment raw = Segment::open(name, any_kind());
+  auto& head = *reinterpret_cast<detail::PipeHead*>(raw.data().data());  // NOLINT: layout
+  const std::string m = "abc";
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(a.try_send(std::as_bytes(std::span(m))), QueueStatus::ok);
+  EXPECT_EQ(a.try_send(std::as_bytes(std::span(m))), QueueStatus::full);
+  for (const std::uint64_t bad : {std::uint64_t{5}, ~std::uint64_t{0}}) {  // ahead; a ring behind
+    head.control[0].head.store(bad);
+    EXPECT_EQ(test::thrown_by([&] { (void)a.try_send(std::as_bytes(std::span(m))); }).code,
+              test::code_of(Errc::corrupt));
+    EXPECT_EQ(test::thrown_by([&] { (void)a.send_for(std::as_bytes(std::span(m)), 10ms); }).code,
+              test::code_of(Errc::corrupt));
+  }
+  // Put right, the pipe works again: the receiver frees a slot, the sender fills it.
+  head.control[0].head.store(0);
+  std::string got;
+  ASSERT_EQ(b.try_recv(got), QueueStatus::ok);
+  EXPECT_EQ(got, "abc");
+  EXPECT_EQ(a.try_send(std::as_bytes(std::span(m))), QueueStatus::ok);
+  EXPECT_EQ(head.control[0].producer_waiting.load(), 0u);
 }
 
 TEST(Pipe, CorruptedHeadIsRejectedAtOpen) {

@@ -60,7 +60,10 @@ struct ListHead {
   std::atomic<std::uint32_t> append_seq;  // futex word: bumped on each publish and on close
   std::atomic<std::uint32_t> waiters;     // readers about to sleep or asleep in wait_for_size
   std::atomic<std::uint32_t> closed;      // 1 once close() ran; written under append_lock
-  std::uint32_t reserved2;                // zero
+  // 1 once any appender publishes without a fence (platform/remote_fence.hpp;
+  // set before its first such publish, never cleared): a reader about to
+  // sleep must then call remote_fence() first.
+  std::atomic<std::uint32_t> light_appenders;
 };
 
 static_assert(std::is_standard_layout_v<ListHead>);
@@ -80,6 +83,7 @@ static_assert(offsetof(ListHead, size) == 128);
 static_assert(offsetof(ListHead, append_seq) == 136);
 static_assert(offsetof(ListHead, waiters) == 140);
 static_assert(offsetof(ListHead, closed) == 144);
+static_assert(offsetof(ListHead, light_appenders) == 148);
 static_assert(sizeof(ListHead) == 192);
 
 }  // namespace shmkit::detail

@@ -12,23 +12,25 @@
 //
 // Two single-producer single-consumer rings of fixed-size slots, one per
 // direction: ring 0 carries end 0 -> end 1, ring 1 carries end 1 -> end 0.
-// A slot is a QueueSlot (queue_layout.hpp) whose seq says whose turn it is:
-// seq == pos: free for the producer; pos + 1: committed, for the consumer;
-// pos + count: released. The consumer polls the slot itself, so a small
-// message costs one cache-line transfer: no shared index on the fast path.
+// A slot is a QueueSlot (queue_layout.hpp); only the producer writes it. Its
+// seq is pos + 1 once the message for position pos is committed (any other
+// value: not yet), so the consumer polls the slot itself and a small message
+// costs one cache-line transfer. The consumer never writes a slot: it frees
+// slots by publishing its position, SpscControl::head, on a line of its own,
+// which the producer reads only when its cached copy says the ring is full.
 
 namespace shmkit::detail {
 
 // One direction's control words, each group on its own cache line so that the
-// fast path moves no control line between the cores: the positions are
-// written by one side and read by nobody (only by a process that takes over
-// an end), and the waiting flags are read by the other side on every message
-// but written only when a side goes to sleep.
+// fast path moves no control line between the cores.
 struct SpscControl {
-  // Written by the producer only (relaxed): its next position, for an
-  // endpoint that reopens after its process died.
+  // Written by the producer only (relaxed), after each commit: its next
+  // position, for an endpoint that reopens after its process died.
   alignas(kCacheLine) std::atomic<std::uint64_t> tail;
-  // Written by the consumer only, likewise.
+  // Written by the consumer only (seq_cst), after each message it is done
+  // with: positions below head are free for the producer. Read by the
+  // producer when its cached copy says the ring is full, and by a process
+  // that takes over the consumer's end.
   alignas(kCacheLine) std::atomic<std::uint64_t> head;
   // The consumer sets consumer_waiting before it sleeps on data_seq; the
   // producer bumps data_seq and wakes it.
@@ -51,7 +53,10 @@ struct PipeEnd {
   // CAS by the process that opens the end (free or dead holder -> itself).
   alignas(kCacheLine) std::atomic<std::uint64_t> who;
   std::atomic<std::uint32_t> closed;  // 1 once this end closed; written by its holder
-  std::uint32_t reserved;
+  // 1 if the holder publishes its messages and releases without a fence
+  // (platform/remote_fence.hpp): a peer about to sleep must then call
+  // remote_fence() first. Written by the holder when it takes the end.
+  std::atomic<std::uint32_t> light;
 };
 static_assert(sizeof(PipeEnd) == kCacheLine);
 

@@ -14,14 +14,12 @@
 namespace shmkit::cli {
 namespace {
 
-constexpr std::uint32_t kMaxSlots = std::uint32_t{1} << 24;  // as Pipe
-constexpr std::uint32_t kMaxMessage = std::uint32_t{64} << 20;
+constexpr std::uint32_t kMaxSlots = detail::kQueueMaxSlots;
+constexpr std::uint32_t kMaxMessage = detail::kQueueMaxMessage;
 
 // The checks Pipe applies to the immutable head when it opens a pipe.
 bool head_ok(const detail::PipeHead& h, std::uint64_t area) {
-  const std::uint64_t slot_size =
-      (detail::kQueueSlotHeader + h.max_message + detail::kCacheLine - 1) / detail::kCacheLine *
-      detail::kCacheLine;
+  const std::uint64_t slot_size = detail::slot_size_for(h.max_message);
   if (h.slot_count < 2 || h.slot_count > kMaxSlots || !std::has_single_bit(h.slot_count) ||
       h.max_message == 0 || h.max_message > kMaxMessage || h.slot_size != slot_size) {
     return false;
@@ -36,16 +34,14 @@ bool head_ok(const detail::PipeHead& h, std::uint64_t area) {
 }
 
 // Messages committed and not yet received in ring `r`: the run of committed
-// slots from the consumer's position (which it stores after each release, so
-// it may lag by the one slot it has just released).
+// slots from the consumer's position (which it publishes after each message).
 std::uint64_t queued(const detail::PipeHead& h, const std::byte* area, int r) {
   const auto slot_seq = [&](std::uint64_t pos) {
     const std::byte* at = area + h.ring_offset[r] + (pos & (h.slot_count - 1)) * h.slot_size;
     // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): mapped shared layout
     return reinterpret_cast<const detail::QueueSlot*>(at)->seq.load(std::memory_order_acquire);
   };
-  std::uint64_t pos = h.control[r].head.load(std::memory_order_acquire);
-  if (slot_seq(pos) == pos + h.slot_count) ++pos;
+  const std::uint64_t pos = h.control[r].head.load(std::memory_order_acquire);
   std::uint64_t n = 0;
   while (n < h.slot_count && slot_seq(pos + n) == pos + n + 1) ++n;
   return n;
