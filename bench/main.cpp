@@ -4,6 +4,7 @@
 #include <chrono>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -16,6 +17,7 @@
 
 #include "harness/clock.hpp"
 #include "harness/context.hpp"
+#include "harness/plot.hpp"
 #include "harness/registry.hpp"
 #include "harness/report.hpp"
 #include "harness/shared_block.hpp"
@@ -23,8 +25,9 @@
 
 // shmkit-bench: runs the registered cases (bench/cases/), each in separate
 // pinned processes, prints a progress line on stderr, then a table on stdout,
-// and optionally writes JSON. Exit codes: 0 every case ran (or was skipped),
-// 1 a case failed (a verification, a crash, a hang), 2 usage error.
+// and optionally writes JSON and an SVG chart. Exit codes: 0 every case ran
+// (or was skipped), 1 a case failed (a verification, a crash, a hang) or an
+// output file could not be written, 2 usage error.
 
 namespace shmkit::bench {
 namespace {
@@ -69,6 +72,18 @@ std::vector<int> parse_cpus(const std::string& text) {
   return cpus;
 }
 
+// Writes FILE with `fill`; false, and a message, if it cannot.
+bool write_file(const std::string& path, const std::function<void(std::ostream&)>& fill) {
+  std::ofstream out(path);
+  if (out) fill(out);
+  out.close();
+  if (!out) {
+    std::cerr << "shmkit-bench: cannot write " << path << '\n';
+    return false;
+  }
+  return true;
+}
+
 CaseResult run_case(const Case& c, const RunOptions& options, Progress& progress) {
   CaseResult result{c.name, c.group, c.description, Status::ok, {}, 0, {}, {}, {}};
   const auto start = std::chrono::steady_clock::now();
@@ -96,39 +111,62 @@ CaseResult run_case(const Case& c, const RunOptions& options, Progress& progress
 int run(int argc, char** argv) {
   CLI::App app(
       "Measures shmkit beside its peers and the hardware floor, each case in separate "
-      "processes pinned to different CPUs. Progress on stderr; the table on stdout.",
+      "processes pinned to different CPUs. Progress on stderr; on stdout a table: each case's "
+      "figures (median [min .. max] of the repetitions) and its ratios (pair by pair, "
+      "interleaved), then a summary of each shmkit figure over the best peer and the floor of "
+      "the same metric (a ratio of medians across cases, not interleaved).",
       "shmkit-bench");
   bool quick = false;
   bool list = false;
   std::vector<std::string> selected;
   std::string json_path;
+  std::string plot_path;
   int reps = 0;
   int duration_ms = 0;
   std::string cpus_text;
-  app.add_flag("--quick", quick, "Fewer, shorter repetitions: the whole run in under a minute");
+  app.add_flag("--quick", quick,
+               "Fewer, shorter repetitions: 5 of 60 ms, unless --reps or --duration-ms say "
+               "otherwise");
   app.add_option("--case", selected,
                  "Run only this case, or every case of this group "
                  "(repeatable; see --list)")
       ->type_name("NAME");
   app.add_flag("--list", list, "List the cases and exit");
-  app.add_option("--json", json_path, "Also write the results as JSON to FILE")->type_name("FILE");
-  app.add_option("--reps", reps, "Repetitions per figure (default 11, --quick 5)")
+  app.add_option("--json", json_path,
+                 "Also write the results as JSON to FILE: the machine, the options, each case's "
+                 "status, figures (every repetition's value) and ratios, and the summary")
+      ->type_name("FILE");
+  app.add_option("--plot", plot_path,
+                 "Also draw the results as an SVG chart to FILE.svg (no other format): a panel per "
+                 "metric, a bar per 'case / system' at its median with p25..p75 and min..max "
+                 "of the repetitions, best first, on a log scale where a panel spans 10x or "
+                 "more; titled with the CPU, kernel and date")
+      ->type_name("FILE.svg");
+  app.add_option("--reps", reps, "Repetitions of each system of a case (default 11, --quick 5)")
       ->check(CLI::Range(1, 1000));
   app.add_option("--duration-ms", duration_ms,
-                 "Measured time of one repetition of one system (default 250, --quick 60)")
+                 "Measured time of one repetition of one system, warm-up not included "
+                 "(default 250, --quick 60)")
       ->check(CLI::Range(1, 60000));
   app.add_option("--cpus", cpus_text,
-                 "CPUs for the processes of a case, in role order (default: the usable CPUs, "
-                 "distinct cores first)")
+                 "CPUs for the processes of a case, in role order, reused in turn when a case "
+                 "has more processes (default: the usable CPUs, distinct cores first)")
       ->type_name("LIST");
   app.footer(
       "Exit codes: 0 every case ran or was skipped; 1 a case failed (a lost or reordered "
-      "message, a wrong count, a crash, a hang); 2 usage error.");
+      "message, a wrong count, a crash, a hang) or the --json or --plot file could not be "
+      "written; 2 usage error.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
     std::cerr << "shmkit-bench: " << e.what() << "\nRun 'shmkit-bench --help' for usage.\n";
+    return kExitUsage;
+  }
+
+  if (!plot_path.empty() && !is_svg_path(plot_path)) {
+    std::cerr << "shmkit-bench: --plot writes SVG only: '" << plot_path
+              << "' does not end in .svg\nRun 'shmkit-bench --help' for usage.\n";
     return kExitUsage;
   }
 
@@ -192,14 +230,17 @@ int run(int argc, char** argv) {
   machine.load_end = read_loadavg();
 
   print_table(std::cout, machine, options, results);
+  bool written = true;
   if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    out << to_json(machine, options, results).dump(2) << '\n';
-    if (!out) {
-      std::cerr << "shmkit-bench: cannot write " << json_path << '\n';
-      return kExitFailed;
-    }
+    written &= write_file(json_path, [&](std::ostream& out) {
+      out << to_json(machine, options, results).dump(2) << '\n';
+    });
   }
+  if (!plot_path.empty()) {
+    written &= write_file(plot_path,
+                          [&](std::ostream& out) { write_svg(out, machine, options, results); });
+  }
+  if (!written) return kExitFailed;
   const bool any_failed = std::any_of(results.begin(), results.end(), [](const CaseResult& r) {
     return r.status == Status::failed;
   });

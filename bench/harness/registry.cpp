@@ -29,8 +29,10 @@ void Registration::add(Case c) {
 }
 
 Registration::Registration(Case c, const char* skip_reason) {
-  c.skip_reason = skip_reason;
-  c.run = nullptr;
+  if (skip_reason != nullptr) {
+    c.skip_reason = skip_reason;
+    c.run = nullptr;
+  }
   add(std::move(c));
 }
 

@@ -18,27 +18,33 @@
 //   }};
 //   }  // namespace
 //
-// and one line in bench/CMakeLists.txt. A case whose peer library was not
-// found at build time registers with a skip reason and no run function (see
-// shmkit_bench_peer() in bench/CMakeLists.txt):
+// and one line in bench/CMakeLists.txt. A case that needs a peer library
+// compiles its body only where the library was found at build time, and
+// registers either way with SHMKIT_BENCH_MISSING_<ID>: the reason it was not
+// found, or nullptr (shmkit_bench_peer() in bench/CMakeLists.txt). Without
+// its body the case is listed and reported as skipped for that reason:
 //
+//   namespace {
 //   #if SHMKIT_BENCH_HAVE_BOOST
-//   ... the real case ...
+//   void run(Context& ctx) { ... the real case ... }
 //   #else
-//   const Registration kCase{{.name = "peer.boost_mq", .group = "peer",
-//                             .description = "...", .run = nullptr},
-//                            SHMKIT_BENCH_MISSING_BOOST};
+//   constexpr CaseRun run = nullptr;
 //   #endif
+//   const Registration kCase{{.name = "peer.boost_mq", ..., .run = run},
+//                            SHMKIT_BENCH_MISSING_BOOST};
+//   }  // namespace
 //
 // A case that finds at run time that it cannot run throws CaseSkipped.
 
 namespace shmkit::bench {
 
+using CaseRun = void (*)(Context& ctx);
+
 struct Case {
   std::string name;
   std::string group;
   std::string description;
-  void (*run)(Context& ctx) = nullptr;
+  CaseRun run = nullptr;
   std::string skip_reason = {};  // non-empty: not built here; reported as skipped
 };
 
@@ -46,7 +52,8 @@ class Registration {
  public:
   // Adds `c` to the table. Two cases with one name abort at start-up.
   explicit Registration(Case c);
-  // Adds `c`, to be listed and reported as skipped for `skip_reason`.
+  // Adds `c`, to be listed and reported as skipped for `skip_reason`; as it
+  // is if `skip_reason` is nullptr (its peer was found).
   Registration(Case c, const char* skip_reason);
 
  private:

@@ -3,11 +3,13 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <ostream>
+#include <utility>
 
 #include "harness/clock.hpp"
 
@@ -46,29 +48,6 @@ std::string utc_now() {
   return buffer;
 }
 
-// 3 to 4 significant digits, SI suffix from 10^4 up: 0.0137, 0.72, 61.9, 1234,
-// 12.3k, 4.56M.
-std::string format_value(double v) {
-  char buffer[32];
-  const double a = std::fabs(v);
-  if (a >= 1e9) {
-    std::snprintf(buffer, sizeof buffer, "%.2fG", v / 1e9);
-  } else if (a >= 1e6) {
-    std::snprintf(buffer, sizeof buffer, "%.2fM", v / 1e6);
-  } else if (a >= 1e4) {
-    std::snprintf(buffer, sizeof buffer, "%.1fk", v / 1e3);
-  } else if (a >= 100) {
-    std::snprintf(buffer, sizeof buffer, "%.0f", v);
-  } else if (a >= 10) {
-    std::snprintf(buffer, sizeof buffer, "%.1f", v);
-  } else if (a >= 0.1 || a == 0) {
-    std::snprintf(buffer, sizeof buffer, "%.2f", v);
-  } else {
-    std::snprintf(buffer, sizeof buffer, "%.3g", v);
-  }
-  return buffer;
-}
-
 std::string pad(std::string s, std::size_t width, bool right = false) {
   if (s.size() >= width) return s + " ";
   const std::string fill(width - s.size(), ' ');
@@ -102,7 +81,161 @@ nlohmann::json summary_json(const Summary& s) {
           {"p75", s.p75}, {"min", s.min},       {"max", s.max}};
 }
 
+// The summary's one line of method, in the table and the JSON alike.
+constexpr const char* kSummaryMethod =
+    "ratio of medians across cases (not interleaved): each shmkit figure's median over the "
+    "best median of the same metric among the peers (group peer) and the floors (group floor)";
+
+bool is_shmkit(const std::string& system) { return system.rfind("shmkit", 0) == 0; }
+
+bool same_metric(const Metric& a, const Metric& b) { return a.name == b.name && a.unit == b.unit; }
+
+// The best median of `metric` among the systems not named "shmkit..." of the
+// cases of `group` that ran to the end (a failed case's figures are partial).
+std::optional<Reference> best_of_group(const std::vector<CaseResult>& results,
+                                       const std::string& group, const Metric& metric) {
+  std::optional<Reference> best;
+  for (const CaseResult& r : results) {
+    if (r.status != Status::ok || r.group != group) continue;
+    for (const Series& s : r.series) {
+      if (is_shmkit(s.system) || s.values.empty() || !same_metric(s.metric, metric)) continue;
+      const double median = summarize(s.values).median;
+      const bool better =
+          !best || (metric.better == Better::lower ? median < best->median : median > best->median);
+      if (better) best = Reference{r.name, s.system, median, std::nullopt};
+    }
+  }
+  return best;
+}
+
+void set_ratio(std::optional<Reference>& ref, double median) {
+  if (ref && ref->median != 0) ref->ratio = median / ref->median;
+}
+
+std::string ratio_text(const std::optional<Reference>& ref) {
+  return ref && ref->ratio ? format_value(*ref->ratio) : "-";
+}
+
+// The references of the summary, one line each per metric: which peer and
+// which floor the shmkit figures are divided by.
+void print_references(std::ostream& out, const std::vector<ShmkitComparison>& rows,
+                      std::size_t width) {
+  std::vector<std::string> seen;
+  for (const ShmkitComparison& c : rows) {
+    const std::string key = c.metric.name + '\n' + c.metric.unit;
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+    seen.push_back(key);
+    for (const auto& [label, ref] :
+         {std::pair{"best peer", &c.best_peer}, std::pair{"floor", &c.floor}}) {
+      if (!*ref) continue;
+      out << "  " << pad(label, width) << pad(c.metric.name, 16)
+          << pad(format_value((*ref)->median), 9, true) << ' ' << pad(c.metric.unit, 7)
+          << (*ref)->case_name << " / " << (*ref)->system << '\n';
+    }
+  }
+}
+
+void print_summary(std::ostream& out, const std::vector<CaseResult>& results) {
+  std::vector<ShmkitComparison> rows;
+  std::size_t alone = 0;  // shmkit figures with neither a peer nor a floor to compare
+  std::size_t width = std::string("shmkit figure").size();
+  for (ShmkitComparison& c : compare_shmkit(results)) {
+    if (!c.best_peer && !c.floor) {
+      ++alone;
+      continue;
+    }
+    width = std::max(width, c.case_name.size() + 3 + c.system.size());
+    rows.push_back(std::move(c));
+  }
+  width += 2;
+  out << "\nsummary: each shmkit figure over the best peer and the best floor of the same metric\n"
+         "(ratio of medians across cases, not interleaved; the cases' ratios above are pair by "
+         "pair)\n";
+  if (rows.empty()) {
+    out << (alone == 0 ? "  no shmkit figure in this run\n"
+                       : "  no shmkit figure has a peer or floor figure of the same metric in "
+                         "this run\n");
+    return;
+  }
+  out << "  " << pad("shmkit figure", width) << pad("metric", 16) << pad("median", 9, true) << ' '
+      << pad("unit", 7) << pad("/ best peer", 12, true) << pad("/ floor", 10, true) << '\n';
+  for (const ShmkitComparison& c : rows) {
+    out << "  " << pad(c.case_name + " / " + c.system, width) << pad(c.metric.name, 16)
+        << pad(format_value(c.median), 9, true) << ' ' << pad(c.metric.unit, 7)
+        << pad(ratio_text(c.best_peer), 12, true) << pad(ratio_text(c.floor), 10, true) << '\n';
+  }
+  print_references(out, rows, width);
+  if (alone > 0) {
+    out << "  (" << alone << " other shmkit figure" << (alone == 1 ? " has" : "s have")
+        << " no peer or floor figure of the same metric)\n";
+  }
+}
+
+nlohmann::json reference_json(const std::optional<Reference>& ref) {
+  if (!ref) return nullptr;
+  return {{"case", ref->case_name},
+          {"system", ref->system},
+          {"median", ref->median},
+          {"ratio", ref->ratio ? nlohmann::json(*ref->ratio) : nlohmann::json(nullptr)}};
+}
+
+nlohmann::json shmkit_summary_json(const std::vector<CaseResult>& results) {
+  nlohmann::json figures = nlohmann::json::array();
+  for (const ShmkitComparison& c : compare_shmkit(results)) {
+    figures.push_back({{"case", c.case_name},
+                       {"system", c.system},
+                       {"metric", c.metric.name},
+                       {"unit", c.metric.unit},
+                       {"better", c.metric.better == Better::lower ? "lower" : "higher"},
+                       {"median", c.median},
+                       {"best_peer", reference_json(c.best_peer)},
+                       {"floor", reference_json(c.floor)}});
+  }
+  return {{"method", kSummaryMethod}, {"figures", figures}};
+}
+
 }  // namespace
+
+std::string format_value(double v) {
+  char buffer[32];
+  const double a = std::fabs(v);
+  if (a >= 1e9) {
+    std::snprintf(buffer, sizeof buffer, "%.2fG", v / 1e9);
+  } else if (a >= 1e6) {
+    std::snprintf(buffer, sizeof buffer, "%.2fM", v / 1e6);
+  } else if (a >= 1e4) {
+    std::snprintf(buffer, sizeof buffer, "%.1fk", v / 1e3);
+  } else if (a >= 100) {
+    std::snprintf(buffer, sizeof buffer, "%.0f", v);
+  } else if (a >= 10) {
+    std::snprintf(buffer, sizeof buffer, "%.1f", v);
+  } else if (a >= 0.1 || a == 0) {
+    std::snprintf(buffer, sizeof buffer, "%.2f", v);
+  } else {
+    std::snprintf(buffer, sizeof buffer, "%.3g", v);
+  }
+  return buffer;
+}
+
+std::vector<ShmkitComparison> compare_shmkit(const std::vector<CaseResult>& results) {
+  std::vector<ShmkitComparison> out;
+  for (const CaseResult& r : results) {
+    if (r.status != Status::ok) continue;
+    for (const Series& s : r.series) {
+      if (!is_shmkit(s.system) || s.values.empty()) continue;
+      ShmkitComparison c{r.name,
+                         s.system,
+                         s.metric,
+                         summarize(s.values).median,
+                         best_of_group(results, "peer", s.metric),
+                         best_of_group(results, "floor", s.metric)};
+      set_ratio(c.best_peer, c.median);
+      set_ratio(c.floor, c.median);
+      out.push_back(std::move(c));
+    }
+  }
+  return out;
+}
 
 std::string read_loadavg() {
   const std::string line = first_line_of("/proc/loadavg");
@@ -181,6 +314,7 @@ void print_table(std::ostream& out, const MachineInfo& m, const RunOptions& opti
     if (r.status == Status::failed) ++failed;
     if (r.status == Status::skipped) ++skipped;
   }
+  print_summary(out, results);
   out << "\ncases: " << ok << " ok, " << failed << " failed, " << skipped << " skipped\n";
 }
 
@@ -241,7 +375,8 @@ nlohmann::json to_json(const MachineInfo& m, const RunOptions& options,
             {"repetitions", options.repetitions},
             {"duration_ms", options.duration.count()},
             {"cpus", options.cpus}}},
-          {"cases", cases}};
+          {"cases", cases},
+          {"summary", shmkit_summary_json(results)}};
 }
 
 }  // namespace shmkit::bench

@@ -38,4 +38,9 @@ void record_latency(Context& ctx, const std::string& system, const LatencyFigure
   ctx.record(system, metrics::kOneWayMean, f.mean);
 }
 
+void record_round_trips(Context& ctx, const std::string& system, void* data, std::size_t n) {
+  auto* samples = static_cast<std::uint32_t*>(data);  // SampleBuffer's array
+  record_latency(ctx, system, latency_figures(samples, n, 0.5 / ticks_per_ns()));
+}
+
 }  // namespace shmkit::bench

@@ -12,9 +12,10 @@
 //
 // ScopedName makes a unique object name ("bench-PID-N-tag") and removes that
 // object when it goes out of scope, whatever created it (a SharedMemory, a
-// named shmkit::Mutex...). Until then the name is also on a list that the
-// main process's SIGINT/SIGTERM/SIGHUP handler unlinks, so an interrupted run
-// leaves /dev/shm clean too. Main process only.
+// named shmkit::Mutex, a List with its chunk files NAME.i<k>, NAME.d<k>...),
+// through shmkit::remove_object. Until then the name is also on a list that
+// the main process's SIGINT/SIGTERM/SIGHUP handler unlinks, chunk files
+// included, so an interrupted run leaves /dev/shm clean too. Main process only.
 //
 // SharedBlock<T> is a ScopedName plus a shmkit::SharedMemory holding one T
 // (value-initialised: zeroed atomics) and `extra` bytes after it, cache-line
@@ -22,7 +23,8 @@
 
 namespace shmkit::bench {
 
-// Installs the handler that removes every live ScopedName's object (main, once).
+// Installs the handler that removes every live ScopedName's object and its
+// List chunk files, then dies of the signal (main, once).
 void install_cleanup_handlers();
 
 class ScopedName {

@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -87,6 +88,10 @@ struct StartLine {
     while (arrived.load(std::memory_order_acquire) < parties) spin();
   }
 };
+
+// What every measured loop runs first, unmeasured: page faults, caches, the
+// CPU clock ramping up.
+inline constexpr std::chrono::milliseconds kWarmUp{10};
 
 // The end of a time-boxed measurement: `duration` has passed and at least
 // `min_count` samples were taken, or 4 x `duration` has passed regardless (a

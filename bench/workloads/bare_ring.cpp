@@ -12,12 +12,11 @@
 namespace shmkit::bench {
 namespace {
 
-constexpr auto kWarmUp = std::chrono::milliseconds(10);
 constexpr std::uint64_t kSlots = 1024;  // a power of two, as ByteQueue's 1024
 constexpr std::uint64_t kMask = kSlots - 1;
 
 struct RingShared {
-  ThroughputShared result;
+  StreamShared run;
   alignas(kCacheLine) std::atomic<std::uint64_t> tail;  // next to write; producer only
   alignas(kCacheLine) std::atomic<std::uint64_t> head;  // next to read; consumer only
   alignas(kCacheLine) Message64 slots[kSlots];
@@ -66,43 +65,25 @@ class Consumer {
 void bare_ring_throughput_rep(Context& ctx, const std::string& system) {
   SharedBlock<RingShared> block;
   RingShared& s = *block;
-  const bool shared_core = ctx.shared_core();
-  const auto run_for = std::chrono::nanoseconds(kWarmUp + ctx.duration());
-  Team team(ctx);
-  team.spawn(0, [&] {
-    Producer ring(s);
-    SpinWait spin(shared_core);
-    s.result.start.arrive_and_wait(2, shared_core);
-    TimeBox box(run_for, 16);
-    std::uint64_t i = 1;
-    do {
-      const Message64 m = Message64::make(i++);
-      while (!ring.try_push(m)) spin();
-    } while (!box.expired());
-    const Message64 stop = Message64::make(Message64::kStop);
-    while (!ring.try_push(stop)) spin();
-  });
-  team.spawn(1, [&] {
-    Consumer ring(s);
-    SpinWait spin(shared_core);
-    s.result.start.arrive_and_wait(2, shared_core);
-    ThroughputClock clock(kWarmUp);
-    std::uint64_t expected = 1;
-    Message64 m{};
-    for (;;) {
-      if (!ring.try_pop(m)) {
-        spin();
-        continue;
-      }
-      if (m.seq == Message64::kStop && m.valid(Message64::kStop)) break;
-      m.verify(expected, "consumer");
-      clock.on_message(expected);
-      ++expected;
-    }
-    clock.finish(s.result, expected);
-  });
-  team.join();
-  record_throughput(ctx, system, metrics::kMsgs64, s.result);
+  run_stream(
+      ctx, s.run, [&] { return Producer(s); },
+      [](Producer& ring, SpinWait& spin, ThroughputTimer& timer) {
+        send_stream(
+            [&](const Message64& m) {
+              while (!ring.try_push(m)) spin();
+            },
+            timer);
+      },
+      [&] { return Consumer(s); },
+      [](Consumer& ring, SpinWait& spin, ThroughputClock& clock) {
+        auto pop = [&] {
+          Message64 m{};
+          while (!ring.try_pop(m)) spin();
+          return m;
+        };
+        return receive_stream(pop, clock, "consumer");
+      });
+  record_throughput(ctx, system, metrics::kMsgs64, s.run.stream);
 }
 
 }  // namespace shmkit::bench

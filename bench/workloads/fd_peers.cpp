@@ -7,46 +7,17 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <vector>
 
-#include "harness/clock.hpp"
 #include "harness/samples.hpp"
 #include "harness/shared_block.hpp"
 #include "harness/team.hpp"
+#include "workloads/message64.hpp"
+#include "workloads/throughput_shared.hpp"
 
 namespace shmkit::bench {
 namespace {
-
-constexpr auto kWarmUp = std::chrono::milliseconds(10);
-constexpr std::uint64_t kStop = ~std::uint64_t{0};
-constexpr std::size_t kSampleBytes = std::size_t{4} << 20;
-
-struct Message {
-  std::uint64_t seq;
-  std::uint64_t check;  // seq * kCheckMul, so a torn or shifted message shows
-  unsigned char payload[48];
-};
-static_assert(sizeof(Message) == 64);
-constexpr std::uint64_t kCheckMul = 0x9e3779b97f4a7c15ULL;
-
-Message make_message(std::uint64_t seq) noexcept {
-  Message m{};
-  m.seq = seq;
-  m.check = seq * kCheckMul;
-  std::memset(m.payload, static_cast<int>(seq & 0xff), sizeof m.payload);
-  return m;
-}
-
-void verify(const Message& m, std::uint64_t expected, const char* who) {
-  const bool ok = m.seq == expected && m.check == expected * kCheckMul &&
-                  m.payload[0] == static_cast<unsigned char>(expected & 0xff) &&
-                  m.payload[47] == static_cast<unsigned char>(expected & 0xff);
-  if (!ok) {
-    throw CaseFailure(std::string(who) + ": expected message " + std::to_string(expected) +
-                      ", got seq " + std::to_string(m.seq) + " (check " +
-                      (m.check == m.seq * kCheckMul ? "ok" : "bad") + ")");
-  }
-}
 
 // Each role's descriptors: it reads `in` and writes `out`.
 struct Ends {
@@ -141,18 +112,24 @@ void read_all(int fd, void* data, std::size_t n) {
   }
 }
 
+void write_message(int fd, const Message64& m) { write_all(fd, &m, sizeof m); }
+
+Message64 read_message(int fd) {
+  Message64 m{};
+  read_all(fd, &m, sizeof m);
+  return m;
+}
+
 struct FdShared {
   alignas(kCacheLine) StartLine start;
-  std::uint64_t samples;   // role 0, ping-pong
-  std::uint64_t received;  // role 1, throughput
-  std::int64_t first_ns;   // role 1: first message read
-  std::int64_t last_ns;    // role 1: stop message read
+  std::uint64_t samples;    // role 0, ping-pong
+  ThroughputShared stream;  // role 1 measures the throughput
 };
 
 }  // namespace
 
 void fd_pingpong_rep(Context& ctx, const std::string& system, FdTransport transport) {
-  SharedBlock<FdShared> block(kSampleBytes);
+  SharedBlock<FdShared> block(kRoundTripSampleBytes);
   FdShared& s = *block;
   Channel channel(transport);
   Team team(ctx);
@@ -161,44 +138,28 @@ void fd_pingpong_rep(Context& ctx, const std::string& system, FdTransport transp
     SampleBuffer samples(block.extra(), block.extra_size());
     samples.prefault();
     s.start.arrive_and_wait(2, ctx.shared_core());
-    TimeBox box(kWarmUp, 1);
-    bool measuring = false;
-    std::uint64_t prev = ticks();
+    LatencySampler sampler(samples, ctx.duration(), 1);
     for (std::uint64_t i = 1;; ++i) {
-      const Message out = make_message(i);
-      write_all(e.out, &out, sizeof out);
-      Message in;
-      read_all(e.in, &in, sizeof in);
-      const std::uint64_t t = ticks();
-      verify(in, i, "pinger");
-      if (measuring && !samples.push(t - prev)) break;
-      prev = t;
-      if (box.expired(samples.size())) {
-        if (measuring) break;
-        measuring = true;
-        box = TimeBox(ctx.duration(), 1, kMinLatencySamples);
-        prev = ticks();
-      }
+      write_message(e.out, Message64::make(i));
+      read_message(e.in).verify(i, "pinger");
+      if (!sampler.lap()) break;
     }
     s.samples = samples.size();
-    const Message stop = make_message(kStop);
-    write_all(e.out, &stop, sizeof stop);
+    write_message(e.out, Message64::make(Message64::kStop));
   });
   team.spawn(1, [&] {
     const Ends e = channel.take(1);
     s.start.arrive_and_wait(2, ctx.shared_core());
     for (std::uint64_t expected = 1;; ++expected) {
-      Message m;
-      read_all(e.in, &m, sizeof m);
-      if (m.seq == kStop) break;
-      verify(m, expected, "ponger");
-      write_all(e.out, &m, sizeof m);
+      const Message64 m = read_message(e.in);
+      if (m.is_stop()) break;
+      m.verify(expected, "ponger");
+      write_message(e.out, m);
     }
   });
   channel.close_all();
   team.join();
-  auto* data = reinterpret_cast<std::uint32_t*>(block.extra());  // NOLINT: sample array
-  record_latency(ctx, system, latency_figures(data, s.samples, 0.5 / ticks_per_ns()));
+  record_round_trips(ctx, system, block.extra(), s.samples);
 }
 
 void fd_throughput_rep(Context& ctx, const std::string& system, FdTransport transport) {
@@ -210,23 +171,16 @@ void fd_throughput_rep(Context& ctx, const std::string& system, FdTransport tran
   team.spawn(0, [&] {
     const Ends e = channel.take(0);
     s.start.arrive_and_wait(2, ctx.shared_core());
-    TimeBox box(kWarmUp + ctx.duration(), 16);
-    std::uint64_t i = 1;
-    do {
-      const Message m = make_message(i++);
-      write_all(e.out, &m, sizeof m);
-    } while (!box.expired());
-    const Message stop = make_message(kStop);
-    write_all(e.out, &stop, sizeof stop);
+    ThroughputTimer timer(s.stream, ctx.duration());
+    send_stream([&](const Message64& m) { write_message(e.out, m); }, timer);
   });
   team.spawn(1, [&] {
     const Ends e = channel.take(1);
-    std::vector<unsigned char> buffer(stream ? std::size_t{64} << 10 : sizeof(Message));
+    std::vector<std::byte> buffer(stream ? std::size_t{64} << 10 : sizeof(Message64));
     s.start.arrive_and_wait(2, ctx.shared_core());
+    ThroughputClock clock(s.stream);
     std::uint64_t expected = 1;
     std::size_t have = 0;  // bytes of a partial message at the start of buffer
-    const std::int64_t warm_until = now_ns() + std::chrono::nanoseconds(kWarmUp).count();
-    std::uint64_t first_seq = 0;
     for (;;) {
       const ssize_t r = ::read(e.in, buffer.data() + have, buffer.size() - have);
       if (r == 0) throw CaseFailure("reader: end of file before the stop message");
@@ -236,19 +190,15 @@ void fd_throughput_rep(Context& ctx, const std::string& system, FdTransport tran
       }
       const std::size_t total = have + static_cast<std::size_t>(r);
       std::size_t at = 0;
-      for (; at + sizeof(Message) <= total; at += sizeof(Message)) {
-        Message m;
-        std::memcpy(&m, buffer.data() + at, sizeof m);
-        if (m.seq == kStop) {
-          s.last_ns = now_ns();
-          s.received = first_seq == 0 ? 0 : expected - first_seq;  // 0: still warming up
+      for (; at + sizeof(Message64) <= total; at += sizeof(Message64)) {
+        const Message64 m =
+            Message64::from(std::span(buffer).subspan(at, sizeof(Message64)), "reader");
+        if (m.is_stop()) {
+          clock.finish(expected);
           return;
         }
-        verify(m, expected, "reader");
-        if (first_seq == 0 && now_ns() >= warm_until) {
-          first_seq = expected;
-          s.first_ns = now_ns();
-        }
+        m.verify(expected, "reader");
+        clock.on_message(expected);
         ++expected;
       }
       if (!stream && at != total) throw CaseFailure("seqpacket: a message of odd size");
@@ -258,11 +208,7 @@ void fd_throughput_rep(Context& ctx, const std::string& system, FdTransport tran
   });
   channel.close_all();
   team.join();
-  if (s.received == 0 || s.last_ns <= s.first_ns) {
-    throw CaseFailure(system + ": no messages received after the warm-up");
-  }
-  ctx.record(system, metrics::kMsgs64,
-             static_cast<double>(s.received) / static_cast<double>(s.last_ns - s.first_ns) * 1e9);
+  record_throughput(ctx, system, metrics::kMsgs64, s.stream);
 }
 
 }  // namespace shmkit::bench

@@ -5,9 +5,9 @@
 #include "harness/context.hpp"
 
 // Peers that move messages through the kernel by file descriptor: pipe(2) and
-// Unix-domain sockets. 64-byte messages carry a sequence number and a check
-// word that the receiver verifies. Reusable by a later case that compares
-// shmkit's Pipe or Queue with them, interleaved.
+// Unix-domain sockets. 64-byte messages (workloads/message64.hpp) carry a
+// sequence number and a check word that the receiver verifies. Reusable by a later case that
+// compares shmkit's Pipe or Queue with them, interleaved.
 
 namespace shmkit::bench {
 

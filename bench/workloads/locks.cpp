@@ -18,7 +18,6 @@
 namespace shmkit::bench {
 namespace {
 
-constexpr auto kWarmUp = std::chrono::milliseconds(10);
 constexpr std::chrono::microseconds kAsleepDelay{100};
 
 struct RoleResult {

@@ -7,9 +7,9 @@
 
 #include "harness/context.hpp"
 
-// The 64-byte message of the shmkit channel cases (shmkit_channels.cpp,
-// bare_ring.cpp): a sequence number, a check word derived from it and a
-// payload filled with its low byte, so that a lost, reordered, torn or shifted
+// The 64-byte message of every case that passes them (shmkit, the bare ring,
+// the peers): a sequence number, a check word derived from it and a payload
+// filled with its low byte, so that a lost, reordered, torn or shifted
 // message fails verify().
 
 namespace shmkit::bench {
@@ -51,6 +51,9 @@ struct Message64 {
            payload[0] == static_cast<unsigned char>(expected & 0xff) &&
            payload[47] == static_cast<unsigned char>(expected & 0xff);
   }
+
+  // The stop message that ends a stream or a ping-pong: make(kStop).
+  [[nodiscard]] bool is_stop() const noexcept { return seq == kStop && valid(kStop); }
 
   void verify(std::uint64_t expected, const char* who) const {
     if (!valid(expected)) {

@@ -7,19 +7,12 @@
 #include <atomic>
 #include <cstdint>
 
-#include "harness/clock.hpp"
 #include "harness/samples.hpp"
 #include "harness/shared_block.hpp"
 #include "harness/team.hpp"
 
 namespace shmkit::bench {
 namespace {
-
-// Sample storage for the pinger: 1 Mi round trips (4 MiB), more than the
-// longest repetition needs at ~100 ns a round trip.
-constexpr std::size_t kSampleBytes = std::size_t{4} << 20;
-// Round trips before measuring: page faults, caches, the CPU clock ramping.
-constexpr auto kWarmUp = std::chrono::milliseconds(10);
 
 template <class Word>
 struct PingPongShared {
@@ -48,7 +41,7 @@ void futex_wake(std::atomic<std::uint32_t>& word) noexcept {
 template <class Word, class Wait, class Wake>
 void run_pingpong(Context& ctx, const std::string& system, Wait wait, Wake wake) {
   constexpr Word kStop = ~Word{0};
-  SharedBlock<PingPongShared<Word>> block(kSampleBytes);
+  SharedBlock<PingPongShared<Word>> block(kRoundTripSampleBytes);
   PingPongShared<Word>& s = *block;
   const bool shared_core = ctx.shared_core();
   const auto duration = ctx.duration();
@@ -57,9 +50,7 @@ void run_pingpong(Context& ctx, const std::string& system, Wait wait, Wake wake)
     SampleBuffer samples(block.extra(), block.extra_size());
     samples.prefault();
     s.start.arrive_and_wait(2, shared_core);
-    std::uint64_t prev = ticks();
-    bool measuring = false;
-    TimeBox box(kWarmUp, 64);
+    LatencySampler sampler(samples, duration, 64);
     for (Word i = 1; i < kStop; ++i) {
       s.ping.store(i, std::memory_order_release);
       wake(s.ping);
@@ -69,14 +60,7 @@ void run_pingpong(Context& ctx, const std::string& system, Wait wait, Wake wake)
         if (v != i - 1) lost("pinger", i, v);
         wait(s.pong, v);
       }
-      const std::uint64_t t = ticks();
-      if (measuring && !samples.push(t - prev)) break;
-      prev = t;
-      if (box.expired(samples.size())) {
-        if (measuring) break;
-        measuring = true;
-        box = TimeBox(duration, 64, kMinLatencySamples);
-      }
+      if (!sampler.lap()) break;
     }
     s.samples = samples.size();
     s.ping.store(kStop, std::memory_order_release);
@@ -97,8 +81,7 @@ void run_pingpong(Context& ctx, const std::string& system, Wait wait, Wake wake)
     }
   });
   team.join();
-  auto* data = reinterpret_cast<std::uint32_t*>(block.extra());  // NOLINT: sample array
-  record_latency(ctx, system, latency_figures(data, s.samples, 0.5 / ticks_per_ns()));
+  record_round_trips(ctx, system, block.extra(), s.samples);
 }
 
 }  // namespace

@@ -1,12 +1,13 @@
 #include "workloads/shmkit_channels.hpp"
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "harness/clock.hpp"
 #include "harness/samples.hpp"
 #include "harness/shared_block.hpp"
 #include "harness/team.hpp"
@@ -14,30 +15,13 @@
 #include "shmkit/pipe.hpp"
 #include "shmkit/queue.hpp"
 #include "workloads/message64.hpp"
+#include "workloads/queue_status.hpp"
 #include "workloads/throughput_shared.hpp"
 
 namespace shmkit::bench {
 namespace {
 
-constexpr auto kWarmUp = std::chrono::milliseconds(10);
-// Sample storage for the pinger: 1 Mi round trips (4 MiB).
-constexpr std::size_t kSampleBytes = std::size_t{4} << 20;
 constexpr std::uint64_t kStop = Message64::kStop;
-
-const char* status_name(QueueStatus s) noexcept {
-  switch (s) {
-    case QueueStatus::ok: return "ok";
-    case QueueStatus::empty: return "empty";
-    case QueueStatus::full: return "full";
-    case QueueStatus::timed_out: return "timed_out";
-    case QueueStatus::closed: return "closed";
-  }
-  return "?";
-}
-
-[[noreturn]] void unexpected(const char* who, const char* what, QueueStatus s) {
-  throw CaseFailure(std::string(who) + ": " + what + " returned " + status_name(s));
-}
 
 // --- Pipe ping-pong ---------------------------------------------------------
 
@@ -49,137 +33,115 @@ struct PipeShared {
 // Sends `m` on `p`: spinning on try_send, or one blocking send.
 void pipe_send(Pipe& p, const Message64& m, PipeWaiting waiting, SpinWait& spin, const char* who) {
   if (waiting == PipeWaiting::sleep) {
-    const QueueStatus s = p.send(m.bytes());
-    if (s != QueueStatus::ok) unexpected(who, "send", s);
-    return;
-  }
-  for (;;) {
-    const QueueStatus s = p.try_send(m.bytes());
-    if (s == QueueStatus::ok) return;
-    if (s != QueueStatus::full) unexpected(who, "try_send", s);
-    spin();
+    expect_ok(p.send(m.bytes()), who, "send");
+  } else {
+    expect_ok(spin_while(QueueStatus::full, spin, [&] { return p.try_send(m.bytes()); }), who,
+              "try_send");
   }
 }
 
 Message64 pipe_recv(Pipe& p, std::vector<std::byte>& buffer, PipeWaiting waiting, SpinWait& spin,
                     const char* who) {
   if (waiting == PipeWaiting::sleep) {
-    const QueueStatus s = p.recv(buffer);
-    if (s != QueueStatus::ok) unexpected(who, "recv", s);
-    return Message64::from(buffer, who);
+    expect_ok(p.recv(buffer), who, "recv");
+  } else {
+    expect_ok(spin_while(QueueStatus::empty, spin, [&] { return p.try_recv(buffer); }), who,
+              "try_recv");
   }
-  for (;;) {
-    const QueueStatus s = p.try_recv(buffer);
-    if (s == QueueStatus::ok) return Message64::from(buffer, who);
-    if (s != QueueStatus::empty) unexpected(who, "try_recv", s);
-    spin();
-  }
+  return Message64::from(buffer, who);
 }
 
 // --- Queue throughput ---------------------------------------------------------
 
 constexpr std::size_t kMaxBatch = 64;
 
-void queue_producer(ByteQueue& q, std::size_t batch, bool shared_core,
-                    std::chrono::nanoseconds run_for) {
-  SpinWait spin(shared_core);
-  TimeBox box(run_for, 16);
-  std::uint64_t i = 1;
-  if (batch == 1) {
-    do {
-      const Message64 m = Message64::make(i);
-      for (;;) {
-        const QueueStatus s = q.try_push(m.bytes());
-        if (s == QueueStatus::ok) break;
-        if (s != QueueStatus::full) unexpected("producer", "try_push", s);
-        spin();
-      }
-      ++i;
-    } while (!box.expired());
-  } else {
-    std::array<Message64, kMaxBatch> messages{};
-    std::array<std::span<const std::byte>, kMaxBatch> spans{};
-    for (std::size_t k = 0; k < batch; ++k) spans[k] = messages[k].bytes();
-    do {
-      for (std::size_t k = 0; k < batch; ++k) messages[k] = Message64::make(i + k);
-      std::size_t done = 0;
-      while (done < batch) {
-        const std::size_t n = q.try_push_batch(std::span(spans).subspan(done, batch - done));
-        if (n == 0) {
-          if (q.closed()) throw CaseFailure("producer: the queue was closed");
-          spin();
-        }
-        done += n;
-      }
-      i += batch;
-    } while (!box.expired());
-  }
-  const Message64 stop = Message64::make(kStop);
-  for (;;) {
-    const QueueStatus s = q.try_push(stop.bytes());
-    if (s == QueueStatus::ok) break;
-    if (s != QueueStatus::full) unexpected("producer", "try_push (stop)", s);
-    spin();
+void push(ByteQueue& q, const Message64& m, SpinWait& spin) {
+  expect_ok(spin_while(QueueStatus::full, spin, [&] { return q.try_push(m.bytes()); }), "producer",
+            "try_push");
+}
+
+// Sends all of `messages` with try_push_batch.
+void push_batch(ByteQueue& q, std::span<const std::span<const std::byte>> messages,
+                SpinWait& spin) {
+  std::size_t done = 0;
+  while (done < messages.size()) {
+    const std::size_t n = q.try_push_batch(messages.subspan(done));
+    if (n == 0) {
+      if (q.closed()) throw CaseFailure("producer: the queue was closed");
+      spin();
+    }
+    done += n;
   }
 }
 
-void queue_consumer(ByteQueue& q, std::size_t batch, ThroughputShared& shared, bool shared_core) {
-  SpinWait spin(shared_core);
-  ThroughputClock clock(kWarmUp);
-  std::uint64_t expected = 1;
+void queue_producer(ByteQueue& q, std::size_t batch, SpinWait& spin, ThroughputTimer& timer) {
   if (batch == 1) {
-    std::string buffer;
-    for (;;) {
-      const QueueStatus s = q.try_pop(buffer);
-      if (s == QueueStatus::empty) {
-        spin();
-        continue;
-      }
-      if (s != QueueStatus::ok) unexpected("consumer", "try_pop", s);
-      const Message64 m = Message64::from(std::as_bytes(std::span(buffer)), "consumer");
-      if (m.seq == kStop && m.valid(kStop)) break;
-      m.verify(expected, "consumer");
+    send_stream([&](const Message64& m) { push(q, m, spin); }, timer);
+    return;
+  }
+  std::array<Message64, kMaxBatch> messages{};
+  std::array<std::span<const std::byte>, kMaxBatch> spans{};
+  for (std::size_t k = 0; k < batch; ++k) spans[k] = messages[k].bytes();
+  std::uint64_t sent = 0;
+  do {
+    for (std::size_t k = 0; k < batch; ++k) messages[k] = Message64::make(sent + 1 + k);
+    push_batch(q, std::span(spans).first(batch), spin);
+    sent += batch;
+  } while (!timer.done(sent));
+  push(q, Message64::make(kStop), spin);
+}
+
+// try_pop_batch: the visitor runs inside the queue and must not throw; it
+// records the first bad message and the check throws after try_pop_batch
+// returns.
+std::uint64_t pop_batches(ByteQueue& q, std::size_t batch, SpinWait& spin, ThroughputClock& clock) {
+  std::uint64_t expected = 1;
+  bool stopped = false;
+  bool bad = false;
+  Message64 first_bad{};
+  std::uint64_t bad_expected = 0;
+  auto visit = [&](std::span<const std::byte> bytes) {
+    if (stopped || bad) return;
+    Message64 m{};
+    if (bytes.size() == sizeof m) std::memcpy(&m, bytes.data(), sizeof m);
+    if (bytes.size() == sizeof m && m.is_stop()) {
+      stopped = true;
+    } else if (bytes.size() != sizeof m || !m.valid(expected)) {
+      bad = true;
+      first_bad = m;
+      bad_expected = expected;
+    } else {
       clock.on_message(expected);
       ++expected;
     }
-  } else {
-    // The visitor runs inside the queue: it must not throw; it records the
-    // first bad message and the check throws after try_pop_batch returns.
-    bool stopped = false;
-    bool bad = false;
-    Message64 first_bad{};
-    std::uint64_t bad_expected = 0;
-    auto visit = [&](std::span<const std::byte> bytes) {
-      if (stopped || bad) return;
-      Message64 m{};
-      if (bytes.size() == sizeof m) std::memcpy(&m, bytes.data(), sizeof m);
-      if (bytes.size() == sizeof m && m.seq == kStop && m.valid(kStop)) {
-        stopped = true;
-      } else if (bytes.size() != sizeof m || !m.valid(expected)) {
-        bad = true;
-        first_bad = m;
-        bad_expected = expected;
-      } else {
-        clock.on_message(expected);
-        ++expected;
-      }
-    };
-    while (!stopped) {
-      const std::size_t n = q.try_pop_batch(batch, visit);
-      if (bad) first_bad.verify(bad_expected, "consumer");  // throws
-      if (n == 0) {
-        if (q.closed()) throw CaseFailure("consumer: the queue was closed");
-        spin();
-      }
+  };
+  while (!stopped) {
+    const std::size_t n = q.try_pop_batch(batch, visit);
+    if (bad) first_bad.verify(bad_expected, "consumer");  // throws
+    if (n == 0) {
+      if (q.closed()) throw CaseFailure("consumer: the queue was closed");
+      spin();
     }
   }
-  clock.finish(shared, expected);
+  return expected;
+}
+
+std::uint64_t queue_consumer(ByteQueue& q, std::size_t batch, SpinWait& spin,
+                             ThroughputClock& clock) {
+  if (batch > 1) return pop_batches(q, batch, spin, clock);
+  std::string buffer;
+  auto pop = [&] {
+    expect_ok(spin_while(QueueStatus::empty, spin, [&] { return q.try_pop(buffer); }), "consumer",
+              "try_pop");
+    return Message64::from(std::as_bytes(std::span(buffer)), "consumer");
+  };
+  return receive_stream(pop, clock, "consumer");
 }
 
 }  // namespace
 
 void pipe_pingpong_rep(Context& ctx, const std::string& system, PipeWaiting waiting) {
-  SharedBlock<PipeShared> block(kSampleBytes);
+  SharedBlock<PipeShared> block(kRoundTripSampleBytes);
   PipeShared& s = *block;
   ScopedName name("pipe");
   // Made here and let go at once: each child opens its own end (open() takes
@@ -196,20 +158,11 @@ void pipe_pingpong_rep(Context& ctx, const std::string& system, PipeWaiting wait
     buffer.reserve(p.max_message());
     SpinWait spin(shared_core);
     s.start.arrive_and_wait(2, shared_core);
-    std::uint64_t prev = ticks();
-    bool measuring = false;
-    TimeBox box(kWarmUp, 64);
+    LatencySampler sampler(samples, duration, 64);
     for (std::uint64_t i = 1;; ++i) {
       pipe_send(p, Message64::make(i), waiting, spin, "pinger");
       pipe_recv(p, buffer, waiting, spin, "pinger").verify(i, "pinger");
-      const std::uint64_t t = ticks();
-      if (measuring && !samples.push(t - prev)) break;
-      prev = t;
-      if (box.expired(samples.size())) {
-        if (measuring) break;
-        measuring = true;
-        box = TimeBox(duration, 64, kMinLatencySamples);
-      }
+      if (!sampler.lap()) break;
     }
     s.samples = samples.size();
     pipe_send(p, Message64::make(kStop), waiting, spin, "pinger");
@@ -222,37 +175,54 @@ void pipe_pingpong_rep(Context& ctx, const std::string& system, PipeWaiting wait
     s.start.arrive_and_wait(2, shared_core);
     for (std::uint64_t expected = 1;; ++expected) {
       const Message64 m = pipe_recv(p, buffer, waiting, spin, "ponger");
-      if (m.seq == kStop && m.valid(kStop)) break;
+      if (m.is_stop()) break;
       m.verify(expected, "ponger");
       pipe_send(p, m, waiting, spin, "ponger");
     }
   });
   team.join();
-  auto* data = reinterpret_cast<std::uint32_t*>(block.extra());  // NOLINT: sample array
-  record_latency(ctx, system, latency_figures(data, s.samples, 0.5 / ticks_per_ns()));
+  record_round_trips(ctx, system, block.extra(), s.samples);
 }
 
 void queue_throughput_rep(Context& ctx, const std::string& system, std::size_t batch) {
   if (batch == 0 || batch > kMaxBatch) throw CaseFailure("queue_throughput_rep: bad batch size");
-  SharedBlock<ThroughputShared> block;
-  ThroughputShared& s = *block;
+  SharedBlock<StreamShared> block;
   ScopedName name("queue");
   (void)ByteQueue::create(name.str(), {.capacity = 1024, .max_message = sizeof(Message64)});
-  const bool shared_core = ctx.shared_core();
-  const auto run_for = std::chrono::nanoseconds(kWarmUp + ctx.duration());
-  Team team(ctx);
-  team.spawn(0, [&] {
-    ByteQueue q = ByteQueue::open(name.str());
-    s.start.arrive_and_wait(2, shared_core);
-    queue_producer(q, batch, shared_core, run_for);
-  });
-  team.spawn(1, [&] {
-    ByteQueue q = ByteQueue::open(name.str());
-    s.start.arrive_and_wait(2, shared_core);
-    queue_consumer(q, batch, s, shared_core);
-  });
-  team.join();
-  record_throughput(ctx, system, metrics::kMsgs64, s);
+  auto open = [&] { return ByteQueue::open(name.str()); };
+  run_stream(
+      ctx, *block, open,
+      [&](ByteQueue& q, SpinWait& spin, ThroughputTimer& timer) {
+        queue_producer(q, batch, spin, timer);
+      },
+      open,
+      [&](ByteQueue& q, SpinWait& spin, ThroughputClock& clock) {
+        return queue_consumer(q, batch, spin, clock);
+      });
+  record_throughput(ctx, system, metrics::kMsgs64, block->stream);
+}
+
+void pipe_throughput_rep(Context& ctx, const std::string& system) {
+  SharedBlock<StreamShared> block;
+  ScopedName name("pipe");
+  // The queue's ring size (1024 slots), for a like-for-like comparison.
+  (void)Pipe::create(name.str(), {.capacity = 1024, .max_message = sizeof(Message64)});
+  auto open = [&] { return Pipe::open(name.str()); };
+  run_stream(
+      ctx, *block, open,
+      [](Pipe& p, SpinWait& spin, ThroughputTimer& timer) {
+        send_stream([&](const Message64& m) { pipe_send(p, m, PipeWaiting::spin, spin, "sender"); },
+                    timer);
+      },
+      open,
+      [](Pipe& p, SpinWait& spin, ThroughputClock& clock) {
+        std::vector<std::byte> buffer;
+        buffer.reserve(p.max_message());
+        return receive_stream(
+            [&] { return pipe_recv(p, buffer, PipeWaiting::spin, spin, "receiver"); }, clock,
+            "receiver");
+      });
+  record_throughput(ctx, system, metrics::kMsgs64, block->stream);
 }
 
 namespace {
@@ -269,88 +239,72 @@ std::int64_t list_value(std::uint64_t i) noexcept {
 constexpr std::uint64_t kMaxListItems = std::uint64_t{8} << 20;
 
 struct ListShared {
-  alignas(kCacheLine) StartLine start;
+  StreamShared run;
   alignas(kCacheLine) std::atomic<std::uint64_t> appended;  // set by the writer before close()
-  ThroughputShared result;
 };
 
-// Removes the list's chunks (NAME.i1, NAME.d1, ...) when the repetition ends,
-// even on a failure; the ScopedName, declared before it, then removes NAME.
-// (An interrupted run's signal handler removes NAME only: a list's chunks can
-// be left behind then; `shmkit` can remove them by the list's name.)
-class ListRemover {
- public:
-  explicit ListRemover(const ScopedName& name) noexcept : name_(name) {}
-  ListRemover(const ListRemover&) = delete;
-  ListRemover& operator=(const ListRemover&) = delete;
-  ~ListRemover() {
-    try {
-      List<std::int64_t>::remove(name_.str());
-    } catch (...) {  // NOLINT(bugprone-empty-catch): best effort, in a destructor
+using IntList = List<std::int64_t>;
+
+void append_items(IntList& list, ThroughputTimer& timer, ListShared& s) {
+  std::uint64_t i = 0;
+  do {
+    list.append(list_value(i));
+    ++i;
+  } while (i < kMaxListItems && !timer.done(i));
+  s.appended.store(i, std::memory_order_release);
+  list.close();
+}
+
+// Returns the number of items read; item i is message i + 1 to `clock`.
+std::uint64_t read_items(const IntList& list, ThroughputClock& clock, const ListShared& s) {
+  std::uint64_t next = 0;  // the next item to verify
+  auto verify_up_to = [&](std::uint64_t size) {
+    for (; next < size; ++next) {
+      const std::int64_t v = list[next];
+      if (v != list_value(next)) {
+        throw CaseFailure("reader: item " + std::to_string(next) + " is " + std::to_string(v) +
+                          ", expected " + std::to_string(list_value(next)));
+      }
+      clock.on_message(next + 1);
+    }
+  };
+  for (;;) {
+    const std::uint64_t size = list.size();
+    if (size > next) {
+      verify_up_to(size);
+    } else if (!list.wait_for_size(next + 1)) {
+      if (!list.closed()) throw CaseFailure("reader: wait_for_size failed on an open list");
+      verify_up_to(list.size());
+      break;
     }
   }
-
- private:
-  const ScopedName& name_;
-};
+  const std::uint64_t appended = s.appended.load(std::memory_order_acquire);
+  if (next != appended) {
+    throw CaseFailure("reader: read " + std::to_string(next) + " items, the writer appended " +
+                      std::to_string(appended));
+  }
+  return next;
+}
 
 }  // namespace
 
 void list_append_read_rep(Context& ctx, const std::string& system) {
   SharedBlock<ListShared> block;
   ListShared& s = *block;
+  // Its destructor removes the list with its chunk files (shmkit::remove_object).
   ScopedName name("list");
-  const ListRemover remover(name);
-  (void)List<std::int64_t>::create(name.str());
-  const bool shared_core = ctx.shared_core();
-  const auto run_for = std::chrono::nanoseconds(kWarmUp + ctx.duration());
-  Team team(ctx);
-  team.spawn(0, [&] {
-    auto list = List<std::int64_t>::open(name.str());
-    s.start.arrive_and_wait(2, shared_core);
-    TimeBox box(run_for, 16);
-    std::uint64_t i = 0;
-    do {
-      list.append(list_value(i));
-      ++i;
-    } while (i < kMaxListItems && !box.expired());
-    s.appended.store(i, std::memory_order_release);
-    list.close();
-  });
-  team.spawn(1, [&] {
-    const auto list = List<std::int64_t>::open(name.str());
-    s.start.arrive_and_wait(2, shared_core);
-    ThroughputClock clock(kWarmUp);
-    std::uint64_t next = 0;  // the next item to verify
-    auto verify_up_to = [&](std::uint64_t size) {
-      for (; next < size; ++next) {
-        const std::int64_t v = list[next];
-        if (v != list_value(next)) {
-          throw CaseFailure("reader: item " + std::to_string(next) + " is " + std::to_string(v) +
-                            ", expected " + std::to_string(list_value(next)));
-        }
-        clock.on_message(next + 1);
-      }
-    };
-    for (;;) {
-      const std::uint64_t size = list.size();
-      if (size > next) {
-        verify_up_to(size);
-      } else if (!list.wait_for_size(next + 1)) {
-        if (!list.closed()) throw CaseFailure("reader: wait_for_size failed on an open list");
-        verify_up_to(list.size());
-        break;
-      }
-    }
-    const std::uint64_t appended = s.appended.load(std::memory_order_acquire);
-    if (next != appended) {
-      throw CaseFailure("reader: read " + std::to_string(next) + " items, the writer appended " +
-                        std::to_string(appended));
-    }
-    clock.finish(s.result, next + 1);
-  });
-  team.join();
-  record_throughput(ctx, system, metrics::kItemsPerSecond, s.result);
+  (void)IntList::create(name.str());
+  auto open = [&] { return IntList::open(name.str()); };
+  run_stream(
+      ctx, s.run, open,
+      [&](IntList& list, SpinWait& /*spin*/, ThroughputTimer& timer) {
+        append_items(list, timer, s);
+      },
+      open,
+      [&](IntList& list, SpinWait& /*spin*/, ThroughputClock& clock) {
+        return read_items(list, clock, s) + 1;
+      });
+  record_throughput(ctx, system, metrics::kItemsPerSecond, s.run.stream);
 }
 
 }  // namespace shmkit::bench

@@ -30,6 +30,11 @@ void pipe_pingpong_rep(Context& ctx, const std::string& system, PipeWaiting wait
 // std::string); batch > 1: try_push_batch / try_pop_batch of up to `batch`.
 void queue_throughput_rep(Context& ctx, const std::string& system, std::size_t batch);
 
+// shmkit::Pipe one way, end 0 (role 0) sending 64-byte messages with
+// try_send, end 1 (role 1) receiving them with try_recv and verifying each:
+// records metrics::kMsgs64. The single-producer single-consumer path.
+void pipe_throughput_rep(Context& ctx, const std::string& system);
+
 // shmkit::List<std::int64_t>: a writer (role 0) appends items one by one, a
 // reader (role 1) waits with wait_for_size and verifies each item; records
 // metrics::kItemsPerSecond, the items the reader verified per second.
