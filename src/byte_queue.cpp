@@ -338,10 +338,8 @@ QueueStatus ByteQueue::claim(Role role, std::uint64_t want, bool wait, platform:
   const QueueStatus busy = producer ? QueueStatus::full : QueueStatus::empty;
   QueueStatus status = try_claim(role, want, first, got);
   if (status != busy || !wait) return status;
-  for (int i = 0; i < platform::kSpinIterations && status == busy; ++i) {
-    platform::cpu_relax();
-    status = try_claim(role, want, first, got);
-  }
+  platform::spin_until([&] { return (status = try_claim(role, want, first, got)) != busy; },
+                       platform::kChannelSpinPauses);
   std::atomic<std::uint32_t>& word = producer ? head_->not_full : head_->not_empty;
   std::atomic<std::uint32_t>& waiting =
       producer ? head_->producers_waiting : head_->consumers_waiting;

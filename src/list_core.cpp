@@ -407,29 +407,15 @@ std::span<const std::byte> ListCore::item(std::uint64_t i) const {
   return chunk.subspan(start, length);
 }
 
-namespace {
-// wait_for_size()'s spin: pauses in all (a pause is 10-40 ns), and the most
-// between two looks.
-constexpr int kSpinPauses = 2048;
-constexpr int kMaxSpinPauses = 64;
-}  // namespace
-
 bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const noexcept {
   using Clock = std::chrono::steady_clock;
-  // A spin first, of some tens of microseconds: an appender that is under way
-  // publishes sooner than a sleep and a wake-up would take (a wake-up costs
-  // the appender a system call, and a busy appender pauses that long now and
-  // then anyway, to fault in a fresh page of a chunk). The looks at `size`
-  // grow further apart (1, 2, 4 ... 64 pauses, then every 64): each look
-  // pulls its line away from the appender, whose next publish must fetch it
-  // back, so a reader that looks less often lets a fast appender run ahead,
-  // then takes its items in a batch.
-  for (int spent = 0, pauses = 1; spent < kSpinPauses; spent += pauses) {
-    if (size() >= n) return true;
-    for (int i = 0; i < pauses; ++i) platform::cpu_relax();
-    pauses = std::min(pauses * 2, kMaxSpinPauses);
+  // A spin first (platform::spin_until): an appender under way publishes
+  // sooner than a sleep and a wake-up would take; a wake-up costs the
+  // appender a system call, and a busy appender pauses that long now and then
+  // anyway, to fault in a fresh page of a chunk.
+  if (platform::spin_until([&] { return size() >= n; }, platform::kChannelSpinPauses)) {
+    return true;
   }
-  if (size() >= n) return true;
   head_->waiters.fetch_add(1, std::memory_order_seq_cst);
   // A light appender's publish has no CPU fence of its own: ours stands for
   // it (see publish()). If the kernel refuses it here, sleep in short slices.

@@ -316,9 +316,8 @@ void Pipe::release() noexcept {
 
 Pipe::Wake Pipe::sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting,
                           bool (Pipe::*ready)() const, platform::Deadline deadline) {
-  for (int i = 0; i < platform::kSpinIterations; ++i) {
-    if ((this->*ready)()) return Wake::ready;
-    platform::cpu_relax();
+  if (platform::spin_until([&] { return (this->*ready)(); }, platform::kChannelSpinPauses)) {
+    return Wake::ready;
   }
   // [R1] seq_cst, before the re-check: either the peer sees us waiting, or we
   // see its slot (see [S1]/[S2]) or its head ([R2]). A light peer uses no

@@ -19,7 +19,7 @@ void run(Context& ctx) {
              .denominator = "futex",
              .goal_at_most = 1.1,
              .goal_source = "issue 5"});
-  ctx.note("one-way: send to the sleeping receiver running again, 50 us between messages");
+  ctx.note("one-way: send to the sleeping receiver running again, 300 us between messages");
 }
 
 const Registration kCase{{

@@ -20,9 +20,10 @@
 namespace shmkit::bench {
 namespace {
 
-// Between two messages: shmkit's receiver spins for a few microseconds before
-// it sleeps (platform::kSpinIterations pauses); 50 us leaves it asleep.
-constexpr std::int64_t kGapNs = 50'000;
+// Between two messages: shmkit's receiver spins before it sleeps
+// (platform::kChannelSpinPauses pauses, 20 to 80 us on CPUs whose pause takes
+// 10 to 40 ns); 300 us leaves it asleep.
+constexpr std::int64_t kGapNs = 300'000;
 // Messages per repetition at most (4 bytes of sample each).
 constexpr std::size_t kSampleBytes = std::size_t{1} << 20;
 

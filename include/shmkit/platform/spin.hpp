@@ -16,4 +16,28 @@ inline void cpu_relax() noexcept {
 // a few microseconds (a pause is 10-40 ns), about a futex round trip.
 inline constexpr int kSpinIterations = 100;
 
+// How long a channel's waiter (a queue's push or pop, a pipe's send or recv, a
+// list's wait_for_size) spins before it sleeps, in pauses: some tens of
+// microseconds. Longer than a lock's spin because a stream's peer is rarely
+// far away: a consumer that sleeps each time it drains the queue makes its
+// producer pay a FUTEX_WAKE (microseconds) per message, and then it drains
+// the queue again sooner.
+inline constexpr int kChannelSpinPauses = 2048;
+
+// Spins until ready() is true (then true), or about `pauses` pauses have
+// passed (then false). It looks after 1, 2, 4 ... 64 pauses, then every 64:
+// each look may pull a cache line away from a busy peer, whose next write
+// must fetch it back, so a waiter that looks less often lets that peer run
+// ahead, and takes its work in a batch.
+template <class Ready>
+bool spin_until(Ready&& ready, int pauses) {
+  constexpr int kMaxGap = 64;
+  for (int spent = 0, gap = 1; spent < pauses; spent += gap) {
+    if (ready()) return true;
+    for (int i = 0; i < gap; ++i) cpu_relax();
+    gap = gap < kMaxGap ? 2 * gap : kMaxGap;
+  }
+  return ready();
+}
+
 }  // namespace shmkit::platform
