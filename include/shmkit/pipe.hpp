@@ -63,10 +63,14 @@ class Pipe {
   // --- send: ok | full (try) | timed_out | closed (the peer closed or died) ---
   QueueStatus try_send(std::span<const std::byte> message);
   QueueStatus send(std::span<const std::byte> message) { return send_until(message, std::nullopt); }
+  // The *_for forms read the clock only once the fast path found no room (or
+  // nothing to take): a clock read costs about as much as a small message.
   template <class Rep, class Period>
   QueueStatus send_for(std::span<const std::byte> message,
                        std::chrono::duration<Rep, Period> timeout) {
-    return send_until(message, detail::deadline_after(timeout));
+    const QueueStatus status = try_send(message);
+    return status == QueueStatus::full ? send_until(message, detail::deadline_after(timeout))
+                                       : status;
   }
   QueueStatus send_until(std::span<const std::byte> message, platform::Deadline deadline);
 
@@ -77,7 +81,9 @@ class Pipe {
   QueueStatus recv(std::vector<std::byte>& out) { return recv_into(out, true, std::nullopt); }
   template <class Buffer, class Rep, class Period>
   QueueStatus recv_for(Buffer& out, std::chrono::duration<Rep, Period> timeout) {
-    return recv_into(out, true, detail::deadline_after(timeout));
+    const QueueStatus status = recv_into(out, false, std::nullopt);
+    return status == QueueStatus::empty ? recv_into(out, true, detail::deadline_after(timeout))
+                                        : status;
   }
   // True once a message can be received (or the peer is gone and recv would
   // return closed) within `timeout`.

@@ -90,10 +90,14 @@ class ByteQueue {
   // --- push, copying: ok | full (try) | timed_out (for/until) | closed ---
   QueueStatus try_push(std::span<const std::byte> message);
   QueueStatus push(std::span<const std::byte> message) { return push_until(message, std::nullopt); }
+  // The *_for forms read the clock only once the fast path found no room (or
+  // nothing to take): a clock read costs about as much as a small message.
   template <class Rep, class Period>
   QueueStatus push_for(std::span<const std::byte> message,
                        std::chrono::duration<Rep, Period> timeout) {
-    return push_until(message, detail::deadline_after(timeout));
+    const QueueStatus status = try_push(message);
+    return status == QueueStatus::full ? push_until(message, detail::deadline_after(timeout))
+                                       : status;
   }
   QueueStatus push_until(std::span<const std::byte> message, platform::Deadline deadline);
   // Pushes the longest prefix of `messages` that fits now, with one claim;
@@ -107,7 +111,9 @@ class ByteQueue {
   QueueStatus pop(std::vector<std::byte>& out) { return pop_into(out, true, std::nullopt); }
   template <class Buffer, class Rep, class Period>
   QueueStatus pop_for(Buffer& out, std::chrono::duration<Rep, Period> timeout) {
-    return pop_into(out, true, detail::deadline_after(timeout));
+    const QueueStatus status = pop_into(out, false, std::nullopt);
+    return status == QueueStatus::empty ? pop_into(out, true, detail::deadline_after(timeout))
+                                        : status;
   }
   template <class Buffer>
   QueueStatus pop_until(Buffer& out, platform::Deadline deadline) {
@@ -275,7 +281,11 @@ class Queue {
   template <class Rep, class Period>
   QueueStatus pop_for(T& out, std::chrono::duration<Rep, Period> timeout) {
     ByteQueue::Message message;
-    return unpack(queue_.read_until(message, detail::deadline_after(timeout)), message, out);
+    QueueStatus status = queue_.try_read(message);
+    if (status == QueueStatus::empty) {
+      status = queue_.read_until(message, detail::deadline_after(timeout));
+    }
+    return unpack(status, message, out);
   }
   void close() noexcept { queue_.close(); }
   [[nodiscard]] bool closed() const noexcept { return queue_.closed(); }
