@@ -1,7 +1,9 @@
 // floor.memcpy: single-core memcpy bandwidth, the ceiling for any transport
 // that copies a message once (GB/s = bytes copied / s; reads are not counted).
-// The workload (workloads/bulk.cpp) also runs inside queue.bandwidth,
-// interleaved with the queue.
+// One core in its own caches: moving bytes to another core is bounded
+// lower, by queue.bandwidth's bare ring (the cross-core floor). The workload
+// (workloads/bulk.cpp) also runs inside queue.bandwidth, interleaved with the
+// queue and that ring.
 
 #include "harness/registry.hpp"
 #include "workloads/bulk.hpp"

@@ -8,6 +8,7 @@
 
 #include "harness/clock.hpp"
 #include "shmkit/queue.hpp"
+#include "workloads/bulk_ring.hpp"
 #include "workloads/message64.hpp"
 #include "workloads/queue_status.hpp"
 
@@ -101,7 +102,7 @@ double memcpy_rate(std::size_t size, std::chrono::nanoseconds duration) {
   return pass(duration);
 }
 
-// --- ByteQueue ------------------------------------------------------------------
+// --- Streams ------------------------------------------------------------------
 
 struct BulkShared {
   BulkRound round[kBulkSizes.size()];
@@ -119,9 +120,11 @@ std::uint64_t produce_copy(ByteQueue& q, std::size_t size, SpinWait& spin, Throu
   return seq - 1;
 }
 
-std::uint64_t produce_zero_copy(ByteQueue& q, std::size_t size, SpinWait& spin,
-                                ThroughputTimer& timer) {
-  ByteQueue::Reservation slot;
+// Queue: a ByteQueue, or a BulkRingProducer (the same calls), so that shmkit
+// and the bare ring differ in the transport alone.
+template <class Queue>
+std::uint64_t produce_in_place(Queue& q, std::size_t size, SpinWait& spin, ThroughputTimer& timer) {
+  typename Queue::Reservation slot;
   std::uint64_t seq = 1;
   do {
     expect_ok(spin_while(QueueStatus::full, spin, [&] { return q.try_reserve(slot); }), "producer",
@@ -133,7 +136,7 @@ std::uint64_t produce_zero_copy(ByteQueue& q, std::size_t size, SpinWait& spin,
   return seq - 1;
 }
 
-// The consumers return at close(), once the queue is drained: how many
+// The consumers return at `closed`, once the queue is drained: how many
 // messages they took.
 std::uint64_t consume_copy(ByteQueue& q, std::size_t size, SpinWait& spin, ThroughputClock& clock) {
   std::vector<std::byte> buffer;
@@ -149,10 +152,11 @@ std::uint64_t consume_copy(ByteQueue& q, std::size_t size, SpinWait& spin, Throu
 
 // Reads every byte in place: a consumer that read nothing would not have
 // received the message (its cache lines would never have moved); one that
-// reads every byte pays what any use of the data would.
-std::uint64_t consume_zero_copy(ByteQueue& q, std::size_t size, SpinWait& spin,
-                                ThroughputClock& clock) {
-  ByteQueue::Message message;
+// reads every byte pays what any use of the data would. Queue: a ByteQueue
+// or a BulkRingConsumer.
+template <class Queue>
+std::uint64_t consume_in_place(Queue& q, std::size_t size, SpinWait& spin, ThroughputClock& clock) {
+  typename Queue::Message message;
   for (std::uint64_t expected = 1;; ++expected) {
     const QueueStatus s = spin_while(QueueStatus::empty, spin, [&] { return q.try_read(message); });
     if (s == QueueStatus::closed) return expected - 1;
@@ -161,6 +165,66 @@ std::uint64_t consume_zero_copy(ByteQueue& q, std::size_t size, SpinWait& spin,
     message.release();
     clock.on_message(expected);
   }
+}
+
+// One repetition: a stream of each of kBulkSizes in turn, for duration() / 2
+// after a warm-up, between two pinned processes. For size i, role 0 opens its
+// end with open_producer(i) and runs send(end, size, spin, timer), which
+// returns how many it sent, then end.close(); role 1 opens its end with
+// open_consumer(i) and runs receive(end, size, spin, clock), which returns
+// how many it took once the stream is closed and drained. Records
+// metrics::kMsgs64K and kMsgs1M under `system`.
+template <class OpenProducer, class Send, class OpenConsumer, class Receive>
+void run_bulk_streams(Context& ctx, const std::string& system, OpenProducer open_producer,
+                      Send send, OpenConsumer open_consumer, Receive receive) {
+  SharedBlock<BulkShared> block;
+  BulkShared& s = *block;
+  const bool shared_core = ctx.shared_core();
+  const auto measure_for = std::chrono::nanoseconds(ctx.duration() / 2);
+  Team team(ctx);
+  team.spawn(0, [&] {
+    SpinWait spin(shared_core);
+    for (std::size_t i = 0; i < kBulkSizes.size(); ++i) {
+      BulkRound& r = s.round[i];
+      auto end = open_producer(i);
+      r.start.arrive_and_wait(2, shared_core);
+      ThroughputTimer timer(r.stream, measure_for, 1, kMinBulkMessages);
+      r.sent = send(end, kBulkSizes[i], spin, timer);
+      end.close();  // the consumer drains what is left, then sees `closed`
+    }
+  });
+  team.spawn(1, [&] {
+    SpinWait spin(shared_core);
+    for (std::size_t i = 0; i < kBulkSizes.size(); ++i) {
+      BulkRound& r = s.round[i];
+      auto end = open_consumer(i);
+      r.start.arrive_and_wait(2, shared_core);
+      // Warm: every slot gone round twice (its pages faulted in, its lines
+      // cached by both sides). A bulk message takes microseconds: a clock
+      // read at each costs little.
+      ThroughputClock clock(r.stream, 1, 2 * std::uint64_t{kBulkDepths[i]});
+      r.delivered = receive(end, kBulkSizes[i], spin, clock);
+      clock.finish(r.delivered + 1);
+    }
+  });
+  team.join();
+  for (std::size_t i = 0; i < kBulkSizes.size(); ++i) {
+    record_bandwidth(ctx, system, kBulkSizes[i], s.round[i]);
+  }
+}
+
+// --- Bare ring ------------------------------------------------------------------
+
+// The rings of one repetition, one per size: indices here, slots in the
+// block's extra bytes, the ring of size i at bulk_ring_offset(i).
+struct BulkRings {
+  BulkRingIndices ring[kBulkSizes.size()];
+};
+
+constexpr std::size_t bulk_ring_offset(std::size_t i) noexcept {
+  std::size_t offset = 0;
+  for (std::size_t j = 0; j < i; ++j) offset += kBulkDepths[j] * kBulkSizes[j];
+  return offset;
 }
 
 }  // namespace
@@ -241,8 +305,6 @@ void memcpy_bandwidth_rep(Context& ctx, const std::string& system) {
 }
 
 void queue_bandwidth_rep(Context& ctx, const std::string& system, BulkPath path) {
-  SharedBlock<BulkShared> block;
-  BulkShared& s = *block;
   // One queue per size, max_message = the message size. Made here and let go
   // at once: each child opens its own handle.
   ScopedName small("bulk");
@@ -253,40 +315,24 @@ void queue_bandwidth_rep(Context& ctx, const std::string& system, BulkPath path)
         names[i]->str(),
         {.capacity = kBulkDepths[i], .max_message = static_cast<std::uint32_t>(kBulkSizes[i])});
   }
-  const bool shared_core = ctx.shared_core();
-  const auto measure_for = std::chrono::nanoseconds(ctx.duration() / 2);
-  Team team(ctx);
-  team.spawn(0, [&] {
-    SpinWait spin(shared_core);
-    for (std::size_t i = 0; i < kBulkSizes.size(); ++i) {
-      BulkRound& r = s.round[i];
-      ByteQueue q = ByteQueue::open(names[i]->str());
-      r.start.arrive_and_wait(2, shared_core);
-      ThroughputTimer timer(r.stream, measure_for, 1, kMinBulkMessages);
-      r.sent = path == BulkPath::copy ? produce_copy(q, kBulkSizes[i], spin, timer)
-                                      : produce_zero_copy(q, kBulkSizes[i], spin, timer);
-      q.close();  // the consumer drains what is left, then sees `closed`
-    }
-  });
-  team.spawn(1, [&] {
-    SpinWait spin(shared_core);
-    for (std::size_t i = 0; i < kBulkSizes.size(); ++i) {
-      BulkRound& r = s.round[i];
-      ByteQueue q = ByteQueue::open(names[i]->str());
-      r.start.arrive_and_wait(2, shared_core);
-      // Warm: every slot gone round twice (its pages faulted in, its lines
-      // cached by both sides). A bulk message takes microseconds: a clock
-      // read at each costs little.
-      ThroughputClock clock(r.stream, 1, 2 * std::uint64_t{kBulkDepths[i]});
-      r.delivered = path == BulkPath::copy ? consume_copy(q, kBulkSizes[i], spin, clock)
-                                           : consume_zero_copy(q, kBulkSizes[i], spin, clock);
-      clock.finish(r.delivered + 1);
-    }
-  });
-  team.join();
-  for (std::size_t i = 0; i < kBulkSizes.size(); ++i) {
-    record_bandwidth(ctx, system, kBulkSizes[i], s.round[i]);
-  }
+  const auto open = [&](std::size_t i) { return ByteQueue::open(names[i]->str()); };
+  const bool copy = path == BulkPath::copy;
+  run_bulk_streams(ctx, system, open, copy ? &produce_copy : &produce_in_place<ByteQueue>, open,
+                   copy ? &consume_copy : &consume_in_place<ByteQueue>);
+}
+
+void bare_ring_bandwidth_rep(Context& ctx, const std::string& system) {
+  SharedBlock<BulkRings> block(bulk_ring_offset(kBulkSizes.size()));
+  const auto ring = [&](std::size_t i) {
+    return BulkRing{.indices = &block->ring[i],
+                    .slots = block.extra() + bulk_ring_offset(i),
+                    .depth = kBulkDepths[i],
+                    .size = kBulkSizes[i]};
+  };
+  run_bulk_streams(
+      ctx, system, [&](std::size_t i) { return BulkRingProducer(ring(i)); },
+      &produce_in_place<BulkRingProducer>, [&](std::size_t i) { return BulkRingConsumer(ring(i)); },
+      &consume_in_place<BulkRingConsumer>);
 }
 
 }  // namespace shmkit::bench

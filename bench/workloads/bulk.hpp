@@ -13,10 +13,12 @@
 
 // Bulk transfers: 64 KiB and 1 MiB messages, in GB/s (10^9 bytes a second).
 // floor.memcpy measures one core copying them (the ceiling for anything that
-// copies a message once); queue.bandwidth passes them through a
-// shmkit::ByteQueue and runs that copy interleaved, as the floor to compare
-// with; the peers pass them through theirs. All record under the same
-// metrics, so the figures line up.
+// copies a message once, in one core's caches); queue.bandwidth passes them
+// through a shmkit::ByteQueue and runs, interleaved, that copy and a bare
+// ring written and read in place by two processes (workloads/bulk_ring.hpp:
+// the floor for moving a message from one core to another); the peers pass
+// them through theirs. All record under the same metrics, so the figures
+// line up.
 //
 // Every bulk stream writes and checks its messages with the functions below,
 // and is measured as every stream is (workloads/throughput_shared.hpp).
@@ -108,5 +110,11 @@ enum class BulkPath {
 // metrics::kMsgs64K and kMsgs1M, message bytes the consumer verified per
 // second.
 void queue_bandwidth_rep(Context& ctx, const std::string& system, BulkPath path);
+
+// The zero-copy path of queue_bandwidth_rep with a bare ring (BulkRing, the
+// same depths) in place of the ByteQueue: the same producer and consumer
+// code, the same fill, check and measurement. The floor for any transport
+// that moves a message between two cores.
+void bare_ring_bandwidth_rep(Context& ctx, const std::string& system);
 
 }  // namespace shmkit::bench
