@@ -119,8 +119,8 @@ void restore_and_patch(Target& t, Input& in) {
   const int patches = in.byte() % 9;
   for (int i = 0; i < patches; ++i) {
     const std::size_t offset = in.word(2) % area.size();
-    static constexpr std::array<std::size_t, 4> kWidths{1, 2, 4, 8};
-    const std::size_t width = std::min(kWidths[in.byte() % 4], area.size() - offset);
+    static constexpr std::array<std::size_t, 4> widths{1, 2, 4, 8};
+    const std::size_t width = std::min(widths[in.byte() % 4], area.size() - offset);
     const std::uint64_t value = in.word(8);
     std::memcpy(area.data() + offset, &value, width);  // little-endian: the low bytes
   }
@@ -239,6 +239,7 @@ void run_pipe(Target& t, Input& in) {
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   std::string tmp = std::filesystem::temp_directory_path() / "shmkit-fuzz-XXXXXX";
   if (::mkdtemp(tmp.data()) == nullptr) {
@@ -256,6 +257,7 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   return 0;
 }
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   Input in(data, size);
   const bool queue = (in.byte() & 1) == 0;

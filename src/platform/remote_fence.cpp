@@ -18,9 +18,9 @@ long membarrier(int cmd) noexcept { return ::syscall(SYS_membarrier, cmd, 0U, 0)
 
 State try_register() noexcept {
   const long commands = membarrier(MEMBARRIER_CMD_QUERY);
-  constexpr long kNeeded =
+  constexpr long needed =
       MEMBARRIER_CMD_GLOBAL_EXPEDITED | MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED;
-  if (commands < 0 || (commands & kNeeded) != kNeeded) return unavailable;
+  if (commands < 0 || (commands & needed) != needed) return unavailable;
   if (membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) != 0) return unavailable;
   // A fence that a seccomp filter would refuse must be found out now, not
   // when a peer relies on it.
