@@ -413,7 +413,10 @@ bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const
   // sooner than a sleep and a wake-up would take; a wake-up costs the
   // appender a system call, and a busy appender pauses that long now and then
   // anyway, to fault in a fresh page of a chunk.
-  if (platform::spin_until([&] { return size() >= n; }, platform::kChannelSpinPauses)) {
+  // No spin for a deadline already past (a zero timeout).
+  if (size() >= n ||
+      ((!deadline || Clock::now() < *deadline) &&
+       platform::spin_until([&] { return size() >= n; }, platform::kChannelSpinPauses))) {
     return true;
   }
   head_->waiters.fetch_add(1, std::memory_order_seq_cst);

@@ -316,7 +316,9 @@ void Pipe::release() noexcept {
 
 Pipe::Wake Pipe::sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting,
                           bool (Pipe::*ready)() const, platform::Deadline deadline) {
-  if (platform::spin_until([&] { return (this->*ready)(); }, platform::kChannelSpinPauses)) {
+  // No spin for a deadline already past (poll(0), a zero timeout).
+  if ((!deadline || Clock::now() < *deadline) &&
+      platform::spin_until([&] { return (this->*ready)(); }, platform::kChannelSpinPauses)) {
     return Wake::ready;
   }
   // [R1] seq_cst, before the re-check: either the peer sees us waiting, or we
