@@ -311,16 +311,16 @@ void ListCore::publish(std::uint64_t new_size) noexcept {
   // entries first, pairing with the readers' acquire of size) and the load
   // are kept in order by a compiler barrier only; the reader's remote_fence()
   // supplies the CPU fence, so the size line the readers poll costs us no
-  // stall. Readers learn to fence from light_appenders, set once beforehand
-  // with a full fence after it (so our later plain loads of waiters are
-  // ordered after it too). Else seq_cst both.
-  const bool light = platform::light_fences();
+  // stall. Readers learn to fence from light_appenders. The publish that
+  // first raises it is a seq_cst one, so a reader that looked at the flag
+  // before it rose (and so did not fence) and then waits is seen by it.
+  bool light = platform::light_fences();
+  if (light && !light_announced_) {
+    head_->light_appenders.store(1, std::memory_order_seq_cst);
+    light_announced_ = true;
+    light = false;
+  }
   if (light) {
-    if (!light_announced_) {
-      head_->light_appenders.exchange(1, std::memory_order_seq_cst);
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-      light_announced_ = true;
-    }
     head_->size.store(new_size, std::memory_order_release);
     std::atomic_signal_fence(std::memory_order_seq_cst);
   } else {
