@@ -136,8 +136,8 @@ Pipe::Pipe(Segment segment, int end) : segment_(std::move(segment)), end_(end) {
   my_word_ = head_->ends[end_].who.load(std::memory_order_relaxed);
   head_->ends[end_].closed.store(0, std::memory_order_relaxed);
   // Before any message of ours. A peer already asleep may have read the old
-  // holder's 0 and skipped its remote_fence(): if it then misses a wake-up
-  // from us, it looks again after its check interval.
+  // holder's 0 and skipped its remote_fence(): our first message and first
+  // release are seq_cst for it (finish_send(), release()).
   head_->ends[end_].light.store(platform::light_fences() ? 1 : 0, std::memory_order_seq_cst);
   // Resume where this end's previous holder stopped. As a producer it stored
   // its position after each commit, so it may lag by the one message it had
@@ -157,6 +157,8 @@ Pipe::Pipe(Pipe&& other) noexcept
       my_word_(other.my_word_),
       send_pos_(other.send_pos_),
       head_cache_(other.head_cache_),
+      sent_(other.sent_),
+      released_(other.released_),
       recv_pos_(other.recv_pos_),
       slot_count_(other.slot_count_),
       max_message_(other.max_message_),
@@ -248,7 +250,11 @@ void Pipe::finish_send(std::uint32_t length) noexcept {
   // reordering them and the consumer's remote_fence() does the rest; else
   // both are seq_cst.
   detail::SpscControl& control = head_->control[end_];
-  const bool light = platform::light_fences();
+  // The first message of this handle is seq_cst, light or not: a consumer
+  // that went to sleep before we raised ends[end_].light (so without a
+  // remote_fence()) is seen by it.
+  const bool light = platform::light_fences() && sent_;
+  sent_ = true;
   publish(s.seq, send_pos_ + 1, light);
   ++send_pos_;
   control.tail.store(send_pos_, std::memory_order_relaxed);
@@ -306,7 +312,8 @@ void Pipe::release() noexcept {
   // it; then the producer_waiting load, kept after it as in finish_send()
   // (Dekker with the producer's [R1]). On our own line: the slot itself is
   // left alone, so it is not pulled back here.
-  const bool light = platform::light_fences();
+  const bool light = platform::light_fences() && released_;  // as in finish_send()
+  released_ = true;
   publish(control.head, recv_pos_, light);
   if (waiter_present(control.producer_waiting, light)) {
     control.space_seq.fetch_add(1, std::memory_order_release);

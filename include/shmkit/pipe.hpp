@@ -135,6 +135,10 @@ class Pipe {
   std::uint64_t send_pos_ = 0;  // next position in ring end_
   // The consumer's head of ring end_ as last read: slots below it are free.
   mutable std::uint64_t head_cache_ = 0;
+  // Whether this handle has published a message (sent_) and a release
+  // (released_) yet: the first of each is seq_cst (see finish_send()).
+  bool sent_ = false;
+  bool released_ = false;
   std::uint64_t recv_pos_ = 0;  // next position in ring 1 - end_
   // Validated copies of the immutable head.
   std::uint32_t slot_count_ = 0;
