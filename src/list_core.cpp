@@ -320,13 +320,7 @@ void ListCore::publish(std::uint64_t new_size) noexcept {
     light_announced_ = true;
     light = false;
   }
-  if (light) {
-    head_->size.store(new_size, std::memory_order_release);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-  } else {
-    head_->size.store(new_size, std::memory_order_seq_cst);
-  }
-  if (head_->waiters.load(light ? std::memory_order_relaxed : std::memory_order_seq_cst) != 0) {
+  if (platform::publish_then_look(head_->size, new_size, head_->waiters, light)) {
     head_->append_seq.fetch_add(1, std::memory_order_seq_cst);
     platform::futex_wake_all(head_->append_seq);
   }

@@ -27,24 +27,6 @@ constexpr std::uint32_t kMaxMessage = detail::kQueueMaxMessage;
 // steps this long and looks between them.
 constexpr auto kUnfencedStep = std::chrono::milliseconds(1);
 
-// The two halves of a Dekker hand-off on the busy side: publish `value`
-// (release: what it announces is written), then look for a waiter. Light
-// (platform/remote_fence.hpp): a plain store and load, kept in this order by a
-// compiler barrier, the waiter's remote_fence() supplying the CPU fence; else
-// seq_cst both.
-void publish(std::atomic<std::uint64_t>& word, std::uint64_t value, bool light) noexcept {
-  if (light) {
-    word.store(value, std::memory_order_release);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-  } else {
-    word.store(value, std::memory_order_seq_cst);
-  }
-}
-
-bool waiter_present(const std::atomic<std::uint32_t>& waiting, bool light) noexcept {
-  return waiting.load(light ? std::memory_order_relaxed : std::memory_order_seq_cst) != 0;
-}
-
 // Takes end `e` for us if it is free or its holder died. Cases for the CAS:
 // it wins (the end is ours), or another process took the end first.
 bool take_end(PipeHead& head, int e, std::uint64_t me) {
@@ -255,11 +237,11 @@ void Pipe::finish_send(std::uint32_t length) noexcept {
   // remote_fence()) is seen by it.
   const bool light = platform::light_fences() && sent_;
   sent_ = true;
-  publish(s.seq, send_pos_ + 1, light);
+  const bool waiter =
+      platform::publish_then_look(s.seq, send_pos_ + 1, control.consumer_waiting, light);  // [S2]
   ++send_pos_;
   control.tail.store(send_pos_, std::memory_order_relaxed);
-  // [S2]
-  if (waiter_present(control.consumer_waiting, light)) {
+  if (waiter) {
     control.data_seq.fetch_add(1, std::memory_order_release);
     platform::futex_wake(control.data_seq, 1);
   }
@@ -314,8 +296,7 @@ void Pipe::release() noexcept {
   // left alone, so it is not pulled back here.
   const bool light = platform::light_fences() && released_;  // as in finish_send()
   released_ = true;
-  publish(control.head, recv_pos_, light);
-  if (waiter_present(control.producer_waiting, light)) {
+  if (platform::publish_then_look(control.head, recv_pos_, control.producer_waiting, light)) {
     control.space_seq.fetch_add(1, std::memory_order_release);
     platform::futex_wake(control.space_seq, 1);
   }

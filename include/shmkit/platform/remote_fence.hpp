@@ -1,5 +1,8 @@
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+
 // Asymmetric memory fences between processes, from membarrier(2).
 //
 // A Dekker-style hand-off (one side stores its data and then loads the
@@ -31,5 +34,20 @@ bool remote_fence() noexcept;
 // Tests only: from now on light_fences() is false in this process, so the
 // seq_cst fallback is exercised.
 void disable_light_fences_for_testing() noexcept;
+
+// The busy side of such a hand-off: publish `value` in `word` (release: what
+// it announces is written first), then say whether `waiting` shows a waiter.
+// Light: a plain store and load, kept in this order by a compiler barrier,
+// the waiter's remote_fence() supplying the CPU fence. Else seq_cst both.
+inline bool publish_then_look(std::atomic<std::uint64_t>& word, std::uint64_t value,
+                              const std::atomic<std::uint32_t>& waiting, bool light) noexcept {
+  if (light) {
+    word.store(value, std::memory_order_release);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    return waiting.load(std::memory_order_relaxed) != 0;
+  }
+  word.store(value, std::memory_order_seq_cst);
+  return waiting.load(std::memory_order_seq_cst) != 0;
+}
 
 }  // namespace shmkit::platform
