@@ -394,6 +394,38 @@ void ByteQueue::commit(std::uint64_t pos, std::uint32_t length) noexcept {
   }
 }
 
+// Batches publish each slot with a plain release store and order the whole
+// run before the waiters count once, in wake_after_run(): per message, a
+// store instead of a locked instruction that would wait for the slot's line.
+// A recoverer only CASes a slot whose holder is dead, so no CAS is needed to
+// keep a live holder's store from racing one.
+void ByteQueue::commit_quietly(std::uint64_t pos, std::uint32_t length) noexcept {
+  QueueSlot& s = slot(pos);
+  s.length.store(length, std::memory_order_relaxed);
+  // release: payload and length before the slot turns ready.
+  s.seq.store(pos + 1, std::memory_order_release);
+}
+
+void ByteQueue::release_quietly(std::uint64_t pos) noexcept {
+  // release: the reading is done before a producer reuses the slot.
+  slot(pos).seq.store(pos + slot_count_, std::memory_order_release);
+}
+
+void ByteQueue::wake_after_run(Role sleepers, std::uint64_t n) noexcept {
+  const bool consumers = sleepers == Role::consumer;
+  std::atomic<std::uint32_t>& waiting =
+      consumers ? head_->consumers_waiting : head_->producers_waiting;
+  std::atomic<std::uint32_t>& word = consumers ? head_->not_empty : head_->not_full;
+  // [K2] A seq_cst read-modify-write, not a load: it orders the run's release
+  // stores before reading the count, as [K1]'s seq_cst CAS does for one slot.
+  // Against claim()'s [W1] increment on the same word, one of the two comes
+  // first: either we read the waiter, or its re-check sees our slots.
+  if (waiting.fetch_add(0, std::memory_order_seq_cst) != 0) {
+    word.fetch_add(1, std::memory_order_release);
+    platform::futex_wake(word, static_cast<int>(n));  // n <= slot count <= 2^24
+  }
+}
+
 void ByteQueue::release(std::uint64_t pos) noexcept {
   // [K1] for consumers: release, so the reading is done before a producer
   // reuses the slot; seq_cst for the waiters load.
@@ -493,8 +525,9 @@ std::size_t ByteQueue::try_push_batch(std::span<const std::span<const std::byte>
   for (std::uint64_t i = 0; i < got; ++i) {
     const auto& m = messages[i];
     if (!m.empty()) std::memcpy(payload(first + i), m.data(), m.size());
-    commit(first + i, static_cast<std::uint32_t>(m.size()));
+    commit_quietly(first + i, static_cast<std::uint32_t>(m.size()));
   }
+  wake_after_run(Role::consumer, got);
   clear_pending(Role::producer);
   return static_cast<std::size_t>(got);
 }
@@ -517,13 +550,15 @@ std::size_t ByteQueue::pop_batch(std::size_t max, Visitor visit, void* ctx) {
           visit(ctx, {payload(first + i), length});
           ++delivered;
         }
-        release(first + i);
+        release_quietly(first + i);
       }
     } catch (...) {
-      for (; i < got; ++i) release(first + i);  // taken: released, not redelivered
+      for (; i < got; ++i) release_quietly(first + i);  // taken: released, not redelivered
+      wake_after_run(Role::producer, got);
       clear_pending(Role::consumer);
       throw;
     }
+    wake_after_run(Role::producer, got);
     clear_pending(Role::consumer);
   }
   return delivered;

@@ -113,6 +113,7 @@ void boost_rep(Context& ctx, const std::string& system) {
 void run(Context& ctx) {
   compare_with_peer(ctx, {.peer = "Boost mq",
                           .rep = &boost_rep,
+                          .batch_row = true,
                           .msgs_goal_at_least = 15.0,
                           .goal_source = "issue 5"});
   ctx.note("Boost mq: 64 B queues 1024 messages deep, 64 KiB queues " +
@@ -132,7 +133,7 @@ const Registration kCase{
     {.name = "peer.boost_mq",
      .group = "peer",
      .description = "Boost.Interprocess message_queue: 64 B ping-pong, 64 B and 64 KiB streams, "
-                    "vs shmkit Pipe (blocking) and ByteQueue",
+                    "vs shmkit Pipe (blocking) and ByteQueue (one by one, and batches of 32)",
      .run = run},
     SHMKIT_BENCH_MISSING_BOOST};
 

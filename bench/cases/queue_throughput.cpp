@@ -11,14 +11,12 @@
 namespace shmkit::bench {
 namespace {
 
-constexpr std::size_t kBatch = 32;
-
 void run(Context& ctx) {
   ctx.interleave({
       {"shmkit", [](Context& c, const std::string& s) { queue_throughput_rep(c, s, 1); }},
       {"bare ring", &bare_ring_throughput_rep},
       {"shmkit batch 32",
-       [](Context& c, const std::string& s) { queue_throughput_rep(c, s, kBatch); }},
+       [](Context& c, const std::string& s) { queue_throughput_rep(c, s, kQueueBatch); }},
       {"shmkit pipe", &pipe_throughput_rep},
   });
   ctx.ratio({.metric = metrics::kMsgs64.name,

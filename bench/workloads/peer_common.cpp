@@ -180,19 +180,37 @@ void shmkit_bandwidth_rep(Context& ctx, const std::string& system, std::size_t s
                      [&](int /*role*/) { return QueueEnd(name.str(), shared_core); });
 }
 
+namespace {
+constexpr const char* kBatchSystem = "shmkit batch 32";
+static_assert(kQueueBatch == 32, "kBatchSystem names the batch");
+}  // namespace
+
 void compare_with_peer(Context& ctx, const PeerComparison& c) {
   const bool bandwidth = c.bandwidth;
-  ctx.interleave({
+  std::vector<Variant> systems{
       {"shmkit",
        [bandwidth](Context& x, const std::string& s) { shmkit_peer_rep(x, s, bandwidth); }},
       {c.peer, c.rep},
-  });
+  };
+  if (c.batch_row) {
+    systems.push_back({kBatchSystem, [](Context& x, const std::string& s) {
+                         queue_throughput_rep(x, s, kQueueBatch);
+                       }});
+  }
+  ctx.interleave(systems);
   ctx.ratio({.metric = metrics::kOneWayP50.name, .numerator = "shmkit", .denominator = c.peer});
   ctx.ratio({.metric = metrics::kMsgs64.name,
              .numerator = "shmkit",
              .denominator = c.peer,
              .goal_at_least = c.msgs_goal_at_least,
              .goal_source = c.goal_source});
+  if (c.batch_row) {
+    ctx.ratio({.metric = metrics::kMsgs64.name,
+               .numerator = kBatchSystem,
+               .denominator = c.peer,
+               .goal_at_least = c.msgs_goal_at_least,
+               .goal_source = c.goal_source});
+  }
   if (bandwidth) {
     ctx.ratio({.metric = metrics::kMsgs64K.name, .numerator = "shmkit", .denominator = c.peer});
   }

@@ -30,6 +30,9 @@ void pipe_pingpong_rep(Context& ctx, const std::string& system, PipeWaiting wait
 // std::string); batch > 1: try_push_batch / try_pop_batch of up to `batch`.
 void queue_throughput_rep(Context& ctx, const std::string& system, std::size_t batch);
 
+// The batch of the batched 64 B streams (queue.throughput, peer.boost_mq).
+inline constexpr std::size_t kQueueBatch = 32;
+
 // shmkit::Pipe one way, end 0 (role 0) sending 64-byte messages with
 // try_send, end 1 (role 1) receiving them with try_recv and verifying each:
 // records metrics::kMsgs64. The single-producer single-consumer path.

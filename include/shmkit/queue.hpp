@@ -34,9 +34,10 @@
 // - A producer or consumer killed at any instruction never blocks the others
 //   for longer than about sync::kDeadOwnerCheck, and never corrupts or loses a
 //   message another process had fully committed: every committed message is
-//   delivered exactly once to the surviving consumers, except one that a
-//   killed consumer had already taken (popped, or held by an unreleased
-//   Message) before it finished: that one is lost, never delivered twice.
+//   delivered exactly once to the surviving consumers, except those a killed
+//   consumer had already taken before it finished: the one it popped or held
+//   by an unreleased Message, or those of a try_pop_batch() it was inside (up
+//   to its `max`). Those are lost, never delivered twice.
 //   A message a killed producer had reserved but not committed is skipped.
 //   Only the waiting calls (push/pop, *_for, *_until, reserve_until,
 //   read_until) finish a dead peer's slot, after waiting about one
@@ -169,6 +170,10 @@ class ByteQueue {
   QueueStatus try_claim(Role role, std::uint64_t want, std::uint64_t& first, std::uint64_t& got);
   void commit(std::uint64_t pos, std::uint32_t length) noexcept;
   void release(std::uint64_t pos) noexcept;
+  // The batch forms: commit or release without waking, then wake once.
+  void commit_quietly(std::uint64_t pos, std::uint32_t length) noexcept;
+  void release_quietly(std::uint64_t pos) noexcept;
+  void wake_after_run(Role sleepers, std::uint64_t n) noexcept;
   void clear_pending(Role role) noexcept;
   bool recover(Role role) noexcept;
   void check_size(std::size_t bytes) const;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -70,9 +71,22 @@ inline std::uint64_t check_stress_message(std::span<const std::byte> m,
 }
 
 // Pushes producer p's messages 0..n-1; "" or what went wrong. Every 7th goes
-// through a Reservation.
+// through a Reservation, and every 7th starts a try_push_batch of 3 (what
+// does not fit then goes one by one, blocking).
 inline std::string produce(ByteQueue& q, std::uint32_t p, std::uint32_t n) {
   for (std::uint32_t s = 0; s < n; ++s) {
+    if (s % 7 == 5 && s + 3 <= n) {
+      const std::array<std::vector<std::byte>, 3> batch{
+          stress_message(p, s), stress_message(p, s + 1), stress_message(p, s + 2)};
+      const std::array<std::span<const std::byte>, 3> spans{batch[0], batch[1], batch[2]};
+      const std::size_t pushed = q.try_push_batch(spans);
+      for (std::size_t i = pushed; i < spans.size(); ++i) {
+        const QueueStatus st = q.push_for(spans[i], kGenerous);
+        if (st != QueueStatus::ok) return "push: status " + std::to_string(static_cast<int>(st));
+      }
+      s += 2;
+      continue;
+    }
     const std::vector<std::byte> m = stress_message(p, s);
     if (s % 7 == 3) {
       ByteQueue::Reservation r;
@@ -89,12 +103,22 @@ inline std::string produce(ByteQueue& q, std::uint32_t p, std::uint32_t n) {
 }
 
 // Pops until closed, calling got(tag) for each; "" or what went wrong. Every
-// 5th read is in place.
+// 5th read is in place, and every 5th a try_pop_batch of up to 4.
 inline std::string consume_all(ByteQueue& q, const std::function<void(std::uint64_t)>& got) {
   std::vector<std::byte> buffer;
   for (std::uint64_t i = 0;; ++i) {
     QueueStatus st{};
     std::uint64_t tag = 0;
+    if (i % 5 == 2) {
+      bool torn = false;
+      q.try_pop_batch(4, [&](std::span<const std::byte> m) {
+        const std::uint64_t t = check_stress_message(m);
+        if (t == ~std::uint64_t{0}) torn = true;
+        if (!torn) got(t);
+      });
+      if (torn) return "a message of a batch is torn";
+      continue;  // none now: the next rounds block
+    }
     if (i % 5 == 4) {
       ByteQueue::Message m;
       st = q.read_until(m, detail::deadline_after(kGenerous));
