@@ -13,7 +13,6 @@
 #include <sstream>
 #include <stdexcept>
 
-extern char** environ;  // NOLINT: POSIX global
 
 namespace shmkit::test {
 namespace {
@@ -55,21 +54,13 @@ Spawned::Spawned(const std::vector<std::string>& argv, bool with_stdin,
   }
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));  // NOLINT
-  args.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  for (const auto& e : extra_env) env_strings.push_back(e);
-  std::vector<char*> env;
-  for (auto& e : env_strings) env.push_back(e.data());
-  env.push_back(nullptr);
+  const SpawnArgs spawn(argv, extra_env);
   // A process group of its own: the destructor kills what it started too.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  const int rc = ::posix_spawn(&pid_, args[0], &actions, &attr, args.data(), env.data());
+  const int rc = ::posix_spawn(&pid_, spawn.path(), &actions, &attr, spawn.argv(), spawn.envp());
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   ::close(out_pipe[1]);

@@ -174,6 +174,18 @@ std::string read_all(int fd) {
 }
 }  // namespace
 
+SpawnArgs::SpawnArgs(const std::vector<std::string>& argv,
+                     const std::vector<std::string>& extra_env) {
+  strings_ = argv;
+  for (char** e = environ; *e != nullptr; ++e) strings_.emplace_back(*e);
+  strings_.insert(strings_.end(), extra_env.begin(), extra_env.end());
+  for (std::size_t i = 0; i < strings_.size(); ++i) {
+    (i < argv.size() ? args_ : env_).push_back(strings_[i].data());
+  }
+  args_.push_back(nullptr);
+  env_.push_back(nullptr);
+}
+
 CommandResult run_command(const std::vector<std::string>& argv,
                           const std::vector<std::string>& extra_env) {
   int out_pipe[2];
@@ -185,17 +197,9 @@ CommandResult run_command(const std::vector<std::string>& argv,
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));  // NOLINT
-  args.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  for (const auto& e : extra_env) env_strings.push_back(e);
-  std::vector<char*> env;
-  for (auto& e : env_strings) env.push_back(e.data());
-  env.push_back(nullptr);
+  const SpawnArgs spawn(argv, extra_env);
   pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), env.data());
+  const int rc = ::posix_spawn(&pid, spawn.path(), &actions, nullptr, spawn.argv(), spawn.envp());
   posix_spawn_file_actions_destroy(&actions);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);

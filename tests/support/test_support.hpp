@@ -88,6 +88,24 @@ class ParkedChild {
   pid_t pid_;
 };
 
+// `argv` and this process's environment plus `extra_env` ("NAME=value"), as
+// the null-terminated arrays posix_spawn() takes. They point into strings
+// this object owns: it stays where it was made.
+class SpawnArgs {
+ public:
+  SpawnArgs(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env);
+  SpawnArgs(const SpawnArgs&) = delete;
+  SpawnArgs& operator=(const SpawnArgs&) = delete;
+  [[nodiscard]] const char* path() const noexcept { return args_[0]; }
+  [[nodiscard]] char* const* argv() const noexcept { return args_.data(); }
+  [[nodiscard]] char* const* envp() const noexcept { return env_.data(); }
+
+ private:
+  std::vector<std::string> strings_;  // argv, then the environment
+  std::vector<char*> args_;
+  std::vector<char*> env_;
+};
+
 // Runs `argv` (argv[0] a path) with stdout and stderr captured.
 struct CommandResult {
   int exit_code = -1;
