@@ -180,11 +180,18 @@ QueueParticipant& ByteQueue::participant(Role role) {
   const auto r = static_cast<std::size_t>(role);
   QueueParticipant* records = role == Role::producer ? head_->producers : head_->consumers;
   const std::uint64_t me = platform::this_thread_word();
-  CachedRecords& entry = cache_entry(head_);
+  const CachedRecords& entry = cache_entry(head_);
   if (entry.index[r] != CachedRecords::kNone &&
       records[entry.index[r]].who.load(std::memory_order_relaxed) == me) {
     return records[entry.index[r]];
   }
+  return register_participant(role, me);
+}
+
+QueueParticipant& ByteQueue::register_participant(Role role, std::uint64_t me) {
+  const auto r = static_cast<std::size_t>(role);
+  QueueParticipant* records = role == Role::producer ? head_->producers : head_->consumers;
+  CachedRecords& entry = cache_entry(head_);
   auto take = [&](std::uint32_t i) -> QueueParticipant& {
     entry.index[r] = i;
     return records[i];
@@ -233,31 +240,16 @@ QueueParticipant& ByteQueue::participant(Role role) {
                               " threads already");
 }
 
-void ByteQueue::clear_pending(Role role) noexcept {
-  QueueParticipant* records = role == Role::producer ? head_->producers : head_->consumers;
-  const CachedRecords& entry = cache_entry(head_);
-  const std::uint32_t i = entry.index[static_cast<std::size_t>(role)];
-  if (i == CachedRecords::kNone) return;
+void ByteQueue::clear_pending(QueueParticipant& holder) noexcept {
   // release: our commit/release of the slots happens-before a recoverer sees
   // the record no longer covering them.
-  records[i].pending_end.store(records[i].pending_begin.load(std::memory_order_relaxed),
-                               std::memory_order_release);
-}
-
-QueueSlot& ByteQueue::slot(std::uint64_t pos) const noexcept {
-  // slot_count_ is a validated power of two: the index is always in range.
-  return *std::launder(reinterpret_cast<QueueSlot*>(  // NOLINT: mapped layout
-      slots_ + (pos & (slot_count_ - 1)) * slot_size_));
-}
-
-std::byte* ByteQueue::payload(std::uint64_t pos) const noexcept {
-  return slots_ + (pos & (slot_count_ - 1)) * slot_size_ + detail::kQueueSlotHeader;
+  holder.pending_end.store(holder.pending_begin.load(std::memory_order_relaxed),
+                           std::memory_order_release);
 }
 
 // ---------------------------------------------------------------- claims
 
-QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, std::uint64_t& first,
-                                 std::uint64_t& got) {
+QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
   QueueParticipant& me = participant(role);
   if (me.pending_begin.load(std::memory_order_relaxed) !=
       me.pending_end.load(std::memory_order_relaxed)) {
@@ -324,24 +316,23 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, std::uint64_t& f
     // close() came between our check and our claim: give the slots back as
     // tombstones, so a consumer that saw them claimed does not wait for them.
     for (std::uint64_t i = 0; i < n; ++i) commit(pos + i, detail::kQueueTombstone);
-    clear_pending(role);
+    clear_pending(me);
     return QueueStatus::closed;
   }
-  first = pos;
-  got = n;
+  out = Claim{pos, n, &me};
   return QueueStatus::ok;
 }
 
 QueueStatus ByteQueue::claim(Role role, std::uint64_t want, bool wait, platform::Deadline deadline,
-                             std::uint64_t& first, std::uint64_t& got) {
+                             Claim& out) {
   const bool producer = role == Role::producer;
   const QueueStatus busy = producer ? QueueStatus::full : QueueStatus::empty;
-  QueueStatus status = try_claim(role, want, first, got);
+  QueueStatus status = try_claim(role, want, out);
   if (status != busy || !wait) return status;
   // No spin for a deadline already past (a zero timeout): it only wants the
   // look for a dead holder below.
   if (!deadline || Clock::now() < *deadline) {
-    platform::spin_until([&] { return (status = try_claim(role, want, first, got)) != busy; },
+    platform::spin_until([&] { return (status = try_claim(role, want, out)) != busy; },
                          platform::kChannelSpinPauses);
   }
   std::atomic<std::uint32_t>& word = producer ? head_->not_full : head_->not_empty;
@@ -352,7 +343,7 @@ QueueStatus ByteQueue::claim(Role role, std::uint64_t want, bool wait, platform:
     // Dekker's pattern: either they see us waiting, or we see their slot.
     waiting.fetch_add(1, std::memory_order_seq_cst);
     const std::uint32_t seen = word.load(std::memory_order_seq_cst);
-    status = try_claim(role, want, first, got);
+    status = try_claim(role, want, out);
     if (status == busy) {
       const Clock::time_point now = Clock::now();
       if (deadline && now >= *deadline) {
@@ -361,7 +352,7 @@ QueueStatus ByteQueue::claim(Role role, std::uint64_t want, bool wait, platform:
         // recover() below: without this, callers looping on short timeouts
         // would wait forever on a dead peer's slot. Look once before giving up.
         if (recover(role)) {
-          status = try_claim(role, want, first, got);
+          status = try_claim(role, want, out);
           if (status != busy) return status;
         }
         return QueueStatus::timed_out;
@@ -371,7 +362,7 @@ QueueStatus ByteQueue::claim(Role role, std::uint64_t want, bool wait, platform:
       const auto woke = platform::futex_wait(word, seen, deadline_first ? *deadline : check_at);
       // A whole check interval without a wake-up: a dead peer may hold the slot.
       if (woke == platform::FutexWait::timed_out && !deadline_first) recover(role);
-      status = try_claim(role, want, first, got);
+      status = try_claim(role, want, out);
     }
     waiting.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -506,38 +497,37 @@ QueueStatus ByteQueue::push_until(std::span<const std::byte> message, platform::
 QueueStatus ByteQueue::push_one(std::span<const std::byte> message, bool wait,
                                 platform::Deadline deadline) {
   check_size(message.size());
-  std::uint64_t pos = 0;
-  std::uint64_t got = 0;
-  const QueueStatus status = claim(Role::producer, 1, wait, deadline, pos, got);
+  Claim c;
+  const QueueStatus status = claim(Role::producer, 1, wait, deadline, c);
   if (status != QueueStatus::ok) return status;
-  if (!message.empty()) std::memcpy(payload(pos), message.data(), message.size());
-  commit(pos, static_cast<std::uint32_t>(message.size()));
-  clear_pending(Role::producer);
+  if (!message.empty()) std::memcpy(payload(c.first), message.data(), message.size());
+  commit(c.first, static_cast<std::uint32_t>(message.size()));
+  clear_pending(*c.holder);
   return QueueStatus::ok;
 }
 
 std::size_t ByteQueue::try_push_batch(std::span<const std::span<const std::byte>> messages) {
   if (messages.empty()) return 0;
   for (const auto& m : messages) check_size(m.size());
-  std::uint64_t first = 0;
-  std::uint64_t got = 0;
-  if (try_claim(Role::producer, messages.size(), first, got) != QueueStatus::ok) return 0;
-  for (std::uint64_t i = 0; i < got; ++i) {
+  Claim c;
+  if (try_claim(Role::producer, messages.size(), c) != QueueStatus::ok) return 0;
+  for (std::uint64_t i = 0; i < c.got; ++i) {
     const auto& m = messages[i];
-    if (!m.empty()) std::memcpy(payload(first + i), m.data(), m.size());
-    commit_quietly(first + i, static_cast<std::uint32_t>(m.size()));
+    if (!m.empty()) std::memcpy(payload(c.first + i), m.data(), m.size());
+    commit_quietly(c.first + i, static_cast<std::uint32_t>(m.size()));
   }
-  wake_after_run(Role::consumer, got);
-  clear_pending(Role::producer);
-  return static_cast<std::size_t>(got);
+  wake_after_run(Role::consumer, c.got);
+  clear_pending(*c.holder);
+  return static_cast<std::size_t>(c.got);
 }
 
 std::size_t ByteQueue::pop_batch(std::size_t max, Visitor visit, void* ctx) {
   std::size_t delivered = 0;
   while (delivered < max) {
-    std::uint64_t first = 0;
-    std::uint64_t got = 0;
-    if (try_claim(Role::consumer, max - delivered, first, got) != QueueStatus::ok) break;
+    Claim c;
+    if (try_claim(Role::consumer, max - delivered, c) != QueueStatus::ok) break;
+    const std::uint64_t first = c.first;
+    const std::uint64_t got = c.got;
     std::uint64_t i = 0;
     try {
       for (; i < got; ++i) {
@@ -555,38 +545,38 @@ std::size_t ByteQueue::pop_batch(std::size_t max, Visitor visit, void* ctx) {
     } catch (...) {
       for (; i < got; ++i) release_quietly(first + i);  // taken: released, not redelivered
       wake_after_run(Role::producer, got);
-      clear_pending(Role::consumer);
+      clear_pending(*c.holder);
       throw;
     }
     wake_after_run(Role::producer, got);
-    clear_pending(Role::consumer);
+    clear_pending(*c.holder);
   }
   return delivered;
 }
 
 QueueStatus ByteQueue::reserve(Reservation& out, bool wait, platform::Deadline deadline) {
   if (out.active()) throw std::logic_error("reserve(): the Reservation is still active");
-  std::uint64_t pos = 0;
-  std::uint64_t got = 0;
-  const QueueStatus status = claim(Role::producer, 1, wait, deadline, pos, got);
+  Claim c;
+  const QueueStatus status = claim(Role::producer, 1, wait, deadline, c);
   if (status != QueueStatus::ok) return status;
   out.queue_ = this;
-  out.pos_ = pos;
-  out.data_ = {payload(pos), max_message_};
+  out.holder_ = c.holder;
+  out.pos_ = c.first;
+  out.data_ = {payload(c.first), max_message_};
   return status;
 }
 
 QueueStatus ByteQueue::read(Message& out, bool wait, platform::Deadline deadline) {
   out.release();
   for (;;) {
-    std::uint64_t pos = 0;
-    std::uint64_t got = 0;
-    const QueueStatus status = claim(Role::consumer, 1, wait, deadline, pos, got);
+    Claim c;
+    const QueueStatus status = claim(Role::consumer, 1, wait, deadline, c);
     if (status != QueueStatus::ok) return status;
+    const std::uint64_t pos = c.first;
     const std::uint32_t length = checked_length(pos);
     if (length == detail::kQueueTombstone) {  // a dead or closed-out producer's slot
       release(pos);
-      clear_pending(Role::consumer);
+      clear_pending(*c.holder);
       // Skipping is bounded by the deadline too (a corrupted tail far ahead
       // of head would otherwise make a long run of recovered tombstones).
       if (deadline && Clock::now() >= *deadline) return QueueStatus::timed_out;
@@ -594,11 +584,12 @@ QueueStatus ByteQueue::read(Message& out, bool wait, platform::Deadline deadline
     }
     if (length == detail::kQueueTombstone - 1) {
       release(pos);
-      clear_pending(Role::consumer);
+      clear_pending(*c.holder);
       throw Error(Errc::corrupt,
                   "queue '" + segment_.name() + "': a slot's length exceeds " + "max_message");
     }
     out.queue_ = this;
+    out.holder_ = c.holder;
     out.pos_ = pos;
     out.data_ = {payload(pos), length};
     return QueueStatus::ok;
@@ -646,15 +637,19 @@ std::uint32_t ByteQueue::consumers() const {
 // ---------------------------------------------------------------- loans
 
 ByteQueue::Reservation::Reservation(Reservation&& other) noexcept
-    : queue_(std::exchange(other.queue_, nullptr)), pos_(other.pos_), data_(other.data_) {}
+    : queue_(std::exchange(other.queue_, nullptr)),
+      holder_(other.holder_),
+      pos_(other.pos_),
+      data_(other.data_) {}
 
 ByteQueue::Reservation& ByteQueue::Reservation::operator=(Reservation&& other) noexcept {
   if (this != &other) {
     if (queue_ != nullptr) {
       queue_->commit(pos_, detail::kQueueTombstone);
-      queue_->clear_pending(Role::producer);
+      queue_->clear_pending(*holder_);
     }
     queue_ = std::exchange(other.queue_, nullptr);
+    holder_ = other.holder_;
     pos_ = other.pos_;
     data_ = other.data_;
   }
@@ -664,24 +659,28 @@ ByteQueue::Reservation& ByteQueue::Reservation::operator=(Reservation&& other) n
 ByteQueue::Reservation::~Reservation() {
   if (queue_ == nullptr) return;
   queue_->commit(pos_, detail::kQueueTombstone);  // abandoned: consumers skip it
-  queue_->clear_pending(Role::producer);
+  queue_->clear_pending(*holder_);
 }
 
 void ByteQueue::Reservation::commit(std::size_t length) {
   if (queue_ == nullptr) throw std::logic_error("commit(): no active Reservation");
   queue_->check_size(length);
   queue_->commit(pos_, static_cast<std::uint32_t>(length));
-  queue_->clear_pending(Role::producer);
+  queue_->clear_pending(*holder_);
   queue_ = nullptr;
 }
 
 ByteQueue::Message::Message(Message&& other) noexcept
-    : queue_(std::exchange(other.queue_, nullptr)), pos_(other.pos_), data_(other.data_) {}
+    : queue_(std::exchange(other.queue_, nullptr)),
+      holder_(other.holder_),
+      pos_(other.pos_),
+      data_(other.data_) {}
 
 ByteQueue::Message& ByteQueue::Message::operator=(Message&& other) noexcept {
   if (this != &other) {
     release();
     queue_ = std::exchange(other.queue_, nullptr);
+    holder_ = other.holder_;
     pos_ = other.pos_;
     data_ = other.data_;
   }
@@ -691,7 +690,7 @@ ByteQueue::Message& ByteQueue::Message::operator=(Message&& other) noexcept {
 void ByteQueue::Message::release() noexcept {
   if (queue_ == nullptr) return;
   queue_->release(pos_);
-  queue_->clear_pending(Role::consumer);
+  queue_->clear_pending(*holder_);
   queue_ = nullptr;
 }
 

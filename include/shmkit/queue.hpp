@@ -4,11 +4,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "shmkit/detail/named_state.hpp"
@@ -160,21 +162,35 @@ class ByteQueue {
   using Visitor = void (*)(void*, std::span<const std::byte>);
 
   explicit ByteQueue(Segment segment);
-  detail::QueueSlot& slot(std::uint64_t pos) const noexcept;
-  std::byte* payload(std::uint64_t pos) const noexcept;
+  // slot_count_ is a validated power of two: the index is always in range.
+  detail::QueueSlot& slot(std::uint64_t pos) const noexcept {
+    return *std::launder(reinterpret_cast<detail::QueueSlot*>(  // NOLINT: mapped layout
+        slots_ + (pos & (slot_count_ - 1)) * slot_size_));
+  }
+  std::byte* payload(std::uint64_t pos) const noexcept {
+    return slots_ + (pos & (slot_count_ - 1)) * slot_size_ + detail::kQueueSlotHeader;
+  }
+  // This thread's record for `role`, registering it on first use.
   detail::QueueParticipant& participant(Role role);
+  detail::QueueParticipant& register_participant(Role role, std::uint64_t me);
   void leave() noexcept;
 
+  // Positions [first, first + got), taken by the thread whose record is `holder`.
+  struct Claim {
+    std::uint64_t first = 0;
+    std::uint64_t got = 0;
+    detail::QueueParticipant* holder = nullptr;
+  };
   QueueStatus claim(Role role, std::uint64_t want, bool wait, platform::Deadline deadline,
-                    std::uint64_t& first, std::uint64_t& got);
-  QueueStatus try_claim(Role role, std::uint64_t want, std::uint64_t& first, std::uint64_t& got);
+                    Claim& out);
+  QueueStatus try_claim(Role role, std::uint64_t want, Claim& out);
   void commit(std::uint64_t pos, std::uint32_t length) noexcept;
   void release(std::uint64_t pos) noexcept;
   // The batch forms: commit or release without waking, then wake once.
   void commit_quietly(std::uint64_t pos, std::uint32_t length) noexcept;
   void release_quietly(std::uint64_t pos) noexcept;
   void wake_after_run(Role sleepers, std::uint64_t n) noexcept;
-  void clear_pending(Role role) noexcept;
+  void clear_pending(detail::QueueParticipant& holder) noexcept;
   bool recover(Role role) noexcept;
   void check_size(std::size_t bytes) const;
   std::uint32_t checked_length(std::uint64_t pos) const;
@@ -196,7 +212,9 @@ class ByteQueue {
 };
 
 // A slot reserved for writing in place. commit(n) publishes its first n
-// bytes; destroyed without commit, the slot is skipped by consumers.
+// bytes; destroyed without commit, the slot is skipped by consumers. It may
+// be committed or destroyed on any thread; until then, the thread that
+// reserved it can reserve no other slot of this queue.
 class ByteQueue::Reservation {
  public:
   Reservation() = default;
@@ -213,11 +231,14 @@ class ByteQueue::Reservation {
  private:
   friend class ByteQueue;
   ByteQueue* queue_ = nullptr;
+  detail::QueueParticipant* holder_ = nullptr;  // the record that claimed pos_
   std::uint64_t pos_ = 0;
   std::span<std::byte> data_;
 };
 
-// A message read in place. release() frees its slot; so does destruction.
+// A message read in place. release() frees its slot; so does destruction,
+// on any thread. Until then, the thread that read it can take no other
+// message of this queue.
 class ByteQueue::Message {
  public:
   Message() = default;
@@ -233,6 +254,7 @@ class ByteQueue::Message {
  private:
   friend class ByteQueue;
   ByteQueue* queue_ = nullptr;
+  detail::QueueParticipant* holder_ = nullptr;  // the record that claimed pos_
   std::uint64_t pos_ = 0;
   std::span<const std::byte> data_;
 };
@@ -259,7 +281,7 @@ class Queue {
     return Queue(ByteQueue::create(name, {capacity, sizeof(T)}, typed(options)));
   }
   static Queue open(std::string_view name, SegmentOptions options = {}) {
-    return Queue(ByteQueue::open(name, typed(options)));
+    return Queue(ByteQueue::open(name, typed(std::move(options))));
   }
   static Queue open_or_create(std::string_view name, std::uint32_t capacity,
                               const SegmentOptions& options = {}) {

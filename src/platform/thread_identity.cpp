@@ -7,12 +7,13 @@
 #include "shmkit/error.hpp"
 
 namespace shmkit::platform {
+
+thread_local constinit std::uint64_t detail::t_this_thread_word = 0;
+
 namespace {
 
-thread_local std::uint64_t cached_word = 0;
-
 // fork() copies the forking thread's cache into a child whose thread id differs.
-void forget_in_child() noexcept { cached_word = 0; }
+void forget_in_child() noexcept { detail::t_this_thread_word = 0; }
 
 const int kAtforkRegistered = ::pthread_atfork(nullptr, nullptr, &forget_in_child);
 
@@ -28,10 +29,10 @@ std::uint64_t read_this_thread() {
 
 std::int32_t current_tid() noexcept { return static_cast<std::int32_t>(::syscall(SYS_gettid)); }
 
-std::uint64_t this_thread_word() {
-  (void)kAtforkRegistered;
-  if (cached_word == 0) cached_word = read_this_thread();
-  return cached_word;
+std::uint64_t detail::read_this_thread_word() {
+  (void)kAtforkRegistered;  // keeps the pthread_atfork registration linked in
+  t_this_thread_word = read_this_thread();
+  return t_this_thread_word;
 }
 
 }  // namespace shmkit::platform

@@ -295,6 +295,34 @@ TEST(ByteQueue, ZeroCopyReservationCommitsAndAbandonedOneIsSkipped) {
   EXPECT_EQ(q.try_read(m), QueueStatus::empty);
 }
 
+TEST(ByteQueue, LoansReleasedOnAnotherThreadFreeTheThreadThatTookThem) {
+  const ScopedName name("q-loan-thread");
+  auto q = ByteQueue::create(name, {.capacity = 4, .max_message = 8});
+  for (const char* text : {"one", "two", "three"}) {
+    ASSERT_EQ(q.try_push(std::as_bytes(std::span(text, std::strlen(text)))), QueueStatus::ok);
+  }
+  ByteQueue::Message m;
+  ASSERT_EQ(q.try_read(m), QueueStatus::ok);
+  ByteQueue::Reservation r;
+  ASSERT_EQ(q.try_reserve(r), QueueStatus::ok);
+  std::thread([&] {
+    // This thread reads one of its own first: the release below must not
+    // touch its record, only the record of the thread that took m.
+    ByteQueue::Message mine;
+    ASSERT_EQ(q.try_read(mine), QueueStatus::ok);
+    m.release();
+    r.commit(0);
+    EXPECT_TRUE(mine.active());
+    EXPECT_THROW((void)q.try_read(m), std::logic_error);  // it still holds `mine`
+  }).join();
+  // This thread holds nothing now: it can read and reserve again.
+  ASSERT_EQ(q.try_read(m), QueueStatus::ok);
+  EXPECT_EQ(m.data().size(), 5u);  // "three"
+  m.release();
+  ASSERT_EQ(q.try_reserve(r), QueueStatus::ok);
+  r.commit(0);
+}
+
 TEST(Queue, TypedRoundTripKeepsValues) {
   struct Point {
     std::int64_t x;
