@@ -162,14 +162,8 @@ class ByteQueue {
   using Visitor = void (*)(void*, std::span<const std::byte>);
 
   explicit ByteQueue(Segment segment);
-  // slot_count_ is a validated power of two: the index is always in range.
-  detail::QueueSlot& slot(std::uint64_t pos) const noexcept {
-    return *std::launder(reinterpret_cast<detail::QueueSlot*>(  // NOLINT: mapped layout
-        slots_ + (pos & (slot_count_ - 1)) * slot_size_));
-  }
-  std::byte* payload(std::uint64_t pos) const noexcept {
-    return slots_ + (pos & (slot_count_ - 1)) * slot_size_ + detail::kQueueSlotHeader;
-  }
+  detail::QueueSlot& slot(std::uint64_t pos) const noexcept;
+  std::byte* payload(std::uint64_t pos) const noexcept;
   // This thread's record for `role`, registering it on first use.
   detail::QueueParticipant& participant(Role role);
   detail::QueueParticipant& register_participant(Role role, std::uint64_t me);
