@@ -188,6 +188,48 @@ TEST(ByteQueue, CloseWakesBlockedProducersAndConsumers) {
   EXPECT_EQ(consumer_result.load(), static_cast<int>(QueueStatus::closed));
 }
 
+// A batch hands its slots over with plain stores and checks for sleepers once
+// at the end: a peer asleep by then must be woken through its futex word.
+TEST(ByteQueue, BatchesWakeSleepingPeers) {
+  const ScopedName name("q-batch-wake");
+  auto q = ByteQueue::create(name, {.capacity = 2, .max_message = 8});
+  auto* h = reinterpret_cast<detail::QueueHead*>(q.segment().data().data());  // NOLINT
+  const std::string x = "x";
+  const std::string y = "y";
+  const std::array<std::span<const std::byte>, 2> both{as_span(x), as_span(y)};
+
+  std::string got;
+  std::atomic<int> popped{-1};
+  std::thread consumer([&] { popped = static_cast<int>(q.pop_for(got, test::kGenerous)); });
+  ASSERT_TRUE(test::eventually([&] { return h->consumers_waiting.load() != 0; }));
+  const std::uint32_t not_empty = h->not_empty.load();
+  EXPECT_EQ(q.try_push_batch(both), 2u);
+  consumer.join();
+  EXPECT_EQ(popped.load(), static_cast<int>(QueueStatus::ok));
+  EXPECT_EQ(got, "x");
+  EXPECT_NE(h->not_empty.load(), not_empty);  // woken, not found by its periodic look
+
+  ASSERT_EQ(q.try_push(as_span(std::string("z"))), QueueStatus::ok);  // full: y, z
+  std::atomic<int> pushed{-1};
+  std::thread producer(
+      [&] { pushed = static_cast<int>(q.push_for(as_span(std::string("w")), test::kGenerous)); });
+  ASSERT_TRUE(test::eventually([&] { return h->producers_waiting.load() != 0; }));
+  const std::uint32_t not_full = h->not_full.load();
+  std::vector<std::string> drained;
+  EXPECT_EQ(q.try_pop_batch(2,
+                            [&](std::span<const std::byte> m) {
+                              drained.emplace_back(reinterpret_cast<const char*>(m.data()),
+                                                   m.size());  // NOLINT
+                            }),
+            2u);
+  producer.join();
+  EXPECT_EQ(pushed.load(), static_cast<int>(QueueStatus::ok));
+  EXPECT_EQ(drained, (std::vector<std::string>{"y", "z"}));
+  EXPECT_NE(h->not_full.load(), not_full);
+  ASSERT_EQ(q.try_pop(got), QueueStatus::ok);
+  EXPECT_EQ(got, "w");
+}
+
 TEST(ByteQueue, PushRacingWithCloseLandsAndIsDrainedOrReturnsClosed) {
   for (int trial = 0; trial < test::scaled_queue(20); ++trial) {
     const ScopedName name("q-close-race");
