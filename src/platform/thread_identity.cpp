@@ -8,12 +8,12 @@
 
 namespace shmkit::platform {
 
-thread_local constinit std::uint64_t detail::t_this_thread_word = 0;
+thread_local constinit std::uint64_t thread_word_cache::t_this_thread_word = 0;
 
 namespace {
 
 // fork() copies the forking thread's cache into a child whose thread id differs.
-void forget_in_child() noexcept { detail::t_this_thread_word = 0; }
+void forget_in_child() noexcept { thread_word_cache::t_this_thread_word = 0; }
 
 const int kAtforkRegistered = ::pthread_atfork(nullptr, nullptr, &forget_in_child);
 
@@ -29,7 +29,7 @@ std::uint64_t read_this_thread() {
 
 std::int32_t current_tid() noexcept { return static_cast<std::int32_t>(::syscall(SYS_gettid)); }
 
-std::uint64_t detail::read_this_thread_word() {
+std::uint64_t thread_word_cache::read_this_thread_word() {
   (void)kAtforkRegistered;  // keeps the pthread_atfork registration linked in
   t_this_thread_word = read_this_thread();
   return t_this_thread_word;

@@ -17,20 +17,20 @@ namespace shmkit::platform {
 // gettid(): the calling thread's id.
 std::int32_t current_tid() noexcept;
 
-namespace detail {
+namespace thread_word_cache {
 // this_thread_word()'s cache: 0 until the thread's first call, and again in a
 // child after fork(). Written only by its own thread.
 extern thread_local constinit std::uint64_t t_this_thread_word;
 std::uint64_t read_this_thread_word();  // reads /proc, fills the cache
-}  // namespace detail
+}  // namespace thread_word_cache
 
 // The calling thread's identity, packed (ProcessIdentity::pack()); never 0.
 // Cached per thread, and reset in a child after fork(). The first call in a
 // thread reads /proc; later calls cost a thread-local load, inline: lock and
 // queue fast paths call it on every operation.
 inline std::uint64_t this_thread_word() {
-  const std::uint64_t word = detail::t_this_thread_word;
-  return word != 0 ? word : detail::read_this_thread_word();
+  const std::uint64_t word = thread_word_cache::t_this_thread_word;
+  return word != 0 ? word : thread_word_cache::read_this_thread_word();
 }
 
 }  // namespace shmkit::platform
