@@ -359,10 +359,7 @@ QueueStatus ByteQueue::claim(Role role, std::uint64_t want, bool wait, platform:
   if (status != busy || !wait) return status;
   // No spin for a deadline already past (a zero timeout): it only wants the
   // look for a dead holder below.
-  if (!deadline || Clock::now() < *deadline) {
-    platform::spin_until([&] { return (status = try_claim(role, want, out)) != busy; },
-                         platform::kChannelSpinPauses);
-  }
+  platform::channel_spin([&] { return (status = try_claim(role, want, out)) != busy; }, deadline);
   std::atomic<std::uint32_t>& word = producer ? head_->not_full : head_->not_empty;
   std::atomic<std::uint32_t>& waiting =
       producer ? head_->producers_waiting : head_->consumers_waiting;

@@ -403,16 +403,11 @@ std::span<const std::byte> ListCore::item(std::uint64_t i) const {
 
 bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const noexcept {
   using Clock = std::chrono::steady_clock;
-  // A spin first (platform::spin_until): an appender under way publishes
+  // A spin first (platform::channel_spin): an appender under way publishes
   // sooner than a sleep and a wake-up would take; a wake-up costs the
   // appender a system call, and a busy appender pauses that long now and then
   // anyway, to fault in a fresh page of a chunk.
-  // No spin for a deadline already past (a zero timeout).
-  if (size() >= n ||
-      ((!deadline || Clock::now() < *deadline) &&
-       platform::spin_until([&] { return size() >= n; }, platform::kChannelSpinPauses))) {
-    return true;
-  }
+  if (size() >= n || platform::channel_spin([&] { return size() >= n; }, deadline)) return true;
   head_->waiters.fetch_add(1, std::memory_order_seq_cst);
   // A light appender's publish has no CPU fence of its own: ours stands for
   // it (see publish()). If the kernel refuses it here, sleep in short slices.

@@ -304,11 +304,7 @@ void Pipe::release() noexcept {
 
 Pipe::Wake Pipe::sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting,
                           bool (Pipe::*ready)() const, platform::Deadline deadline) {
-  // No spin for a deadline already past (poll(0), a zero timeout).
-  if ((!deadline || Clock::now() < *deadline) &&
-      platform::spin_until([&] { return (this->*ready)(); }, platform::kChannelSpinPauses)) {
-    return Wake::ready;
-  }
+  if (platform::channel_spin([&] { return (this->*ready)(); }, deadline)) return Wake::ready;
   // [R1] seq_cst, before the re-check: either the peer sees us waiting, or we
   // see its slot (see [S1]/[S2]) or its head ([R2]). A light peer uses no
   // fence of its own: ours, remote_fence(), stands for it. If the kernel

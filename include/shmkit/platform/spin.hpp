@@ -1,5 +1,10 @@
 #pragma once
 
+#include <chrono>
+#include <utility>
+
+#include "shmkit/platform/futex.hpp"
+
 // A hint to the CPU that we are spinning (platform layer).
 
 namespace shmkit::platform {
@@ -38,6 +43,15 @@ bool spin_until(Ready&& ready, int pauses) {
     gap = gap < max_gap ? 2 * gap : max_gap;
   }
   return ready();
+}
+
+// A channel waiter's spin before it sleeps: spin_until(ready,
+// kChannelSpinPauses), or none at all once `deadline` has passed (poll(0), a
+// zero timeout: they want one look, not tens of microseconds).
+template <class Ready>
+bool channel_spin(Ready&& ready, const Deadline& deadline) {
+  if (deadline && std::chrono::steady_clock::now() >= *deadline) return false;
+  return spin_until(std::forward<Ready>(ready), kChannelSpinPauses);
 }
 
 }  // namespace shmkit::platform
