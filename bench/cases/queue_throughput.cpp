@@ -15,7 +15,7 @@ void run(Context& ctx) {
   ctx.interleave({
       {"shmkit", [](Context& c, const std::string& s) { queue_throughput_rep(c, s, 1); }},
       {"bare ring", &bare_ring_throughput_rep},
-      {"shmkit batch 32",
+      {kQueueBatchSystem,
        [](Context& c, const std::string& s) { queue_throughput_rep(c, s, kQueueBatch); }},
       {"shmkit pipe", &pipe_throughput_rep},
   });
@@ -25,7 +25,7 @@ void run(Context& ctx) {
              .goal_at_least = 1.0,
              .goal_source = "issue 5"});
   ctx.ratio({.metric = metrics::kMsgs64.name,
-             .numerator = "shmkit batch 32",
+             .numerator = kQueueBatchSystem,
              .denominator = "bare ring"});
   ctx.ratio({.metric = metrics::kMsgs64.name,
              .numerator = "shmkit pipe",

@@ -180,11 +180,6 @@ void shmkit_bandwidth_rep(Context& ctx, const std::string& system, std::size_t s
                      [&](int /*role*/) { return QueueEnd(name.str(), shared_core); });
 }
 
-namespace {
-constexpr const char* kBatchSystem = "shmkit batch 32";
-static_assert(kQueueBatch == 32, "kBatchSystem names the batch");
-}  // namespace
-
 void compare_with_peer(Context& ctx, const PeerComparison& c) {
   const bool bandwidth = c.bandwidth;
   std::vector<Variant> systems{
@@ -193,7 +188,7 @@ void compare_with_peer(Context& ctx, const PeerComparison& c) {
       {c.peer, c.rep},
   };
   if (c.batch_row) {
-    systems.push_back({kBatchSystem, [](Context& x, const std::string& s) {
+    systems.push_back({kQueueBatchSystem, [](Context& x, const std::string& s) {
                          queue_throughput_rep(x, s, kQueueBatch);
                        }});
   }
@@ -206,7 +201,7 @@ void compare_with_peer(Context& ctx, const PeerComparison& c) {
              .goal_source = c.goal_source});
   if (c.batch_row) {
     ctx.ratio({.metric = metrics::kMsgs64.name,
-               .numerator = kBatchSystem,
+               .numerator = kQueueBatchSystem,
                .denominator = c.peer,
                .goal_at_least = c.msgs_goal_at_least,
                .goal_source = c.goal_source});

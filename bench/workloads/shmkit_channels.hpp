@@ -32,6 +32,8 @@ void queue_throughput_rep(Context& ctx, const std::string& system, std::size_t b
 
 // The batch of the batched 64 B streams (queue.throughput, peer.boost_mq).
 inline constexpr std::size_t kQueueBatch = 32;
+// The system name of those streams in the tables.
+inline constexpr const char* kQueueBatchSystem = "shmkit batch 32";
 
 // shmkit::Pipe one way, end 0 (role 0) sending 64-byte messages with
 // try_send, end 1 (role 1) receiving them with try_recv and verifying each:
