@@ -50,7 +50,9 @@
 // - A message larger than max_message() is Errc::message_too_large, nothing
 //   written. Corrupted indices or lengths are Errc::corrupt, never a wild
 //   read or write.
-// Up to 64 producer threads and 64 consumer threads (any processes) at once.
+// Up to 64 producer threads and 64 consumer threads (any processes) at once:
+// a 65th of a role is Errc::full (nothing written or taken) until one of
+// them ends; the records of threads that ended or died are reused.
 // A thread holds at most one Reservation and one Message of a queue at a
 // time. A handle is move-only; its operations are thread-safe.
 

@@ -1,6 +1,7 @@
 // ByteQueue across forked processes: 4 producers x 4 consumers, each message
 // delivered exactly once, per-producer order kept within each consumer,
-// payloads intact; and unrelated processes rendezvous by name.
+// payloads intact; 64 of each role at once, and a 65th refused; and unrelated
+// processes rendezvous by name.
 #include <sys/types.h>
 
 #include <cstdint>
@@ -68,6 +69,85 @@ TEST(ByteQueueIpc, FourProducersFourConsumersDeliverEachMessageOnceInOrder) {
   }
   EXPECT_EQ(test::check_delivery(views, test::kStressProducers, per_producer), "");
   EXPECT_EQ(q.depth(), 0u);
+}
+
+constexpr int kRole = 64;  // queue.hpp's limit of threads per role
+
+// queue.hpp: up to 64 producer and 64 consumer threads at once, a 65th of a
+// role refused with Errc::full. All 128 processes register (a consumer by an
+// empty try_pop, a producer by pushing its message 0) and stay alive while
+// the test's own thread is refused in both roles; then they stream, and each
+// message still arrives exactly once, in order per producer.
+TEST(ByteQueueIpc, SixtyFourProducersAndConsumersAtOnceAndTheNextIsRefused) {
+  const ScopedName name("qi-64");
+  const ScopedName results_name("qi-64-results");
+  const auto per_producer = static_cast<std::uint32_t>(test::scaled_queue(200));
+  const std::size_t total = std::size_t{per_producer} * kRole;
+  const std::size_t stride = total + 1;  // per consumer: a count, then its tags
+  auto results = SharedMemory::create(results_name, kRole * stride * sizeof(std::uint64_t));
+  auto* words = reinterpret_cast<std::uint64_t*>(results.data());  // NOLINT: raw result area
+  // Room for every producer's message 0 while all wait for the go.
+  auto q = ByteQueue::create(name, {.capacity = 2 * kRole, .max_message = test::kStressMax});
+  test::Pipe registered;
+  test::Pipe go;
+  std::vector<pid_t> consumers;
+  std::vector<pid_t> producers;
+  consumers.reserve(kRole);
+  producers.reserve(kRole);
+  for (int c = 0; c < kRole; ++c) {
+    consumers.push_back(test::fork_child([&, c] {
+      auto mine = ByteQueue::open(name);
+      std::vector<std::byte> none;
+      check_in_child(mine.try_pop(none) == QueueStatus::empty, "a message before any producer");
+      registered.send();
+      check_in_child(go.receive(), "no go");
+      std::uint64_t* out = words + static_cast<std::size_t>(c) * stride;
+      const std::string error = test::consume_all(mine, [&](std::uint64_t tag) {
+        check_in_child(out[0] < total, "too many messages");
+        out[1 + out[0]++] = tag;
+      });
+      check_in_child(error.empty(), error);
+    }));
+  }
+  for (int c = 0; c < kRole; ++c) ASSERT_TRUE(registered.receive()) << "consumer " << c;
+  for (int p = 0; p < kRole; ++p) {
+    producers.push_back(test::fork_child([&, p] {
+      auto mine = ByteQueue::open(name);
+      const std::string first = test::produce(mine, static_cast<std::uint32_t>(p), 1);
+      check_in_child(first.empty(), first);
+      registered.send();
+      check_in_child(go.receive(), "no go");
+      const std::string error = test::produce(mine, static_cast<std::uint32_t>(p), per_producer, 1);
+      check_in_child(error.empty(), error);
+    }));
+  }
+  for (int p = 0; p < kRole; ++p) ASSERT_TRUE(registered.receive()) << "producer " << p;
+  ASSERT_EQ(q.depth(), std::uint64_t{kRole});
+
+  const std::vector<std::byte> extra = test::stress_message(kRole, 0);
+  const test::Thrown push = test::thrown_by([&] { (void)q.try_push(extra); });
+  EXPECT_EQ(push.code, test::code_of(Errc::full));
+  EXPECT_NE(push.message.find("64 live producer threads"), std::string::npos) << push.message;
+  std::vector<std::byte> taken;
+  const test::Thrown pop = test::thrown_by([&] { (void)q.try_pop(taken); });
+  EXPECT_EQ(pop.code, test::code_of(Errc::full));
+  EXPECT_NE(pop.message.find("64 live consumer threads"), std::string::npos) << pop.message;
+  EXPECT_EQ(q.depth(), std::uint64_t{kRole});  // the refused calls wrote and took nothing
+
+  go.send(std::size_t{2} * kRole);
+  EXPECT_TRUE(test::all_exit_zero(producers));
+  q.close();
+  EXPECT_TRUE(test::all_exit_zero(consumers));
+  std::vector<std::span<const std::uint64_t>> views;
+  for (int c = 0; c < kRole; ++c) {
+    const std::uint64_t* area = words + static_cast<std::size_t>(c) * stride;
+    views.emplace_back(area + 1, static_cast<std::size_t>(area[0]));
+  }
+  EXPECT_EQ(test::check_delivery(views, kRole, per_producer), "");
+  // The children's records were given back as they exited: this thread now
+  // gets one (the queue is closed, so the push reports that).
+  EXPECT_EQ(q.try_push(extra), QueueStatus::closed);
+  EXPECT_EQ(q.try_pop(taken), QueueStatus::closed);
 }
 
 TEST(ByteQueueIpc, UnrelatedProcessRendezvousesByName) {

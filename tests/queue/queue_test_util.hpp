@@ -70,11 +70,12 @@ inline std::uint64_t check_stress_message(std::span<const std::byte> m,
   return tag_of(producer, seq);
 }
 
-// Pushes producer p's messages 0..n-1; "" or what went wrong. Every 7th goes
-// through a Reservation, and every 7th starts a try_push_batch of 3 (what
+// Pushes producer p's messages first..n-1; "" or what went wrong. Every 7th
+// goes through a Reservation, and every 7th starts a try_push_batch of 3 (what
 // does not fit then goes one by one, blocking).
-inline std::string produce(ByteQueue& q, std::uint32_t p, std::uint32_t n) {
-  for (std::uint32_t s = 0; s < n; ++s) {
+inline std::string produce(ByteQueue& q, std::uint32_t p, std::uint32_t n,
+                           std::uint32_t first = 0) {
+  for (std::uint32_t s = first; s < n; ++s) {
     if (s % 7 == 5 && s + 3 <= n) {
       const std::array<std::vector<std::byte>, 3> batch{
           stress_message(p, s), stress_message(p, s + 1), stress_message(p, s + 2)};
