@@ -5,6 +5,7 @@
 #include <new>
 
 #include "shmkit/detail/ring_config.hpp"
+#include "shmkit/detail/slot_prefetch.hpp"
 #include "shmkit/platform/spin.hpp"
 #include "shmkit/platform/thread_identity.hpp"
 #include "shmkit/queue.hpp"
@@ -261,20 +262,6 @@ std::byte* ByteQueue::payload(std::uint64_t pos) const noexcept {
   return slots_ + (pos & (slot_count_ - 1)) * slot_size_ + detail::kQueueSlotHeader;
 }
 
-// A producer that has just claimed `pos` asks for the slot kPrefetchAhead
-// positions on. Its line was last written by a consumer (its release), and
-// without this the commit's CAS on it, kPrefetchAhead pushes later, waits
-// for it to come from the other core: one cross-core round trip per message.
-// queue.throughput, one message at a time: about 14 -> 16.5 M msgs/s (three
-// interleaved rounds). __builtin_prefetch(p, 1) is prefetchw where the target
-// has it, a plain prefetch otherwise (as good here). Batches do not: their
-// stores do not wait one by one (a prefetch in the claim made them slower).
-void ByteQueue::prefetch_ahead(std::uint64_t pos) const noexcept {
-  const auto* line = reinterpret_cast<const std::byte*>(&slot(pos + kPrefetchAhead));
-  __builtin_prefetch(line, 1);
-  __builtin_prefetch(line + detail::kCacheLine, 1);  // the second line of a two-line slot
-}
-
 // ---------------------------------------------------------------- claims
 
 QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
@@ -525,7 +512,7 @@ QueueStatus ByteQueue::push_one(std::span<const std::byte> message, bool wait,
   Claim c;
   const QueueStatus status = claim(Role::producer, 1, wait, deadline, c);
   if (status != QueueStatus::ok) return status;
-  prefetch_ahead(c.first);
+  detail::prefetch_slot_for_write(slot(c.first + detail::kSlotPrefetchAhead));
   if (!message.empty()) std::memcpy(payload(c.first), message.data(), message.size());
   commit(c.first, static_cast<std::uint32_t>(message.size()));
   clear_pending(*c.holder);
@@ -585,7 +572,7 @@ QueueStatus ByteQueue::reserve(Reservation& out, bool wait, platform::Deadline d
   Claim c;
   const QueueStatus status = claim(Role::producer, 1, wait, deadline, c);
   if (status != QueueStatus::ok) return status;
-  prefetch_ahead(c.first);
+  detail::prefetch_slot_for_write(slot(c.first + detail::kSlotPrefetchAhead));
   out.queue_ = this;
   out.holder_ = c.holder;
   out.pos_ = c.first;

@@ -4,6 +4,7 @@
 #include <new>
 
 #include "shmkit/detail/ring_config.hpp"
+#include "shmkit/detail/slot_prefetch.hpp"
 #include "shmkit/pipe.hpp"
 #include "shmkit/platform/remote_fence.hpp"
 #include "shmkit/platform/spin.hpp"
@@ -220,6 +221,7 @@ bool Pipe::can_recv() const noexcept {
 
 std::span<std::byte> Pipe::try_reserve() {
   if (!can_send()) return {};
+  detail::prefetch_slot_for_write(slot(end_, send_pos_ + detail::kSlotPrefetchAhead));
   return {payload(end_, send_pos_), max_message_};
 }
 
@@ -257,6 +259,7 @@ QueueStatus Pipe::try_send(std::span<const std::byte> message) {
   check_size(message.size());
   if (peer_closed()) return QueueStatus::closed;
   if (!can_send()) return QueueStatus::full;
+  detail::prefetch_slot_for_write(slot(end_, send_pos_ + detail::kSlotPrefetchAhead));
   if (!message.empty()) std::memcpy(payload(end_, send_pos_), message.data(), message.size());
   finish_send(static_cast<std::uint32_t>(message.size()));
   return QueueStatus::ok;

@@ -166,8 +166,6 @@ class ByteQueue {
   explicit ByteQueue(Segment segment);
   detail::QueueSlot& slot(std::uint64_t pos) const noexcept;
   std::byte* payload(std::uint64_t pos) const noexcept;
-  static constexpr std::uint64_t kPrefetchAhead = 8;  // slots; see prefetch_ahead()
-  void prefetch_ahead(std::uint64_t pos) const noexcept;
   // This thread's record for `role`, registering it on first use.
   detail::QueueParticipant& participant(Role role);
   detail::QueueParticipant& register_participant(Role role, std::uint64_t me);
