@@ -30,8 +30,10 @@
 // Death and close: if the peer closes its end or dies, recv still returns
 // what it had sent, then `closed`; send returns `closed`. A waiter notices a
 // dead peer within about sync::kDeadOwnerCheck. If a process dies holding an
-// end, a later open() takes that end over; the one message its old holder
-// was reading, if any, is delivered again (at least once for that one).
+// end, a later open() takes that end over. Every message the old holder had
+// committed arrives once, in order, before the new holder's; the one message
+// the old holder was reading (inside recv, or peeked and not released), if
+// any, is delivered again (at least once for that one).
 //
 // Threads: one thread may send while another receives on the same handle;
 // two threads must not send (or receive) at once on one end.

@@ -1,0 +1,238 @@
+// Crash robustness of Pipe: an end whose process is SIGKILLed at a random
+// moment (a bounded loop of trials on one pipe) is taken over by the next
+// process that opens the pipe, and nothing is lost or repeated beyond what
+// pipe.hpp states. A killed sender: every message it had committed arrives
+// once, in order, before the new holder's. A killed receiver: the new holder
+// gets every message the old one had not released; the one it was reading
+// when it died may come again.
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "queue_test_util.hpp"
+#include "shmkit/detail/pipe_layout.hpp"
+#include "shmkit/pipe.hpp"
+#include "shmkit/shared_memory.hpp"
+
+namespace shmkit {
+namespace {
+
+using test::check_in_child;
+using test::ScopedName;
+
+const auto* const kClean = ::testing::AddGlobalTestEnvironment(new test::NoLeftovers);
+
+constexpr int kKilled = 128 + SIGKILL;
+constexpr std::uint32_t kMax = 64;
+const int kTrials = test::scaled_queue(100) < 100 ? 20 : 100;
+// Entries of the receivers' log: more than kTrials * (40 + 3 + capacity).
+constexpr std::size_t kLog = std::size_t{1} << 14;
+
+// A word of a raw shared area, read and written across processes.
+std::atomic_ref<std::uint64_t> word(std::uint64_t* words, std::size_t i) {
+  return std::atomic_ref<std::uint64_t>(words[i]);
+}
+
+// Each trial's sender takes end 1 (free, or its dead holder's) and sends
+// stress messages (trial, 0, 1, ...) until killed, every third in place
+// (try_reserve/commit) when there is room; after each it stores how many it
+// has sent. The parent, end 0, receives a random number of them, kills it,
+// then drains: recv returns what the dead sender committed, then closed.
+TEST(PipeCrash, KilledSendersEndIsTakenOverAndWhatItCommittedComesOnceInOrder) {
+  const ScopedName name("pc-sender");
+  const ScopedName sent_name("pc-sender-count");
+  auto sent = SharedMemory::create(sent_name, sizeof(std::uint64_t));
+  auto* words = reinterpret_cast<std::uint64_t*>(sent.data());  // NOLINT: raw count area
+  auto a = Pipe::create(name, {.capacity = 8, .max_message = kMax});
+  std::mt19937 rng(4242);
+  std::int64_t delivered = 0;  // the senders did run
+  for (int trial = 0; trial < kTrials; ++trial) {
+    word(words, 0).store(0);
+    const auto id = static_cast<std::uint32_t>(trial);
+    test::Pipe started;
+    const pid_t sender = test::fork_child([&] {
+      auto b = Pipe::open(name);
+      check_in_child(b.end() == 1, "took end 0");
+      started.send();
+      for (std::uint32_t s = 0;; ++s) {  // until killed
+        const auto m = test::stress_message(id, s, kMax);
+        const std::span<std::byte> room = s % 3 == 1 ? b.try_reserve() : std::span<std::byte>();
+        if (!room.empty()) {
+          std::memcpy(room.data(), m.data(), m.size());
+          b.commit(m.size());
+        } else if (b.send(std::span<const std::byte>(m)) != QueueStatus::ok) {
+          return;
+        }
+        word(words, 0).store(s + 1, std::memory_order_release);
+      }
+    });
+    ASSERT_TRUE(started.receive(test::kGenerousMs));
+    std::int64_t next = 0;  // the seq expected next from this trial's sender
+    std::string got;
+    auto take = [&]() -> testing::AssertionResult {
+      const std::uint64_t tag = test::check_stress_message(std::as_bytes(std::span(got)), kMax);
+      if (tag != test::tag_of(id, static_cast<std::uint32_t>(next))) {
+        return testing::AssertionFailure()
+               << "got " << (tag >> 32) << "/" << static_cast<std::uint32_t>(tag) << ", expected "
+               << id << "/" << next << " (~0 is torn)";
+      }
+      ++next;
+      return testing::AssertionSuccess();
+    };
+    const auto kill_after = static_cast<std::int64_t>(rng() % 40);
+    while (next < kill_after) {
+      ASSERT_EQ(a.recv_for(got, test::kGenerous), QueueStatus::ok) << "trial " << trial;
+      ASSERT_TRUE(take()) << "trial " << trial;
+    }
+    ASSERT_EQ(::kill(sender, SIGKILL), 0);
+    ASSERT_EQ(test::wait_exit_code(sender), kKilled);
+    QueueStatus st{};
+    while ((st = a.recv_for(got, test::kGenerous)) == QueueStatus::ok) {
+      ASSERT_TRUE(take()) << "trial " << trial << ", after the kill";
+    }
+    ASSERT_EQ(st, QueueStatus::closed) << "trial " << trial;
+    // It may have died after a commit, before counting it.
+    const auto counted = static_cast<std::int64_t>(word(words, 0).load(std::memory_order_acquire));
+    EXPECT_GE(next, counted) << "trial " << trial << ": a committed message was lost";
+    EXPECT_LE(next, counted + 1) << "trial " << trial;
+    delivered += next;
+  }
+  EXPECT_GT(delivered, 0);
+  // Both directions still work with a new holder of end 1.
+  const pid_t last = test::fork_child([&] {
+    auto b = Pipe::open(name);
+    std::string m;
+    check_in_child(b.recv_for(m, test::kGenerous) == QueueStatus::ok && m == "ping", "recv");
+    m = "pong";
+    check_in_child(b.send(std::as_bytes(std::span(m))) == QueueStatus::ok, "send");
+  });
+  const std::string ping = "ping";
+  ASSERT_EQ(a.send_for(std::as_bytes(std::span(ping)), test::kGenerous), QueueStatus::ok);
+  std::string got;
+  ASSERT_EQ(a.recv_for(got, test::kGenerous), QueueStatus::ok);
+  EXPECT_EQ(got, "pong");
+  EXPECT_EQ(test::wait_exit_code(last), 0);
+}
+
+// The window the random kills above rarely hit: a sender that died after
+// committing a message but before storing its position (SpscControl::tail,
+// so it lags by one). The new holder must not write over that message.
+TEST(PipeCrash, TakeoverKeepsTheMessageItsDeadSenderCommittedButDidNotCount) {
+  const ScopedName name("pc-lag");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 16});
+  test::Pipe sent;
+  const pid_t old_holder = test::fork_child([&] {
+    auto b = Pipe::open(name);
+    for (const std::string m : {"old-1", "old-2"}) {
+      check_in_child(b.send(std::as_bytes(std::span(m))) == QueueStatus::ok, "send");
+    }
+    sent.send();
+    for (;;) ::pause();  // until killed, holding its end
+  });
+  ASSERT_TRUE(sent.receive(test::kGenerousMs));
+  ASSERT_EQ(::kill(old_holder, SIGKILL), 0);
+  ASSERT_EQ(test::wait_exit_code(old_holder), kKilled);
+  auto* h = reinterpret_cast<detail::PipeHead*>(a.segment().data().data());  // NOLINT: layout
+  ASSERT_EQ(h->control[1].tail.load(), 2u);
+  h->control[1].tail.store(1);  // as if it died before counting "old-2"
+  const pid_t new_holder = test::fork_child([&] {
+    auto b = Pipe::open(name);
+    const std::string m = "new";
+    check_in_child(b.send(std::as_bytes(std::span(m))) == QueueStatus::ok, "send");
+  });
+  ASSERT_EQ(test::wait_exit_code(new_holder), 0);
+  std::string got;
+  for (const std::string expected : {"old-1", "old-2", "new"}) {
+    ASSERT_EQ(a.recv_for(got, test::kGenerous), QueueStatus::ok);
+    EXPECT_EQ(got, expected);
+  }
+}
+
+// The parent, end 0, sends stress messages (0, 0, 1, ...) throughout. Each
+// trial's receiver takes end 1 and reads in place: it peeks, logs the
+// message's seq in shared memory, then releases it. The parent kills it once
+// it has logged a random number more. At the end the last receiver drains to
+// closed. The log must hold every seq in order; a seq may appear twice in a
+// row where a receiver was killed after logging it, before releasing it.
+TEST(PipeCrash, KilledReceiversEndIsTakenOverAndLosesNothing) {
+  const ScopedName name("pc-receiver");
+  const ScopedName log_name("pc-receiver-log");
+  auto log = SharedMemory::create(log_name, (kLog + 1) * sizeof(std::uint64_t));
+  auto* words = reinterpret_cast<std::uint64_t*>(log.data());  // NOLINT: raw log area
+  auto a = Pipe::create(name, {.capacity = 8, .max_message = kMax});
+  std::mt19937 rng(2424);
+  std::uint32_t seq = 0;
+  auto start_receiver = [&] {
+    test::Pipe started;
+    const pid_t pid = test::fork_child([&] {
+      auto b = Pipe::open(name);
+      check_in_child(b.end() == 1, "took end 0");
+      started.send();
+      while (b.poll(test::kGenerous)) {
+        const std::optional<std::span<const std::byte>> m = b.try_peek();
+        if (!m) return;  // closed and drained
+        const std::uint64_t n = word(words, 0).load(std::memory_order_relaxed);
+        check_in_child(n < kLog, "log full");
+        words[1 + n] = test::check_stress_message(*m, kMax);
+        word(words, 0).store(n + 1, std::memory_order_release);
+        b.release();
+      }
+      check_in_child(false, "no message and no close within the bound");
+    });
+    check_in_child(started.receive(test::kGenerousMs), "receiver did not start");
+    return pid;
+  };
+  auto send_next = [&] {
+    const auto m = test::stress_message(0, seq, kMax);
+    const QueueStatus st = a.send_for(std::span<const std::byte>(m), test::kGenerous);
+    if (st == QueueStatus::ok) ++seq;
+    return st;
+  };
+  for (int trial = 0; trial < kTrials; ++trial) {
+    const pid_t receiver = start_receiver();
+    const std::uint64_t target = word(words, 0).load() + rng() % 40;
+    // Send until it has logged `target`, then a few more it may be reading.
+    while (word(words, 0).load(std::memory_order_acquire) < target) {
+      ASSERT_EQ(send_next(), QueueStatus::ok) << "trial " << trial;
+    }
+    for (std::uint32_t extra = rng() % 4; extra > 0; --extra) {
+      ASSERT_EQ(send_next(), QueueStatus::ok) << "trial " << trial;
+    }
+    ASSERT_EQ(::kill(receiver, SIGKILL), 0);
+    ASSERT_EQ(test::wait_exit_code(receiver), kKilled);
+  }
+  const pid_t last = start_receiver();
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(send_next(), QueueStatus::ok);
+  a.close();
+  ASSERT_EQ(test::wait_exit_code(last), 0);
+
+  const std::uint64_t logged = word(words, 0).load(std::memory_order_acquire);
+  std::uint32_t expected = 0;
+  int repeats = 0;
+  for (std::uint64_t i = 0; i < logged; ++i) {
+    const std::uint64_t tag = words[1 + i];
+    ASSERT_EQ(tag >> 32, 0u) << "entry " << i << ": a torn or unknown message";
+    const auto s = static_cast<std::uint32_t>(tag);
+    if (expected > 0 && s == expected - 1) {
+      ++repeats;  // delivered again after its receiver died
+      continue;
+    }
+    ASSERT_EQ(s, expected) << "entry " << i << ": out of order or lost";
+    ++expected;
+  }
+  EXPECT_EQ(expected, seq) << "messages never logged";
+  EXPECT_LE(repeats, kTrials);
+}
+
+}  // namespace
+}  // namespace shmkit
