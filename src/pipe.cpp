@@ -164,22 +164,9 @@ Pipe::~Pipe() {
                                                 std::memory_order_relaxed);
 }
 
-QueueSlot& Pipe::slot(int ring, std::uint64_t pos) const noexcept {
-  return *std::launder(reinterpret_cast<QueueSlot*>(  // NOLINT: mapped layout
-      rings_[ring] + (pos & (slot_count_ - 1)) * slot_size_));
-}
-
-std::byte* Pipe::payload(int ring, std::uint64_t pos) const noexcept {
-  return rings_[ring] + (pos & (slot_count_ - 1)) * slot_size_ + detail::kQueueSlotHeader;
-}
-
 bool Pipe::peer_alive() const {
   const std::uint64_t who = head_->ends[1 - end_].who.load(std::memory_order_acquire);
   return who != 0 && is_alive(ProcessIdentity::unpack(who));
-}
-
-bool Pipe::peer_closed() const noexcept {
-  return head_->ends[1 - end_].closed.load(std::memory_order_acquire) != 0;
 }
 
 bool Pipe::peer_gone() const {
@@ -190,16 +177,23 @@ bool Pipe::peer_gone() const {
   return who != 0 && !is_alive(ProcessIdentity::unpack(who));
 }
 
-void Pipe::check_size(std::size_t bytes) const {
-  if (bytes > max_message_) {
-    throw Error(Errc::message_too_large,
-                "pipe '" + segment_.name() + "': a message of " + std::to_string(bytes) +
-                    " bytes exceeds its max_message of " + std::to_string(max_message_));
-  }
+void Pipe::throw_too_large(std::size_t bytes) const {
+  throw Error(Errc::message_too_large,
+              "pipe '" + segment_.name() + "': a message of " + std::to_string(bytes) +
+                  " bytes exceeds its max_message of " + std::to_string(max_message_));
 }
 
-bool Pipe::can_send() const {
-  if (send_pos_ - head_cache_ < slot_count_) return true;
+void Pipe::throw_bad_length(std::uint32_t length) const {
+  throw Error(Errc::corrupt, "pipe '" + segment_.name() + "': a message length of " +
+                                 std::to_string(length) + " exceeds max_message");
+}
+
+void Pipe::wake_peer(std::atomic<std::uint32_t>& word) noexcept {
+  word.fetch_add(1, std::memory_order_release);
+  platform::futex_wake(word, 1);
+}
+
+bool Pipe::refresh_head() const {
   // The cached head says full: read the consumer's. acquire pairs with its
   // store in release(): its reading of the slots below head is done. seq_cst
   // for the re-check in sleep_on() (Dekker with [R2] there).
@@ -214,39 +208,10 @@ bool Pipe::can_send() const {
   return used < slot_count_;
 }
 
-bool Pipe::can_recv() const noexcept {
-  // acquire pairs with the producer's commit: the payload is written.
-  return slot(1 - end_, recv_pos_).seq.load(std::memory_order_acquire) == recv_pos_ + 1;
-}
-
 std::span<std::byte> Pipe::try_reserve() {
   if (!can_send()) return {};
   detail::prefetch_slot_for_write(slot(end_, send_pos_ + detail::kSlotPrefetchAhead));
   return {payload(end_, send_pos_), max_message_};
-}
-
-void Pipe::finish_send(std::uint32_t length) noexcept {
-  QueueSlot& s = slot(end_, send_pos_);
-  s.length.store(length, std::memory_order_relaxed);
-  // [S1] release: payload and length before the consumer sees the slot ready.
-  // Then [S2], the consumer_waiting load, must not come before it (Dekker with
-  // the consumer's [R1] in sleep_on()): light, only the compiler is kept from
-  // reordering them and the consumer's remote_fence() does the rest; else
-  // both are seq_cst.
-  detail::SpscControl& control = head_->control[end_];
-  // The first message of this handle is seq_cst, light or not: a consumer
-  // that went to sleep before we raised ends[end_].light (so without a
-  // remote_fence()) is seen by it.
-  const bool light = platform::light_fences() && sent_;
-  sent_ = true;
-  const bool waiter =
-      platform::publish_then_look(s.seq, send_pos_ + 1, control.consumer_waiting, light);  // [S2]
-  ++send_pos_;
-  control.tail.store(send_pos_, std::memory_order_relaxed);
-  if (waiter) {
-    control.data_seq.fetch_add(1, std::memory_order_release);
-    platform::futex_wake(control.data_seq, 1);
-  }
 }
 
 void Pipe::commit(std::size_t length) {
@@ -255,53 +220,12 @@ void Pipe::commit(std::size_t length) {
   finish_send(static_cast<std::uint32_t>(length));
 }
 
-QueueStatus Pipe::try_send(std::span<const std::byte> message) {
-  check_size(message.size());
-  if (peer_closed()) return QueueStatus::closed;
-  if (!can_send()) return QueueStatus::full;
-  detail::prefetch_slot_for_write(slot(end_, send_pos_ + detail::kSlotPrefetchAhead));
-  if (!message.empty()) std::memcpy(payload(end_, send_pos_), message.data(), message.size());
-  finish_send(static_cast<std::uint32_t>(message.size()));
-  return QueueStatus::ok;
-}
-
 QueueStatus Pipe::send_until(std::span<const std::byte> message, platform::Deadline deadline) {
   for (;;) {
     const QueueStatus status = try_send(message);
     if (status != QueueStatus::full) return status;
     const QueueStatus waited = wait_writable(deadline);
     if (waited != QueueStatus::ok) return waited;
-  }
-}
-
-std::uint32_t Pipe::ready_length() const {
-  // relaxed: ordered after can_recv()'s acquire load of seq.
-  const std::uint32_t length = slot(1 - end_, recv_pos_).length.load(std::memory_order_relaxed);
-  if (length > max_message_) {
-    throw Error(Errc::corrupt, "pipe '" + segment_.name() + "': a message length of " +
-                                   std::to_string(length) + " exceeds max_message");
-  }
-  return length;
-}
-
-std::optional<std::span<const std::byte>> Pipe::try_peek() {
-  if (!can_recv()) return std::nullopt;
-  return std::span<const std::byte>(payload(1 - end_, recv_pos_), ready_length());
-}
-
-void Pipe::release() noexcept {
-  const int ring = 1 - end_;
-  ++recv_pos_;
-  detail::SpscControl& control = head_->control[ring];
-  // [R2] release: our reading of the slot is done before the producer reuses
-  // it; then the producer_waiting load, kept after it as in finish_send()
-  // (Dekker with the producer's [R1]). On our own line: the slot itself is
-  // left alone, so it is not pulled back here.
-  const bool light = platform::light_fences() && released_;  // as in finish_send()
-  released_ = true;
-  if (platform::publish_then_look(control.head, recv_pos_, control.producer_waiting, light)) {
-    control.space_seq.fetch_add(1, std::memory_order_release);
-    platform::futex_wake(control.space_seq, 1);
   }
 }
 
