@@ -157,7 +157,7 @@ class Pipe {
 
 // --- The sending fast path, inline: a message costs a few tens of
 // nanoseconds, and calls into the library for each step were a good part of
-// that (Pipe one way, queue.throughput: 21-22 -> 26-28 M msgs/s, interleaved
+// that (Pipe one way, queue.throughput: 21-22 -> 25-28 M msgs/s, interleaved
 // rounds). The receiving side's try_peek() and release() stay calls (see
 // there); the slow and cold parts (waiting, errors, wake-ups) are in pipe.cpp.
 
