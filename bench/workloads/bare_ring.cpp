@@ -4,8 +4,6 @@
 #include <cstdint>
 #include <cstring>
 
-#include "harness/shared_block.hpp"
-#include "harness/team.hpp"
 #include "workloads/message64.hpp"
 #include "workloads/throughput_shared.hpp"
 
@@ -63,27 +61,7 @@ class Consumer {
 }  // namespace
 
 void bare_ring_throughput_rep(Context& ctx, const std::string& system) {
-  SharedBlock<RingShared> block;
-  RingShared& s = *block;
-  run_stream(
-      ctx, s.run, [&] { return Producer(s); },
-      [](Producer& ring, SpinWait& spin, ThroughputTimer& timer) {
-        send_stream(
-            [&](const Message64& m) {
-              while (!ring.try_push(m)) spin();
-            },
-            timer);
-      },
-      [&] { return Consumer(s); },
-      [](Consumer& ring, SpinWait& spin, ThroughputClock& clock) {
-        auto pop = [&] {
-          Message64 m{};
-          while (!ring.try_pop(m)) spin();
-          return m;
-        };
-        return receive_stream(pop, clock, "consumer");
-      });
-  record_throughput(ctx, system, metrics::kMsgs64, s.run.stream);
+  spin_ring_throughput_rep<RingShared, Producer, Consumer>(ctx, system);
 }
 
 }  // namespace shmkit::bench

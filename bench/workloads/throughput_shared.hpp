@@ -172,6 +172,37 @@ void run_stream(Context& ctx, StreamShared& s, Open0 open0, Send send, Open1 ope
   team.join();
 }
 
+// One repetition of a 64-byte stream through a bare ring of the benchmark's
+// own: Shared is zeroed, then init() if it has one, and holds a StreamShared
+// `run`; Producer(Shared&) has bool try_push(const Message64&), and
+// Consumer(Shared&) bool try_pop(Message64&). Both sides spin while full or
+// empty. Records metrics::kMsgs64 under `system`.
+template <class Shared, class Producer, class Consumer>
+void spin_ring_throughput_rep(Context& ctx, const std::string& system) {
+  SharedBlock<Shared> block;
+  Shared& s = *block;
+  if constexpr (requires { s.init(); }) s.init();
+  run_stream(
+      ctx, s.run, [&] { return Producer(s); },
+      [](Producer& ring, SpinWait& spin, ThroughputTimer& timer) {
+        send_stream(
+            [&](const Message64& m) {
+              while (!ring.try_push(m)) spin();
+            },
+            timer);
+      },
+      [&] { return Consumer(s); },
+      [](Consumer& ring, SpinWait& spin, ThroughputClock& clock) {
+        auto pop = [&] {
+          Message64 m{};
+          while (!ring.try_pop(m)) spin();
+          return m;
+        };
+        return receive_stream(pop, clock, "consumer");
+      });
+  record_throughput(ctx, system, metrics::kMsgs64, s.run.stream);
+}
+
 // The receiver's messages per second; throws CaseFailure if it measured none.
 inline double messages_per_second(const std::string& system, const ThroughputShared& s) {
   if (s.received == 0 || s.last_ns <= s.first_ns) {
