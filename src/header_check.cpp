@@ -52,7 +52,9 @@ std::optional<HeaderCheck> check_identity(const FixedHeader& fixed, std::uint32_
     // written the magic.
     if (fixed.magic == 0 && file_size >= sizeof(SegmentHeader) && all_zero(fixed) &&
         state <= static_cast<std::uint32_t>(SegmentState::initialising)) {
-      return not_ready("its creator has not finished initialising it");
+      return not_ready(
+          "nothing is written in it yet: its creator has not finished initialising it, or it is "
+          "not a shmkit object");
     }
     return invalid(Errc::corrupt, "not a shmkit object (magic " + hex32(fixed.magic) + ")");
   }

@@ -248,7 +248,8 @@ Segment Segment::open(std::string_view name, const SegmentOptions& options) {
     if (now >= deadline) {
       throw Error(Errc::timeout, what + " is not ready after " +
                                      std::to_string(options.ready_timeout.count()) +
-                                     " ms: " + check.problem);
+                                     " ms: " + check.problem + "; if no process is creating it, " +
+                                     "remove it with 'shmkit rm " + std::string(name) + "'");
     }
     // Sleep until the creator publishes, re-checking its liveness every 50 ms.
     const Clock::time_point wake = std::min(deadline, now + std::chrono::milliseconds(50));

@@ -195,7 +195,7 @@ inline std::vector<BrokenCase> broken_header_corpus() {
   // Not ready: a creator between O_EXCL open and the release of `ready`.
   add("empty_file", {}, Expect::bytes_object, V::not_ready, Errc::timeout, {"empty"});
   add("all_zero_uninitialised", Bytes(kFileSize), Expect::bytes_object, V::not_ready, Errc::timeout,
-      {"not finished initialising"});
+      {"not finished initialising", "nothing is written in it yet"});
   add("all_zero_initialising", with_state(Bytes(kFileSize), kInitialising), Expect::bytes_object,
       V::not_ready, Errc::timeout, {"not finished initialising"}, true);
   add("all_zero_initialising_creator_dead", with_state(Bytes(kFileSize), kInitialising),

@@ -242,6 +242,8 @@ TEST_P(SegmentOpenCorpus, ThrowsTheSameCodeWithAMessageNamingTheObject) {
     } else {
       code = Errc::timeout;
       fragments.emplace_back("is not ready after 30 ms");
+      fragments.emplace_back("if no process is creating it, remove it with 'shmkit rm " + c.name +
+                             "'");
     }
   }
   try {
