@@ -21,6 +21,14 @@ using detail::SegmentHeader;
 using detail::SegmentState;
 using Clock = std::chrono::steady_clock;
 
+// The command that removes object `name`: with --dir when the caller named a
+// directory (the default one the CLI resolves as the library does).
+std::string rm_command(std::string_view name, const std::string& explicit_directory) {
+  std::string command = "shmkit ";
+  if (!explicit_directory.empty()) command += "--dir " + explicit_directory + " ";
+  return command + "rm " + std::string(name);
+}
+
 std::string describe(std::string_view name, const std::string& directory) {
   return "object '" + std::string(name) + "' (" + directory + "/" + Segment::file_name(name) + ")";
 }
@@ -238,18 +246,18 @@ Segment Segment::open(std::string_view name, const SegmentOptions& options) {
         std::string message = what;
         message += creator.pid == 0 ? ": its creator"
                                     : ": its creator (pid " + std::to_string(creator.pid) + ")";
-        message += " died while initialising it; remove it with 'shmkit rm ";
-        message += name;
+        message += " died while initialising it; remove it with '";
+        message += rm_command(name, options.directory);
         message += "'";
         throw Error(Errc::corrupt, message);
       }
     }
     const Clock::time_point now = Clock::now();
     if (now >= deadline) {
-      throw Error(Errc::timeout, what + " is not ready after " +
-                                     std::to_string(options.ready_timeout.count()) +
-                                     " ms: " + check.problem + "; if no process is creating it, " +
-                                     "remove it with 'shmkit rm " + std::string(name) + "'");
+      throw Error(Errc::timeout,
+                  what + " is not ready after " + std::to_string(options.ready_timeout.count()) +
+                      " ms: " + check.problem + "; if no process is creating it, " +
+                      "remove it with '" + rm_command(name, options.directory) + "'");
     }
     // Sleep until the creator publishes, re-checking its liveness every 50 ms.
     const Clock::time_point wake = std::min(deadline, now + std::chrono::milliseconds(50));

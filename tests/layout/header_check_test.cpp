@@ -238,12 +238,13 @@ TEST_P(SegmentOpenCorpus, ThrowsTheSameCodeWithAMessageNamingTheObject) {
         test::check_input(file.data(), file.size()).state == test::kInitialising;
     if (initialising && !c.live_creator) {
       code = Errc::corrupt;
-      fragments = {"died while initialising"};
+      fragments = {"died while initialising",
+                   "remove it with 'shmkit --dir " + dir_.path() + " rm " + c.name + "'"};
     } else {
       code = Errc::timeout;
       fragments.emplace_back("is not ready after 30 ms");
-      fragments.emplace_back("if no process is creating it, remove it with 'shmkit rm " + c.name +
-                             "'");
+      fragments.emplace_back("if no process is creating it, remove it with 'shmkit --dir " +
+                             dir_.path() + " rm " + c.name + "'");
     }
   }
   try {
