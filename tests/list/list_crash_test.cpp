@@ -28,7 +28,6 @@ using test::check_in_child;
 
 const auto* const kClean = ::testing::AddGlobalTestEnvironment(new test::NoLeftovers);
 
-constexpr int kKilled = 128 + SIGKILL;
 constexpr std::uint32_t kVictim = 0;    // the writer that is killed
 constexpr std::uint32_t kSurvivor = 1;  // a writer that runs through the kill
 constexpr std::uint32_t kAfter = 2;     // the parent, appending after the kill
@@ -135,7 +134,7 @@ TEST(ListCrash, WriterKilledMidAppendLeavesReadersUnblockedAndEveryItemWhole) {
     // The next writer's append works: the lock of the dead writer is taken
     // over. (The victim is a zombie until reaped: dead already.)
     write_items(list, kAfter, 0, kAfterItems, nullptr);
-    EXPECT_EQ(test::wait_exit_code(victim), kKilled);
+    EXPECT_EQ(test::wait_exit_code(victim), test::kKilled);
     EXPECT_EQ(test::wait_exit_code(survivor), 0);
     list.close();
     EXPECT_EQ(test::wait_exit_code(reader), 0);
@@ -182,7 +181,7 @@ TEST(ListCrash, AppendTakesOverTheLockOfAWriterThatDiedHoldingIt) {
   });
   EXPECT_EQ(test::wait_exit_code(writer), 0);
   list.append("after");
-  EXPECT_EQ(test::wait_exit_code(holder), kKilled);
+  EXPECT_EQ(test::wait_exit_code(holder), test::kKilled);
   EXPECT_EQ(list.to_vector(), (std::vector<std::string>{"before", "from child", "after"}));
   list.close();  // close takes the lock too
   EXPECT_TRUE(list.closed());
@@ -218,7 +217,7 @@ TEST(ListCrash, AWriterKilledRightAfterPublishingADataChunkLeavesEveryItemIntact
     expected.push_back(std::to_string(i) + std::string(290, static_cast<char>('a' + i % 26)));
     list.append(expected.back());
   }
-  EXPECT_EQ(test::wait_exit_code(appender), kKilled);
+  EXPECT_EQ(test::wait_exit_code(appender), test::kKilled);
   EXPECT_EQ(list.to_vector(), expected);
   EXPECT_EQ(List<std::string>::open(name).to_vector(), expected);
 }
@@ -266,8 +265,8 @@ TEST(ListCrash, ReadersKilledAnywhereAffectNobody) {
     for (auto spin = rng() % 50'000; spin > 0; --spin) platform::cpu_relax();
     for (const pid_t pid : busy) ::kill(pid, SIGKILL);
     for (const pid_t pid : asleep) ::kill(pid, SIGKILL);
-    for (const pid_t pid : busy) EXPECT_EQ(test::wait_exit_code(pid), kKilled);
-    for (const pid_t pid : asleep) EXPECT_EQ(test::wait_exit_code(pid), kKilled);
+    for (const pid_t pid : busy) EXPECT_EQ(test::wait_exit_code(pid), test::kKilled);
+    for (const pid_t pid : asleep) EXPECT_EQ(test::wait_exit_code(pid), test::kKilled);
   }
   // A new reader is woken by the next append; every item is whole.
   const pid_t reader = test::fork_child([&] {

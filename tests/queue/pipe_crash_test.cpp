@@ -32,7 +32,6 @@ using test::ScopedName;
 
 const auto* const kClean = ::testing::AddGlobalTestEnvironment(new test::NoLeftovers);
 
-constexpr int kKilled = 128 + SIGKILL;
 constexpr std::uint32_t kMax = 64;
 const int kTrials = test::scaled_queue(100) < 100 ? 20 : 100;
 // Entries of the receivers' log: more than kTrials * (40 + 3 + capacity).
@@ -95,7 +94,7 @@ TEST(PipeCrash, KilledSendersEndIsTakenOverAndWhatItCommittedComesOnceInOrder) {
       ASSERT_TRUE(take()) << "trial " << trial;
     }
     ASSERT_EQ(::kill(sender, SIGKILL), 0);
-    ASSERT_EQ(test::wait_exit_code(sender), kKilled);
+    ASSERT_EQ(test::wait_exit_code(sender), test::kKilled);
     QueueStatus st{};
     while ((st = a.recv_for(got, test::kGenerous)) == QueueStatus::ok) {
       ASSERT_TRUE(take()) << "trial " << trial << ", after the kill";
@@ -130,18 +129,10 @@ TEST(PipeCrash, KilledSendersEndIsTakenOverAndWhatItCommittedComesOnceInOrder) {
 TEST(PipeCrash, TakeoverKeepsTheMessageItsDeadSenderCommittedButDidNotCount) {
   const ScopedName name("pc-lag");
   auto a = Pipe::create(name, {.capacity = 4, .max_message = 16});
-  test::Pipe sent;
-  const pid_t old_holder = test::fork_child([&] {
-    auto b = Pipe::open(name);
-    for (const std::string m : {"old-1", "old-2"}) {
-      check_in_child(b.send(std::as_bytes(std::span(m))) == QueueStatus::ok, "send");
-    }
-    sent.send();
-    for (;;) ::pause();  // until killed, holding its end
-  });
-  ASSERT_TRUE(sent.receive(test::kGenerousMs));
+  const pid_t old_holder = test::pipe_end_holder(name, {"old-1", "old-2"});
+  ASSERT_GT(old_holder, 0);
   ASSERT_EQ(::kill(old_holder, SIGKILL), 0);
-  ASSERT_EQ(test::wait_exit_code(old_holder), kKilled);
+  ASSERT_EQ(test::wait_exit_code(old_holder), test::kKilled);
   auto* h = reinterpret_cast<detail::PipeHead*>(a.segment().data().data());  // NOLINT: layout
   ASSERT_EQ(h->control[1].tail.load(), 2u);
   h->control[1].tail.store(1);  // as if it died before counting "old-2"
@@ -210,7 +201,7 @@ TEST(PipeCrash, KilledReceiversEndIsTakenOverAndLosesNothing) {
       ASSERT_EQ(send_next(), QueueStatus::ok) << "trial " << trial;
     }
     ASSERT_EQ(::kill(receiver, SIGKILL), 0);
-    ASSERT_EQ(test::wait_exit_code(receiver), kKilled);
+    ASSERT_EQ(test::wait_exit_code(receiver), test::kKilled);
   }
   const pid_t last = start_receiver();
   ASSERT_GT(last, 0) << "the last receiver did not start";

@@ -32,7 +32,6 @@ SegmentOptions any_kind() {
   return o;
 }
 
-constexpr int kKilled = 128 + SIGKILL;
 constexpr std::uint32_t kMax = 128;
 
 std::span<const std::byte> span_of(const std::vector<std::byte>& m) { return m; }
@@ -267,19 +266,10 @@ TEST(Pipe, PeerCloseDrainsThenReportsClosed) {
 TEST(Pipe, KilledPeerLetsRecvDrainThenReportClosedAndSendClosed) {
   const ScopedName name("p-killed");
   auto a = Pipe::create(name, {.capacity = 16, .max_message = 8});
-  test::Pipe sent;
-  const pid_t child = test::fork_child([&] {
-    auto b = Pipe::open(name);
-    for (int i = 0; i < 7; ++i) {
-      const std::string m = std::to_string(i);
-      check_in_child(b.send(std::as_bytes(std::span(m))) == QueueStatus::ok, "send");
-    }
-    sent.send();
-    for (;;) ::pause();  // until killed, holding its end
-  });
-  ASSERT_TRUE(sent.receive(test::kGenerousMs));
+  const pid_t child = test::pipe_end_holder(name, {"0", "1", "2", "3", "4", "5", "6"});
+  ASSERT_GT(child, 0);
   ASSERT_EQ(::kill(child, SIGKILL), 0);
-  ASSERT_EQ(test::wait_exit_code(child), kKilled);
+  ASSERT_EQ(test::wait_exit_code(child), test::kKilled);
   EXPECT_FALSE(a.peer_alive());
   std::string got;
   for (int i = 0; i < 7; ++i) {
@@ -299,19 +289,14 @@ TEST(Pipe, KilledPeerLetsRecvDrainThenReportClosedAndSendClosed) {
 TEST(Pipe, RecvBlockedWhenThePeerIsKilledReturnsClosed) {
   const ScopedName name("p-killed-wait");
   auto a = Pipe::create(name, {.capacity = 4, .max_message = 8});
-  test::Pipe opened;
-  const pid_t child = test::fork_child([&] {
-    auto b = Pipe::open(name);
-    opened.send();
-    for (;;) ::pause();
-  });
-  ASSERT_TRUE(opened.receive(test::kGenerousMs));
+  const pid_t child = test::pipe_end_holder(name, {});
+  ASSERT_GT(child, 0);
   std::thread killer([&] {
     // Kill once the parent is asleep in recv (or about to be).
     auto* h = reinterpret_cast<detail::PipeHead*>(a.segment().data().data());  // NOLINT
     EXPECT_TRUE(test::eventually([&] { return h->control[1].consumer_waiting.load() != 0; }));
     ::kill(child, SIGKILL);
-    EXPECT_EQ(test::wait_exit_code(child), kKilled);
+    EXPECT_EQ(test::wait_exit_code(child), test::kKilled);
   });
   std::string got;
   EXPECT_EQ(a.recv_for(got, test::kGenerous), QueueStatus::closed);
@@ -321,19 +306,12 @@ TEST(Pipe, RecvBlockedWhenThePeerIsKilledReturnsClosed) {
 TEST(Pipe, ThirdOpenFailsWhileBothEndsAreLiveAndDeadEndIsTakenOver) {
   const ScopedName name("p-ends");
   auto a = Pipe::create(name, {.capacity = 4, .max_message = 8});
-  test::Pipe opened;
-  const pid_t holder = test::fork_child([&] {
-    auto b = Pipe::open(name);
-    const std::string m = "from-old";
-    check_in_child(b.send(std::as_bytes(std::span(m))) == QueueStatus::ok, "send");
-    opened.send();
-    for (;;) ::pause();
-  });
-  ASSERT_TRUE(opened.receive(test::kGenerousMs));
+  const pid_t holder = test::pipe_end_holder(name, {"from-old"});
+  ASSERT_GT(holder, 0);
   EXPECT_EQ(test::thrown_by([&] { (void)Pipe::open(name); }).code,
             test::code_of(Errc::already_exists));
   ASSERT_EQ(::kill(holder, SIGKILL), 0);
-  ASSERT_EQ(test::wait_exit_code(holder), kKilled);
+  ASSERT_EQ(test::wait_exit_code(holder), test::kKilled);
   // The dead holder's end is taken over, where it stopped.
   auto b = Pipe::open(name);
   EXPECT_EQ(b.end(), 1);

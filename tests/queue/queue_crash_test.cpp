@@ -26,9 +26,8 @@ using test::ScopedName;
 
 const auto* const kClean = ::testing::AddGlobalTestEnvironment(new test::NoLeftovers);
 
-constexpr int kKilled = 128 + SIGKILL;
 constexpr std::uint32_t kMax = 64;
-constexpr std::uint32_t kParent = 1000;  // the parent's producer id
+constexpr std::uint32_t kParent = 1000;    // the parent's producer id
 constexpr std::uint64_t kVictimBatch = 3;  // the killed consumer's try_pop_batch
 const int kTrials = test::scaled_queue(100) < 100 ? 20 : 100;
 
@@ -130,7 +129,7 @@ TEST(ByteQueueCrash, KilledProducersNeverBlockOthersOrLoseCommittedMessages) {
       ASSERT_EQ(error, "") << "trial " << trial;
     }
     ASSERT_EQ(::kill(victim, SIGKILL), 0);
-    ASSERT_EQ(test::wait_exit_code(victim), kKilled);
+    ASSERT_EQ(test::wait_exit_code(victim), test::kKilled);
     for (std::uint32_t i = 0; i < 10; ++i) {
       ASSERT_TRUE(push_while_popping(q, test::stress_message(kParent, parent_seq++, kMax), got));
     }
@@ -212,7 +211,7 @@ TEST(ByteQueueCrash, KilledConsumersLoseAtMostTheMessagesTheyHadTaken) {
       ASSERT_EQ(q.push_for(span_of(m), test::kGenerous), QueueStatus::ok) << "trial " << trial;
     }
     ASSERT_EQ(::kill(victim, SIGKILL), 0);
-    ASSERT_EQ(test::wait_exit_code(victim), kKilled);
+    ASSERT_EQ(test::wait_exit_code(victim), test::kKilled);
     for (std::uint32_t i = 0; i < 20; ++i) {  // > capacity: wraps past a held slot
       ASSERT_TRUE(push_while_popping(q, test::stress_message(kParent, seq++, kMax), got));
     }

@@ -1,15 +1,22 @@
 #pragma once
 
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../list/list_test_util.hpp"
+#include "shmkit/pipe.hpp"
 #include "shmkit/queue.hpp"
 
 // Helpers for the queue tests: iteration scaling under sanitizers, stress
@@ -162,6 +169,27 @@ inline std::string check_delivery(const std::vector<std::span<const std::uint64_
   const auto missing = std::count(seen.begin(), seen.end(), 0);
   if (missing != 0) return std::to_string(missing) + " messages never came";
   return "";
+}
+
+// Forks a process that opens pipe `name` (so it takes the free end), sends
+// `messages` in order, then holds its end until it is killed. Returns its pid
+// once it has sent them all, or -1 if it did not get that far (it is then
+// killed and reaped; the caller asserts).
+inline pid_t pipe_end_holder(std::string_view name,
+                             std::initializer_list<std::string_view> messages) {
+  const Pipe sent;
+  const pid_t pid = fork_child([&] {
+    auto end = shmkit::Pipe::open(name);
+    for (const std::string_view m : messages) {
+      check_in_child(end.send(std::as_bytes(std::span(m))) == QueueStatus::ok, "send");
+    }
+    sent.send();
+    for (;;) ::pause();  // until killed, holding its end
+  });
+  if (sent.receive(kGenerousMs)) return pid;
+  ::kill(pid, SIGKILL);
+  (void)wait_exit_code(pid);
+  return -1;
 }
 
 }  // namespace shmkit::test

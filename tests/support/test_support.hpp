@@ -1,5 +1,6 @@
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -41,6 +42,9 @@ pid_t fork_child(const std::function<void()>& body);
 // Waits for `pid`; returns its exit code, or 128 + signal if a signal ended it,
 // or -1 if it did not end within `timeout_ms` (it is then killed).
 int wait_exit_code(pid_t pid, int timeout_ms = 60'000);
+
+// What wait_exit_code() returns for a child that SIGKILL ended.
+inline constexpr int kKilled = 128 + SIGKILL;
 
 // What `body` threw: the code and what() of a std::system_error (shmkit::Error
 // is one); code is {} if it threw nothing. Other exceptions propagate.

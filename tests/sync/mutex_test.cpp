@@ -23,8 +23,6 @@ using namespace std::chrono_literals;
 
 const auto* const kClean = ::testing::AddGlobalTestEnvironment(new test::NoLeftovers);
 
-constexpr int kKilledExit = 128 + SIGKILL;
-
 // A plain (non-atomic) counter: only the mutex keeps its increments exact.
 std::uint64_t& counter_in(const SharedMemory& memory) {
   return *reinterpret_cast<std::uint64_t*>(memory.data());  // NOLINT: test layout
@@ -290,7 +288,7 @@ TEST(Mutex, AWaiterRecoversTheLockFromAHolderKilledInItsCriticalSection) {
     // A random moment of the holder's critical section (fault injection).
     std::this_thread::sleep_for(std::chrono::microseconds(delay_us(random)));
     ASSERT_EQ(::kill(holder, SIGKILL), 0);
-    EXPECT_EQ(test::wait_exit_code(holder), kKilledExit);
+    EXPECT_EQ(test::wait_exit_code(holder), test::kKilled);
     ASSERT_EQ(test::wait_exit_code(waiter), 0)
         << "waiter's first LockResult " << shared->first_result;
     // The mutex is free and usable again, and the invariant holds.
