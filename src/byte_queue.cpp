@@ -3,9 +3,11 @@
 #include <bit>
 #include <cstring>
 #include <new>
+#include <thread>
 
 #include "shmkit/detail/ring_config.hpp"
 #include "shmkit/detail/slot_prefetch.hpp"
+#include "shmkit/platform/remote_fence.hpp"
 #include "shmkit/platform/spin.hpp"
 #include "shmkit/platform/thread_identity.hpp"
 #include "shmkit/queue.hpp"
@@ -26,6 +28,14 @@ using detail::round_up;
 using detail::slot_size_for;
 constexpr std::uint32_t kMaxSlots = detail::kQueueMaxSlots;
 constexpr std::uint32_t kMaxMessage = detail::kQueueMaxMessage;
+constexpr std::uint32_t kRevoking = detail::kQueueLeaseRevoking;
+
+// A role's lease word names a participant record: its index + 1.
+constexpr std::uint32_t lease_of(std::uint32_t index) noexcept { return index + 1; }
+
+// A revoker that cannot fence (remote_fence() refused), or a consumer that
+// cannot fence a producer lease holder, waits in steps this long.
+constexpr auto kUnfencedStep = std::chrono::milliseconds(1);
 
 // On a 128-byte boundary, as a pipe's rings: a two-line slot is one pair for
 // the adjacent-line prefetcher.
@@ -159,13 +169,19 @@ void ByteQueue::leave() noexcept {
   } catch (...) {
     return;
   }
-  for (QueueParticipant* records : {head_->producers, head_->consumers}) {
+  for (const Role role : {Role::producer, Role::consumer}) {
     for (std::uint32_t i = 0; i < detail::kQueueMaxParticipants; ++i) {
-      QueueParticipant& p = records[i];
+      QueueParticipant& p = records(role)[i];
       if (p.who.load(std::memory_order_relaxed) != me) continue;
       if (p.pending_begin.load(std::memory_order_relaxed) !=
           p.pending_end.load(std::memory_order_relaxed)) {
         continue;  // holds a slot: leave it for recovery
+      }
+      // Our lease goes first, so that it never names a record someone else
+      // takes. seq_cst: after our last index store.
+      for (std::uint32_t held : {lease_of(i), lease_of(i) | kRevoking}) {
+        lease(role).compare_exchange_strong(held, 0, std::memory_order_seq_cst,
+                                            std::memory_order_relaxed);
       }
       std::uint64_t expected = me;
       p.who.compare_exchange_strong(expected, 0, std::memory_order_release,
@@ -177,9 +193,17 @@ void ByteQueue::leave() noexcept {
 
 // ---------------------------------------------------------------- records
 
+QueueParticipant* ByteQueue::records(Role role) const noexcept {
+  return role == Role::producer ? head_->producers : head_->consumers;
+}
+
+std::atomic<std::uint32_t>& ByteQueue::lease(Role role) const noexcept {
+  return role == Role::producer ? head_->producer_lease : head_->consumer_lease;
+}
+
 QueueParticipant& ByteQueue::participant(Role role) {
   const auto r = static_cast<std::size_t>(role);
-  QueueParticipant* records = role == Role::producer ? head_->producers : head_->consumers;
+  QueueParticipant* records = this->records(role);
   const std::uint64_t me = platform::this_thread_word();
   const CachedRecords& entry = cache_entry(head_);
   if (entry.index[r] != CachedRecords::kNone &&
@@ -191,22 +215,28 @@ QueueParticipant& ByteQueue::participant(Role role) {
 
 QueueParticipant& ByteQueue::register_participant(Role role, std::uint64_t me) {
   const auto r = static_cast<std::size_t>(role);
-  QueueParticipant* records = role == Role::producer ? head_->producers : head_->consumers;
+  QueueParticipant* records = this->records(role);
   CachedRecords& entry = cache_entry(head_);
-  auto take = [&](std::uint32_t i) -> QueueParticipant& {
+  auto found = [&](std::uint32_t i) -> QueueParticipant& {
     entry.index[r] = i;
     return records[i];
   };
+  // A record just claimed: the role's lease is settled before its first use.
+  auto take = [&](std::uint32_t i) -> QueueParticipant& {
+    settle_lease(role, i);
+    return found(i);
+  };
   const std::uint32_t n = detail::kQueueMaxParticipants;
   for (std::uint32_t i = 0; i < n; ++i) {
-    if (records[i].who.load(std::memory_order_relaxed) == me) return take(i);
+    if (records[i].who.load(std::memory_order_relaxed) == me) return found(i);
   }
   // Claim a free record, else one of a dead thread that holds no slot. Cases
   // for each CAS: it wins (ours), or another thread claimed it (next one).
-  // acquire/release: the record's pending fields belong to whoever won.
+  // acquire/release: the record's pending fields belong to whoever won;
+  // seq_cst: before settle_lease()'s [L1] load (see there).
   for (std::uint32_t i = 0; i < n; ++i) {
     std::uint64_t expected = 0;
-    if (records[i].who.compare_exchange_strong(expected, me, std::memory_order_acq_rel,
+    if (records[i].who.compare_exchange_strong(expected, me, std::memory_order_seq_cst,
                                                std::memory_order_relaxed)) {
       records[i].pending_begin.store(0, std::memory_order_relaxed);
       records[i].pending_end.store(0, std::memory_order_relaxed);
@@ -229,7 +259,7 @@ QueueParticipant& ByteQueue::register_participant(Role role, std::uint64_t me) {
       finished = role == Role::producer ? seq != p : seq != p + 1;
     }
     if (!finished) continue;
-    if (records[i].who.compare_exchange_strong(who, me, std::memory_order_acq_rel,
+    if (records[i].who.compare_exchange_strong(who, me, std::memory_order_seq_cst,
                                                std::memory_order_relaxed)) {
       records[i].pending_begin.store(0, std::memory_order_relaxed);
       records[i].pending_end.store(0, std::memory_order_relaxed);
@@ -239,6 +269,104 @@ QueueParticipant& ByteQueue::register_participant(Role role, std::uint64_t me) {
   throw Error(Errc::full, "queue '" + segment_.name() + "': " + std::to_string(n) + " live " +
                               (role == Role::producer ? "producer" : "consumer") +
                               " threads already");
+}
+
+// ---------------------------------------------------------------- leases
+
+void ByteQueue::settle_lease(Role role, std::uint32_t index) {
+  std::atomic<std::uint32_t>& word = lease(role);
+  // [L1] seq_cst, after our record's seq_cst claim: with [L2] this is
+  // Dekker's pattern: either a thread taking the lease sees our record, or
+  // we see its lease and revoke it.
+  const std::uint32_t seen = word.load(std::memory_order_seq_cst);
+  if (seen != 0) revoke_lease(role, seen);
+  // A holder relies on revokers' remote_fence() reaching it: only a
+  // registered process may hold a lease.
+  if (!platform::light_fences()) return;
+  const std::uint32_t mine = lease_of(index);
+  std::uint32_t expected = 0;
+  if (!word.compare_exchange_strong(expected, mine, std::memory_order_seq_cst,
+                                    std::memory_order_relaxed)) {
+    return;  // another thread took it meanwhile: it will see our record
+  }
+  // [L2] Alone in the role? Else give the lease back (it was never used).
+  const QueueParticipant* rs = records(role);
+  for (std::uint32_t i = 0; i < detail::kQueueMaxParticipants; ++i) {
+    if (i == index) continue;
+    const std::uint64_t who = rs[i].who.load(std::memory_order_seq_cst);
+    if (who != 0 && is_alive(ProcessIdentity::unpack(who))) {
+      expected = mine;
+      word.compare_exchange_strong(expected, 0, std::memory_order_seq_cst,
+                                   std::memory_order_relaxed);
+      return;
+    }
+  }
+}
+
+void ByteQueue::revoke_lease(Role role, std::uint32_t seen) {
+  std::atomic<std::uint32_t>& word = lease(role);
+  // Mark it. Cases for the CAS: it wins; or the word changed (another
+  // revoker marked or cleared it, or its holder acknowledged or left): the
+  // failed CAS reloads `seen` and we look again.
+  while (seen != 0 && (seen & kRevoking) == 0) {
+    if (word.compare_exchange_weak(seen, seen | kRevoking, std::memory_order_seq_cst,
+                                   std::memory_order_relaxed)) {
+      seen |= kRevoking;
+    }
+  }
+  if (seen == 0) return;
+  const std::uint32_t index = (seen & ~kRevoking) - 1;
+  if (index < detail::kQueueMaxParticipants) {
+    const QueueParticipant& holder = records(role)[index];
+    const std::uint64_t who = holder.who.load(std::memory_order_acquire);
+    // From here the holder's lease loads see the mark, or the claim it
+    // recorded before its last one is visible to us (layout comment).
+    const bool fenced = platform::remote_fence();
+    const std::atomic<std::uint64_t>& moved = role == Role::producer ? head_->tail : head_->head;
+    // acquire: the holder's index store, released with or before a change
+    // of pending_end, is then visible to us and to whoever sees our clear.
+    const std::uint64_t end = holder.pending_end.load(std::memory_order_acquire);
+    for (std::uint32_t round = 0;; ++round) {
+      if (word.load(std::memory_order_seq_cst) != seen) return;  // finished by another
+      if (who == 0 || holder.who.load(std::memory_order_acquire) != who ||
+          !is_alive(ProcessIdentity::unpack(who))) {
+        break;  // the holder left or died: it stores nothing more
+      }
+      // Its claim in flight, if any, has stored the index, or it moved on.
+      // An end more than a ring ahead of the index is no real claim (a
+      // corrupted record): nothing to wait for.
+      const std::int64_t ahead = distance(end, moved.load(std::memory_order_acquire));
+      if (fenced && (ahead <= 0 || ahead > static_cast<std::int64_t>(slot_count_) ||
+                     holder.pending_end.load(std::memory_order_acquire) != end)) {
+        break;
+      }
+      // Unfenced, only the holder's acknowledgement (holds_lease()) or its
+      // leaving ends the wait.
+      if (round < 64) {
+        platform::cpu_relax();
+      } else {
+        std::this_thread::sleep_for(fenced ? std::chrono::microseconds(50) : kUnfencedStep);
+      }
+    }
+  }
+  // Index out of range: a corrupted word names no holder.
+  word.compare_exchange_strong(seen, 0, std::memory_order_seq_cst, std::memory_order_relaxed);
+}
+
+bool ByteQueue::holds_lease(Role role, const QueueParticipant& me) noexcept {
+  const auto mine = lease_of(static_cast<std::uint32_t>(&me - records(role)));
+  // Only a compiler barrier keeps the claim recorded before this load: a
+  // revoker's remote_fence() is the CPU fence (layout comment).
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  std::atomic<std::uint32_t>& word = lease(role);
+  std::uint32_t seen = word.load(std::memory_order_relaxed);
+  if (seen == mine) return true;
+  if (seen == (mine | kRevoking)) {
+    // Being revoked: acknowledge. seq_cst: our earlier index stores come
+    // first, so the revoker need not wait for them.
+    word.compare_exchange_strong(seen, 0, std::memory_order_seq_cst, std::memory_order_relaxed);
+  }
+  return false;
 }
 
 void ByteQueue::clear_pending(QueueParticipant& holder) noexcept {
@@ -292,10 +420,14 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
                              std::memory_order_relaxed);
         if (producer) return QueueStatus::full;
         // Closed and drained: nothing claimed beyond us. seq_cst pairs with
-        // the producer's tail CAS and closed load (see close()).
-        if (head_->closed.load(std::memory_order_seq_cst) != 0 &&
-            head_->tail.load(std::memory_order_seq_cst) == pos) {
-          return QueueStatus::closed;
+        // the producer's tail CAS and closed load (see close()); a producer
+        // lease holder's plain tail store has no fence: ours stands for it.
+        if (head_->closed.load(std::memory_order_seq_cst) != 0) {
+          if (head_->producer_lease.load(std::memory_order_seq_cst) != 0 &&
+              !platform::remote_fence()) {
+            std::this_thread::sleep_for(kUnfencedStep);  // its store has drained by then
+          }
+          if (head_->tail.load(std::memory_order_seq_cst) == pos) return QueueStatus::closed;
         }
         return QueueStatus::empty;
       }
@@ -319,6 +451,12 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
     // index past these positions also sees who holds them (the CAS releases).
     me.pending_begin.store(pos, std::memory_order_relaxed);
     me.pending_end.store(pos + n, std::memory_order_relaxed);
+    if (holds_lease(role, me)) {
+      // Alone in the role: a plain store. release: our record first, for a
+      // recoverer or revoker who sees the index move.
+      index.store(pos + n, std::memory_order_release);
+      break;
+    }
     // Cases: (a) the CAS wins: [pos, pos+n) is ours; (b) it fails: another
     // thread moved the index; pos is reloaded and we look again.
     // seq_cst: for producers, ordered before the closed re-check below.
@@ -328,7 +466,8 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
     }
   }
   if (producer && head_->closed.load(std::memory_order_seq_cst) != 0) {
-    // close() came between our check and our claim: give the slots back as
+    // close() came between our check and our claim (or, for a lease holder,
+    // before a consumer's fence): give the slots back as
     // tombstones, so a consumer that saw them claimed does not wait for them.
     for (std::uint64_t i = 0; i < n; ++i) commit(pos + i, detail::kQueueTombstone);
     clear_pending(me);

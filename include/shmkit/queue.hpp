@@ -170,6 +170,13 @@ class ByteQueue {
   detail::QueueParticipant& participant(Role role);
   detail::QueueParticipant& register_participant(Role role, std::uint64_t me);
   void leave() noexcept;
+  // The role's lease (detail/queue_layout.hpp): a thread alone in its role
+  // moves the index with a plain store.
+  [[nodiscard]] std::atomic<std::uint32_t>& lease(Role role) const noexcept;
+  [[nodiscard]] detail::QueueParticipant* records(Role role) const noexcept;
+  bool holds_lease(Role role, const detail::QueueParticipant& me) noexcept;
+  void settle_lease(Role role, std::uint32_t index);
+  void revoke_lease(Role role, std::uint32_t seen);
 
   // Positions [first, first + got), taken by the thread whose record is `holder`.
   struct Claim {

@@ -1,11 +1,13 @@
 // Crash robustness of ByteQueue: a producer or consumer SIGKILLed at a random
 // moment (a bounded loop of trials on one queue) never blocks the survivors
 // for long, every committed message is delivered exactly once except at most
-// those a killed consumer had taken (one, or one batch), and the participant records of the
-// dead are reused (more dead processes than the 64 records).
+// those a killed consumer had taken (one, or one batch), the participant records of the
+// dead are reused (more dead processes than the 64 records), and a killed
+// holder of a role's lease (detail/queue_layout.hpp) is revoked by the next.
 #include <signal.h>
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -14,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "queue_test_util.hpp"
+#include "shmkit/platform/remote_fence.hpp"
 #include "shmkit/queue.hpp"
 #include "shmkit/shared_memory.hpp"
 
@@ -78,6 +81,43 @@ void expect_new_participants_fit(const std::string& name) {
   EXPECT_EQ(test::wait_exit_code(child), 0);
 }
 
+// A victim producer: pushes (id, 0), (id, 1) ... until it is killed, every
+// 4th through a Reservation.
+void push_until_killed(ByteQueue& q, std::uint32_t id) {
+  for (std::uint32_t s = 0;; ++s) {
+    const auto m = test::stress_message(id, s, kMax);
+    if (s % 4 == 1) {
+      ByteQueue::Reservation r;
+      if (q.reserve_until(r, std::nullopt) != QueueStatus::ok) return;
+      std::memcpy(r.data().data(), m.data(), m.size());
+      r.commit(m.size());
+    } else if (q.push(span_of(m)) != QueueStatus::ok) {
+      return;
+    }
+  }
+}
+
+// What a consumer got from two producers: each one's messages must come in
+// order with no gap, from next[i] on. `error` names the first that did not.
+struct TwoInOrder {
+  std::array<std::uint32_t, 2> ids;
+  std::array<std::int64_t, 2> next;
+  std::string error;
+
+  void operator()(std::uint64_t tag) {
+    for (std::size_t i = 0; i < 2 && tag != ~std::uint64_t{0}; ++i) {
+      if ((tag >> 32) == ids[i] && static_cast<std::uint32_t>(tag) == next[i]) {
+        ++next[i];
+        return;
+      }
+    }
+    if (!error.empty()) return;
+    error = tag == ~std::uint64_t{0} ? "a torn message"
+                                     : "unexpected message " + std::to_string(tag >> 32) + "/" +
+                                           std::to_string(static_cast<std::uint32_t>(tag));
+  }
+};
+
 TEST(ByteQueueCrash, KilledProducersNeverBlockOthersOrLoseCommittedMessages) {
   const ScopedName name("qc-producer");
   auto q = ByteQueue::create(name, {.capacity = 8, .max_message = kMax});
@@ -89,35 +129,15 @@ TEST(ByteQueueCrash, KilledProducersNeverBlockOthersOrLoseCommittedMessages) {
     test::Pipe started;
     const pid_t victim = test::fork_child([&] {
       started.send();
-      for (std::uint32_t s = 0;; ++s) {  // until killed
-        const auto m = test::stress_message(victim_id, s, kMax);
-        if (s % 4 == 1) {
-          ByteQueue::Reservation r;
-          if (q.reserve_until(r, std::nullopt) != QueueStatus::ok) return;
-          std::memcpy(r.data().data(), m.data(), m.size());
-          r.commit(m.size());
-        } else if (q.push(span_of(m)) != QueueStatus::ok) {
-          return;
-        }
-      }
+      push_until_killed(q, victim_id);
     });
     ASSERT_TRUE(started.receive(test::kGenerousMs));
     // Per producer: the sequence numbers the parent got, in order.
-    std::int64_t victim_next = 0;
-    std::int64_t parent_next = static_cast<std::int64_t>(parent_seq);
-    std::string error;
-    auto got = [&](std::uint64_t tag) {
-      if (tag == ~std::uint64_t{0}) {
-        error = "a torn message";
-      } else if ((tag >> 32) == victim_id && static_cast<std::uint32_t>(tag) == victim_next) {
-        ++victim_next;
-      } else if ((tag >> 32) == kParent && static_cast<std::uint32_t>(tag) == parent_next) {
-        ++parent_next;
-      } else if (error.empty()) {
-        error = "unexpected message " + std::to_string(tag >> 32) + "/" +
-                std::to_string(static_cast<std::uint32_t>(tag));
-      }
-    };
+    TwoInOrder order{{victim_id, kParent}, {0, static_cast<std::int64_t>(parent_seq)}, ""};
+    const std::int64_t& victim_next = order.next[0];
+    const std::int64_t& parent_next = order.next[1];
+    const std::string& error = order.error;
+    auto got = [&](std::uint64_t tag) { order(tag); };
     // Kill once the parent got kill_after of the victim's messages: the
     // victim is then pushing (or blocked on a full queue).
     const auto kill_after = static_cast<std::int64_t>(rng() % 40);
@@ -148,6 +168,64 @@ TEST(ByteQueueCrash, KilledProducersNeverBlockOthersOrLoseCommittedMessages) {
   expect_new_participants_fit(name.str());
 }
 
+// The victim is the only producer (it holds the producer lease and moves the
+// tail with plain stores) and is killed mid-stream; a successor producer
+// then revokes the dead holder's lease. The parent only consumes: it gets the
+// victim's messages as a gap-free prefix and all of the successor's, in order.
+TEST(ByteQueueCrash, KilledLeaseHolderIsReplacedAndWhatItCommittedComesOnce) {
+  const ScopedName name("qc-lease");
+  auto q = ByteQueue::create(name, {.capacity = 8, .max_message = kMax});
+  std::mt19937 rng(4242);
+  constexpr std::int64_t kSuccessorMessages = 12;  // > capacity
+  int victims_holding_the_lease = 0;
+  std::int64_t victims_delivered = 0;
+  for (int trial = 0; trial < kTrials; ++trial) {
+    const auto victim_id = static_cast<std::uint32_t>(2 * trial);
+    const std::uint32_t successor_id = victim_id + 1;
+    test::Pipe started;
+    const pid_t victim = test::fork_child([&] {
+      started.send();
+      push_until_killed(q, victim_id);
+    });
+    ASSERT_TRUE(started.receive(test::kGenerousMs));
+    TwoInOrder take{{victim_id, successor_id}, {0, 0}, ""};
+    const std::int64_t& victim_next = take.next[0];
+    const std::int64_t& successor_next = take.next[1];
+    const std::string& error = take.error;
+    std::vector<std::byte> buffer;
+    const auto kill_after = static_cast<std::int64_t>(rng() % 40);
+    while (victim_next < kill_after) {
+      ASSERT_EQ(q.pop_for(buffer, test::kGenerous), QueueStatus::ok) << "trial " << trial;
+      take(test::check_stress_message(buffer, kMax));
+      ASSERT_EQ(error, "") << "trial " << trial;
+    }
+    if (test::queue_head(q.segment()).producer_lease.load() != 0) ++victims_holding_the_lease;
+    ASSERT_EQ(::kill(victim, SIGKILL), 0);
+    ASSERT_EQ(test::wait_exit_code(victim), test::kKilled);
+    const pid_t successor = test::fork_child([&] {
+      auto mine = ByteQueue::open(name.str());
+      for (std::uint32_t s = 0; s < static_cast<std::uint32_t>(kSuccessorMessages); ++s) {
+        const auto m = test::stress_message(successor_id, s, kMax);
+        check_in_child(mine.push_for(span_of(m), test::kGenerous) == QueueStatus::ok, "push");
+      }
+    });
+    while (successor_next < kSuccessorMessages) {
+      ASSERT_EQ(q.pop_for(buffer, test::kGenerous), QueueStatus::ok) << "trial " << trial;
+      take(test::check_stress_message(buffer, kMax));
+      ASSERT_EQ(error, "") << "trial " << trial;
+    }
+    ASSERT_EQ(test::wait_exit_code(successor), 0) << "trial " << trial;
+    ASSERT_EQ(q.try_pop(buffer), QueueStatus::empty) << "trial " << trial;
+    victims_delivered += victim_next;
+  }
+  EXPECT_GT(victims_delivered, 0);
+  if (platform::light_fences()) {
+    EXPECT_GT(victims_holding_the_lease, 0);
+  }
+  EXPECT_EQ(test::queue_head(q.segment()).producer_lease.load(), 0u);  // the last one left
+  expect_new_participants_fit(name.str());
+}
+
 // The victim pops one by one, reads in place, and pops batches of up to
 // kVictimBatch: killed inside a batch, it loses what that batch had claimed.
 TEST(ByteQueueCrash, KilledConsumersLoseAtMostTheMessagesTheyHadTaken) {
@@ -162,6 +240,7 @@ TEST(ByteQueueCrash, KilledConsumersLoseAtMostTheMessagesTheyHadTaken) {
   std::uint32_t seq = 0;
   std::uint64_t total_gaps = 0;
   std::uint64_t victims_got = 0;  // the victims did run
+  int victims_holding_the_lease = 0;
   for (int trial = 0; trial < kTrials; ++trial) {
     words[0] = 0;
     const std::uint32_t first = seq;
@@ -210,6 +289,7 @@ TEST(ByteQueueCrash, KilledConsumersLoseAtMostTheMessagesTheyHadTaken) {
       const auto m = test::stress_message(kParent, seq++, kMax);
       ASSERT_EQ(q.push_for(span_of(m), test::kGenerous), QueueStatus::ok) << "trial " << trial;
     }
+    if (test::queue_head(q.segment()).consumer_lease.load() != 0) ++victims_holding_the_lease;
     ASSERT_EQ(::kill(victim, SIGKILL), 0);
     ASSERT_EQ(test::wait_exit_code(victim), test::kKilled);
     for (std::uint32_t i = 0; i < 20; ++i) {  // > capacity: wraps past a held slot
@@ -238,9 +318,15 @@ TEST(ByteQueueCrash, KilledConsumersLoseAtMostTheMessagesTheyHadTaken) {
     const auto gaps = static_cast<std::uint64_t>(std::count(seen.begin(), seen.end(), 0));
     ASSERT_LE(gaps, kVictimBatch) << "trial " << trial;
     total_gaps += gaps;
+    // A new handle: the parent leaves the roles, so that the next victim is
+    // the only consumer and holds the consumer lease when it is killed.
+    q = ByteQueue::open(name);
   }
   EXPECT_LE(total_gaps, kTrials * kVictimBatch);
   EXPECT_GT(victims_got, 0u);
+  if (platform::light_fences()) {
+    EXPECT_GT(victims_holding_the_lease, 0);
+  }
   EXPECT_LE(q.consumers(), 1u);
   expect_new_participants_fit(name.str());
 }

@@ -419,12 +419,10 @@ TEST(ByteQueue, OpenOrCreateKeepsTheFirstConfig) {
 
 // --------------------------------------------------------------- corruption
 
-detail::QueueHead& raw_head(const Segment& raw) {
-  return *reinterpret_cast<detail::QueueHead*>(raw.data().data());  // NOLINT: mapped layout
-}
+using test::queue_head;
 
 detail::QueueSlot& raw_slot(const Segment& raw, std::uint64_t index) {
-  const detail::QueueHead& h = raw_head(raw);
+  const detail::QueueHead& h = queue_head(raw);
   return *reinterpret_cast<detail::QueueSlot*>(  // NOLINT: mapped layout
       raw.data().data() + h.slots_offset + index * h.slot_size);
 }
@@ -465,7 +463,7 @@ TEST(ByteQueue, CorruptedIndicesAreReportedNeverAWildAccess) {
       ASSERT_EQ(q.try_push(as_span(std::string("ab"))), QueueStatus::ok);
     for (int i = 0; i < trial % 3; ++i) (void)q.try_pop(got);
     const Segment raw = Segment::open(name, any_kind());
-    detail::QueueHead& h = raw_head(raw);
+    detail::QueueHead& h = queue_head(raw);
     auto garbage = [&] {
       x = test::mix(x);
       return (x & 1) != 0 ? specials[x % specials.size()] : x >> (x % 64);
@@ -481,6 +479,8 @@ TEST(ByteQueue, CorruptedIndicesAreReportedNeverAWildAccess) {
         h.head.store(garbage());
         h.tail.store(garbage());
         raw_slot(raw, garbage() % 4).seq.store(garbage());
+        h.producer_lease.store(static_cast<std::uint32_t>(garbage()));
+        h.consumer_lease.store(static_cast<std::uint32_t>(garbage()));
         break;
     }
     exercise(q);
@@ -504,14 +504,14 @@ TEST(ByteQueue, CorruptedImmutableHeadIsRejectedAtOpen) {
   const ScopedName name("q-corrupt-head");
   { auto q = ByteQueue::create(name, {.capacity = 4, .max_message = 24}); }
   const Segment raw = Segment::open(name, any_kind());
-  raw_head(raw).slot_count = 1u << 20;
+  queue_head(raw).slot_count = 1u << 20;
   EXPECT_EQ(test::thrown_by([&] { (void)ByteQueue::open(name); }).code,
             test::code_of(Errc::corrupt));
-  raw_head(raw).slot_count = 3;
+  queue_head(raw).slot_count = 3;
   EXPECT_EQ(test::thrown_by([&] { (void)ByteQueue::open(name); }).code,
             test::code_of(Errc::corrupt));
-  raw_head(raw).slot_count = 4;
-  raw_head(raw).max_message = 1000;
+  queue_head(raw).slot_count = 4;
+  queue_head(raw).max_message = 1000;
   EXPECT_EQ(test::thrown_by([&] { (void)ByteQueue::open(name); }).code,
             test::code_of(Errc::corrupt));
 }

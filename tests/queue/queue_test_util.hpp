@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../list/list_test_util.hpp"
+#include "shmkit/detail/queue_layout.hpp"
 #include "shmkit/pipe.hpp"
 #include "shmkit/queue.hpp"
 
@@ -169,6 +170,11 @@ inline std::string check_delivery(const std::vector<std::span<const std::uint64_
   const auto missing = std::count(seen.begin(), seen.end(), 0);
   if (missing != 0) return std::to_string(missing) + " messages never came";
   return "";
+}
+
+// The shared head of a queue's segment, to look at or corrupt its words.
+inline detail::QueueHead& queue_head(const Segment& segment) {
+  return *reinterpret_cast<detail::QueueHead*>(segment.data().data());  // NOLINT: mapped layout
 }
 
 // Forks a process that opens pipe `name` (so it takes the free end), sends

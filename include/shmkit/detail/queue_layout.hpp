@@ -7,7 +7,7 @@
 
 #include "shmkit/detail/segment_layout.hpp"
 
-// Shared layout of a queue (kind queue), v2. Prose: docs/design/layout.md.
+// Shared layout of a queue (kind queue), v3. Prose: docs/design/layout.md.
 //
 // A bounded MPMC ring of fixed-size slots, after D. Vyukov's bounded queue:
 // each slot's `seq` says whose turn it is at position pos (slot pos % count):
@@ -24,11 +24,29 @@
 // waiter may finish it: a producer's slot becomes a tombstone (skipped by
 // consumers), a consumer's slot is released (the message it had taken is
 // lost: at most once).
+//
+// Lease: a thread alone in its role (the only live producer, or consumer)
+// when it registers may hold that role's lease. The holder moves its index
+// with a plain store instead of a CAS: no locked instruction on the one
+// fixed index word per message. Before the store it records its claim, and
+// it loads the lease after that (a compiler barrier between them). A thread
+// that registers later in the role revokes the lease: it marks it
+// kQueueLeaseRevoking, calls membarrier (platform/remote_fence.hpp), which
+// runs a full fence on the holder's CPU, so either the holder's next lease
+// load sees the mark or its recorded claim is visible. It then waits until
+// that claim's index store is visible (or the holder died or moved on) and
+// clears the lease; the role's threads then use the CAS (until one
+// registers alone again).
+// Because the holder's index store has no fence, a consumer that is about to
+// report "closed and drained" while a producer lease is held runs
+// membarrier before it loads `tail` (the producer re-checks `closed` after
+// its store).
 
 namespace shmkit::detail {
 
-inline constexpr std::uint32_t kQueueMaxParticipants = 64;     // per role
-inline constexpr std::uint32_t kQueueTombstone = 0xffffffffu;  // slot length: skip me
+inline constexpr std::uint32_t kQueueMaxParticipants = 64;         // per role
+inline constexpr std::uint32_t kQueueTombstone = 0xffffffffu;      // slot length: skip me
+inline constexpr std::uint32_t kQueueLeaseRevoking = 0x80000000u;  // lease flag: being revoked
 inline constexpr std::uint64_t kQueueSlotHeader = 16;
 inline constexpr std::uint32_t kQueueMaxSlots = std::uint32_t{1} << 24;     // per ring
 inline constexpr std::uint32_t kQueueMaxMessage = std::uint32_t{64} << 20;  // 64 MiB
@@ -65,6 +83,11 @@ struct QueueHead {
   std::uint64_t reserved0;
   // On the read-mostly first line: set once by close(), read by every push.
   std::atomic<std::uint32_t> closed;  // 1 once close() ran
+  // The role's lease (see above): 0 none, else holder's record index + 1,
+  // with kQueueLeaseRevoking while revoked. CAS by registering threads, the
+  // holder (acknowledge, leave); read by the holder on every claim.
+  std::atomic<std::uint32_t> producer_lease;
+  std::atomic<std::uint32_t> consumer_lease;
 
   alignas(kCacheLine) std::atomic<std::uint64_t> tail;  // next position for producers
   alignas(kCacheLine) std::atomic<std::uint64_t> head;  // next position for consumers
@@ -88,6 +111,8 @@ static_assert(offsetof(QueueHead, tail) == 64);
 static_assert(offsetof(QueueHead, head) == 128);
 static_assert(offsetof(QueueHead, not_empty) == 192);
 static_assert(offsetof(QueueHead, closed) == 32);
+static_assert(offsetof(QueueHead, producer_lease) == 36);
+static_assert(offsetof(QueueHead, consumer_lease) == 40);
 static_assert(offsetof(QueueHead, producers) == 256);
 static_assert(offsetof(QueueHead, consumers) == 256 + 64 * 64);
 static_assert(sizeof(QueueHead) == 256 + 2 * 64 * 64);
