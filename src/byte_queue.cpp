@@ -323,23 +323,20 @@ void ByteQueue::revoke_lease(Role role, std::uint32_t seen) {
     // recorded before its last one is visible to us (layout comment).
     const bool fenced = platform::remote_fence();
     const std::atomic<std::uint64_t>& moved = role == Role::producer ? head_->tail : head_->head;
-    // acquire: the holder's index store, released with or before a change
-    // of pending_end, is then visible to us and to whoever sees our clear.
-    const std::uint64_t end = holder.pending_end.load(std::memory_order_acquire);
+    const std::uint64_t end = holder.pending_end.load(std::memory_order_relaxed);
     for (std::uint32_t round = 0;; ++round) {
       if (word.load(std::memory_order_seq_cst) != seen) return;  // finished by another
       if (who == 0 || holder.who.load(std::memory_order_acquire) != who ||
           !is_alive(ProcessIdentity::unpack(who))) {
         break;  // the holder left or died: it stores nothing more
       }
-      // Its claim in flight, if any, has stored the index, or it moved on.
-      // An end more than a ring ahead of the index is no real claim (a
-      // corrupted record): nothing to wait for.
+      // Its claim in flight, if any, has stored the index (only the holder
+      // moves it now): the index reached the claim's end. acquire: that
+      // store (release) is then visible to us, and to whoever sees our
+      // clear. An end more than a ring ahead is no real claim (a corrupted
+      // record): nothing to wait for.
       const std::int64_t ahead = distance(end, moved.load(std::memory_order_acquire));
-      if (fenced && (ahead <= 0 || ahead > static_cast<std::int64_t>(slot_count_) ||
-                     holder.pending_end.load(std::memory_order_acquire) != end)) {
-        break;
-      }
+      if (fenced && (ahead <= 0 || ahead > static_cast<std::int64_t>(slot_count_))) break;
       // Unfenced, only the holder's acknowledgement (holds_lease()) or its
       // leaving ends the wait.
       if (round < 64) {

@@ -55,6 +55,10 @@
 // them ends; the records of threads that ended or died are reused.
 // A thread holds at most one Reservation and one Message of a queue at a
 // time. A handle is move-only; its operations are thread-safe.
+// A thread alone in its role holds the role's lease and claims with no
+// locked instruction on the shared index; the first push (or pop) of a
+// second thread in the role revokes it, waiting for the holder's claim under
+// way (docs/guarantees.md).
 
 namespace shmkit {
 

@@ -14,7 +14,8 @@
 //   seq == pos        free: the producer of pos may write it
 //   seq == pos + 1    committed: the consumer of pos may read it
 //   seq == pos + count   released: free for the producer of pos + count
-// Producers claim positions by CAS on `tail`, consumers by CAS on `head`.
+// Producers claim positions by CAS on `tail`, consumers by CAS on `head`
+// (a thread holding its role's lease, below, by a plain store).
 //
 // Crash robustness: before its claim CAS, every producer or consumer thread
 // writes the positions it is claiming, [pending_begin, pending_end), into its
