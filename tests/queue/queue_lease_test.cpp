@@ -1,7 +1,8 @@
 // The lease of a queue role (detail/queue_layout.hpp): a thread alone in its
 // role holds it, a second thread of the role revokes it and neither loses or
-// reorders a message, leaving gives it back, a process that cannot fence never
-// takes it, and a revocation racing with close() loses nothing. Killed
+// reorders a message, a revoker waits for the holder's claim under way,
+// leaving gives it back, a process that cannot fence never takes it, and a
+// lease holder racing with close() loses nothing. Killed
 // holders: queue_crash_test.
 #include <atomic>
 #include <cstdint>
@@ -135,6 +136,58 @@ TEST(QueueLease, ASecondConsumerRevokesItAndEachMessageComesOnce) {
   EXPECT_EQ(h.consumer_lease.load(), 0u);
   for (const std::string& e : errors) EXPECT_EQ(e, "");
   EXPECT_EQ(test::check_delivery({received[0], received[1]}, 1, per_producer), "");
+}
+
+TEST(QueueLease, ARevokerWaitsUntilTheHoldersClaimUnderWayHasMovedTheIndex) {
+  SHMKIT_SKIP_WITHOUT_FENCES();
+  const ScopedName name("ql-wait");
+  auto q = ByteQueue::create(name, {.capacity = 8, .max_message = 32});
+  detail::QueueHead& h = queue_head(q.segment());
+  // The holder: one push (it takes the lease), then it stays alive, idle.
+  std::atomic<int> stage{0};
+  std::thread holder([&] {
+    EXPECT_EQ(q.try_push(as_span(test::stress_message(0, 0, 32))), QueueStatus::ok);
+    stage = 1;
+    stage.notify_all();
+    stage.wait(1);
+  });
+  stage.wait(0);
+  ASSERT_EQ(h.producer_lease.load(), 1u);
+  // Make it look stopped between recording a claim and storing the tail.
+  const std::uint64_t pos = h.tail.load();
+  detail::QueueParticipant& record = h.producers[0];
+  record.pending_begin.store(pos);
+  record.pending_end.store(pos + 1);
+  std::atomic<bool> pushed{false};
+  std::thread second([&] {
+    EXPECT_EQ(q.try_push(as_span(test::stress_message(1, 0, 32))), QueueStatus::ok);
+    pushed = true;
+  });
+  // It must not claim beside the holder: revoking, it waits for the tail.
+  // (What is checked is that nothing happens: a bounded look is all there is.)
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(pushed.load());
+  EXPECT_EQ(h.producer_lease.load(), 1u | detail::kQueueLeaseRevoking);
+  // The holder's tail store lands, and its commit (an abandoned slot).
+  h.tail.store(pos + 1);
+  second.join();
+  EXPECT_TRUE(pushed.load());
+  EXPECT_EQ(h.producer_lease.load(), 0u);
+  EXPECT_EQ(h.tail.load(), pos + 2);  // the second producer claimed after the holder
+  detail::QueueSlot& held = test::queue_slot(q.segment(), pos % q.capacity());
+  held.length.store(detail::kQueueTombstone);
+  held.seq.store(pos + 1);
+  record.pending_end.store(pos);
+  record.pending_begin.store(pos);
+  stage = 2;
+  stage.notify_all();
+  holder.join();
+  std::vector<std::byte> got;
+  ASSERT_EQ(q.try_pop(got), QueueStatus::ok);
+  EXPECT_EQ(test::check_stress_message(got, 32), test::tag_of(0, 0));
+  ASSERT_EQ(q.try_pop(got), QueueStatus::ok);  // the abandoned slot is skipped
+  EXPECT_EQ(test::check_stress_message(got, 32), test::tag_of(1, 0));
+  EXPECT_EQ(q.try_pop(got), QueueStatus::empty);
 }
 
 TEST(QueueLease, NoLeaseWithoutFences) {

@@ -421,12 +421,6 @@ TEST(ByteQueue, OpenOrCreateKeepsTheFirstConfig) {
 
 using test::queue_head;
 
-detail::QueueSlot& raw_slot(const Segment& raw, std::uint64_t index) {
-  const detail::QueueHead& h = queue_head(raw);
-  return *reinterpret_cast<detail::QueueSlot*>(  // NOLINT: mapped layout
-      raw.data().data() + h.slots_offset + index * h.slot_size);
-}
-
 // Runs every operation once; each may report an outcome or Errc::corrupt,
 // nothing else (and ASan sees no wild access).
 void exercise(ByteQueue& q) {
@@ -471,14 +465,14 @@ TEST(ByteQueue, CorruptedIndicesAreReportedNeverAWildAccess) {
     switch (trial % 5) {
       case 0: h.tail.store(garbage()); break;
       case 1: h.head.store(garbage()); break;
-      case 2: raw_slot(raw, garbage() % 4).seq.store(garbage()); break;
+      case 2: test::queue_slot(raw, garbage() % 4).seq.store(garbage()); break;
       case 3:
-        raw_slot(raw, garbage() % 4).length.store(static_cast<std::uint32_t>(garbage()));
+        test::queue_slot(raw, garbage() % 4).length.store(static_cast<std::uint32_t>(garbage()));
         break;
       default:
         h.head.store(garbage());
         h.tail.store(garbage());
-        raw_slot(raw, garbage() % 4).seq.store(garbage());
+        test::queue_slot(raw, garbage() % 4).seq.store(garbage());
         h.producer_lease.store(static_cast<std::uint32_t>(garbage()));
         h.consumer_lease.store(static_cast<std::uint32_t>(garbage()));
         break;
@@ -493,7 +487,7 @@ TEST(ByteQueue, OversizedLengthIsCorruptAndTheSlotIsSkipped) {
   ASSERT_EQ(q.try_push(as_span(std::string("bad"))), QueueStatus::ok);
   ASSERT_EQ(q.try_push(as_span(std::string("good"))), QueueStatus::ok);
   const Segment raw = Segment::open(name, any_kind());
-  raw_slot(raw, 0).length.store(25);
+  test::queue_slot(raw, 0).length.store(25);
   std::string got;
   EXPECT_EQ(test::thrown_by([&] { (void)q.try_pop(got); }).code, test::code_of(Errc::corrupt));
   ASSERT_EQ(q.try_pop(got), QueueStatus::ok);

@@ -177,6 +177,13 @@ inline detail::QueueHead& queue_head(const Segment& segment) {
   return *reinterpret_cast<detail::QueueHead*>(segment.data().data());  // NOLINT: mapped layout
 }
 
+// Slot `index` (0 .. slot_count - 1) of a queue's segment.
+inline detail::QueueSlot& queue_slot(const Segment& segment, std::uint64_t index) {
+  const detail::QueueHead& h = queue_head(segment);
+  return *reinterpret_cast<detail::QueueSlot*>(  // NOLINT: mapped layout
+      segment.data().data() + h.slots_offset + index * h.slot_size);
+}
+
 // Forks a process that opens pipe `name` (so it takes the free end), sends
 // `messages` in order, then holds its end until it is killed. Returns its pid
 // once it has sent them all, or -1 if it did not get that far (it is then
