@@ -35,7 +35,7 @@
 // kQueueLeaseRevoking, calls membarrier (platform/remote_fence.hpp), which
 // runs a full fence on the holder's CPU, so either the holder's next lease
 // load sees the mark or its recorded claim is visible. It then waits until
-// that claim's index store is visible (or the holder died or moved on) and
+// that claim's index store is visible (or the holder acknowledged, left or died) and
 // clears the lease; the role's threads then use the CAS (until one
 // registers alone again).
 // Because the holder's index store has no fence, a consumer that is about to
