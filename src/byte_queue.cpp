@@ -37,6 +37,9 @@ constexpr std::uint32_t lease_of(std::uint32_t index) noexcept { return index + 
 // cannot fence a producer lease holder, waits in steps this long.
 constexpr auto kUnfencedStep = std::chrono::milliseconds(1);
 
+// Rounds of one pause that a revoker spins before it sleeps between looks.
+constexpr std::uint32_t kRevokeSpinRounds = 64;
+
 // On a 128-byte boundary, as a pipe's rings: a two-line slot is one pair for
 // the adjacent-line prefetcher.
 std::uint64_t slots_offset() { return round_up(sizeof(QueueHead), 2 * detail::kCacheLine); }
@@ -201,6 +204,10 @@ std::atomic<std::uint32_t>& ByteQueue::lease(Role role) const noexcept {
   return role == Role::producer ? head_->producer_lease : head_->consumer_lease;
 }
 
+std::atomic<std::uint64_t>& ByteQueue::index(Role role) const noexcept {
+  return role == Role::producer ? head_->tail : head_->head;
+}
+
 QueueParticipant& ByteQueue::participant(Role role) {
   const auto r = static_cast<std::size_t>(role);
   QueueParticipant* records = this->records(role);
@@ -315,21 +322,17 @@ void ByteQueue::revoke_lease(Role role, std::uint32_t seen) {
     }
   }
   if (seen == 0) return;
-  const std::uint32_t index = (seen & ~kRevoking) - 1;
-  if (index < detail::kQueueMaxParticipants) {
-    const QueueParticipant& holder = records(role)[index];
+  const std::uint32_t record = (seen & ~kRevoking) - 1;
+  if (record < detail::kQueueMaxParticipants) {
+    const QueueParticipant& holder = records(role)[record];
     const std::uint64_t who = holder.who.load(std::memory_order_acquire);
     // From here the holder's lease loads see the mark, or the claim it
     // recorded before its last one is visible to us (layout comment).
     const bool fenced = platform::remote_fence();
-    const std::atomic<std::uint64_t>& moved = role == Role::producer ? head_->tail : head_->head;
+    const std::atomic<std::uint64_t>& moved = index(role);
     const std::uint64_t end = holder.pending_end.load(std::memory_order_relaxed);
     for (std::uint32_t round = 0;; ++round) {
       if (word.load(std::memory_order_seq_cst) != seen) return;  // finished by another
-      if (who == 0 || holder.who.load(std::memory_order_acquire) != who ||
-          !is_alive(ProcessIdentity::unpack(who))) {
-        break;  // the holder left or died: it stores nothing more
-      }
       // Its claim in flight, if any, has stored the index (only the holder
       // moves it now): the index reached the claim's end. acquire: that
       // store (release) is then visible to us, and to whoever sees our
@@ -337,13 +340,16 @@ void ByteQueue::revoke_lease(Role role, std::uint32_t seen) {
       // record): nothing to wait for.
       const std::int64_t ahead = distance(end, moved.load(std::memory_order_acquire));
       if (fenced && (ahead <= 0 || ahead > static_cast<std::int64_t>(slot_count_))) break;
-      // Unfenced, only the holder's acknowledgement (holds_lease()) or its
-      // leaving ends the wait.
-      if (round < 64) {
+      if (who == 0 || holder.who.load(std::memory_order_acquire) != who) break;  // it left
+      if (round < kRevokeSpinRounds) {
         platform::cpu_relax();
-      } else {
-        std::this_thread::sleep_for(fenced ? std::chrono::microseconds(50) : kUnfencedStep);
+        continue;
       }
+      // Past the spin (the holder is off its CPU, or we cannot fence it: then
+      // only its acknowledgement, holds_lease(), or its end stops the wait),
+      // look at /proc once per sleep, not per pause.
+      if (!is_alive(ProcessIdentity::unpack(who))) break;  // it died: it stores nothing more
+      std::this_thread::sleep_for(fenced ? std::chrono::microseconds(50) : kUnfencedStep);
     }
   }
   // Index out of range: a corrupted word names no holder.
@@ -397,7 +403,7 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
                            (role == Role::producer ? "Reservation" : "Message"));
   }
   const bool producer = role == Role::producer;
-  std::atomic<std::uint64_t>& index = producer ? head_->tail : head_->head;
+  std::atomic<std::uint64_t>& index = this->index(role);
   if (producer && head_->closed.load(std::memory_order_acquire) != 0) return QueueStatus::closed;
   // A producer's slot at pos is ready when seq == pos, a consumer's when
   // seq == pos + 1.
@@ -582,11 +588,10 @@ bool ByteQueue::recover(Role role) noexcept {
   // it), not committed. A producer waits on the slot at tail - count: claimed
   // by a consumer (head past it), not released.
   const bool for_consumer = role == Role::consumer;
-  const std::uint64_t pos = for_consumer
-                                ? head_->head.load(std::memory_order_acquire)
-                                : head_->tail.load(std::memory_order_acquire) - slot_count_;
+  const std::uint64_t ours = index(role).load(std::memory_order_acquire);
+  const std::uint64_t pos = for_consumer ? ours : ours - slot_count_;
   const std::uint64_t stuck_seq = for_consumer ? pos : pos + 1;
-  std::atomic<std::uint64_t>& claimed_by = for_consumer ? head_->tail : head_->head;
+  std::atomic<std::uint64_t>& claimed_by = index(for_consumer ? Role::producer : Role::consumer);
   if (distance(claimed_by.load(std::memory_order_acquire), pos) <= 0) return false;  // unclaimed
   QueueSlot& s = slot(pos);
   if (s.seq.load(std::memory_order_acquire) != stuck_seq) return false;  // finished meanwhile

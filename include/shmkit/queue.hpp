@@ -177,6 +177,8 @@ class ByteQueue {
   // The role's lease (detail/queue_layout.hpp): a thread alone in its role
   // moves the index with a plain store.
   [[nodiscard]] std::atomic<std::uint32_t>& lease(Role role) const noexcept;
+  // The index the role claims positions on: tail for producers, head for consumers.
+  [[nodiscard]] std::atomic<std::uint64_t>& index(Role role) const noexcept;
   [[nodiscard]] detail::QueueParticipant* records(Role role) const noexcept;
   bool holds_lease(Role role, const detail::QueueParticipant& me) noexcept;
   void settle_lease(Role role, std::uint32_t index);
