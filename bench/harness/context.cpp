@@ -64,6 +64,7 @@ void Context::interleave(const std::vector<Variant>& variants) {
   const int reps = repetitions();
   const std::size_t k = variants.size();
   for (int rep = 0; rep < reps; ++rep) {
+    repetition_ = rep;
     for (std::size_t j = 0; j < k; ++j) {
       // Two systems: A B, B A, A B... More: rotate by one each repetition.
       std::size_t index = (j + static_cast<std::size_t>(rep)) % k;

@@ -131,6 +131,15 @@ class Context {
   // True when roles 0 and 1 share a CPU (a 1-CPU machine): a spinning process
   // must yield, or its peer never runs.
   [[nodiscard]] bool shared_core() const noexcept { return options_.cpus.size() < 2; }
+  // Bytes by which the processes of this repetition move their stacks down
+  // before they run (Team): repetition r by 64 * (23 r mod 64), so that the
+  // repetitions of a run sample the page offsets of the stack instead of all
+  // having the one that ASLR drew for the run. A stream's speed can depend
+  // on it (4 KiB aliasing between stack lines and shared words:
+  // docs/BENCHMARKS.md). The systems of one interleaved pair share it.
+  [[nodiscard]] std::size_t stack_shift() const noexcept {
+    return std::size_t{64} * static_cast<std::size_t>((23 * repetition_) % 64);
+  }
 
   void progress(const std::string& text) { progress_.update(text); }
   void record(const std::string& system, const Metric& metric, double value);
@@ -158,6 +167,7 @@ class Context {
   std::vector<Series> series_;
   std::vector<RatioSpec> ratios_;
   std::vector<std::string> notes_;
+  int repetition_ = 0;  // of interleave(), under way
 };
 
 }  // namespace shmkit::bench

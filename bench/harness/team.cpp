@@ -1,5 +1,6 @@
 #include "harness/team.hpp"
 
+#include <alloca.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -69,7 +70,7 @@ std::string read_message(int fd) {
   return text;
 }
 
-[[noreturn]] void child_main(int cpu, int message_fd, pid_t parent,
+[[noreturn]] void child_main(int cpu, int message_fd, pid_t parent, std::size_t stack_shift,
                              const std::function<void()>& body) {
   // Die with the main process; and if it is already gone, do not run at all.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -79,6 +80,10 @@ std::string read_message(int fd) {
   ::signal(SIGTERM, SIG_DFL);
   ::signal(SIGHUP, SIG_DFL);
   ::signal(SIGALRM, SIG_DFL);
+  // The frames below start stack_shift bytes lower (the asm keeps the
+  // otherwise unused block from being optimised away).
+  void* shift = alloca(stack_shift + 1);
+  asm volatile("" : : "r"(shift) : "memory");
   int code = 0;
   try {
     if (cpu >= 0) pin_to_cpu(cpu);
@@ -154,7 +159,7 @@ void Team::spawn(int role, std::function<void()> body) {
   }
   if (pid == 0) {
     ::close(fds[0]);
-    child_main(cpu, fds[1], parent, body);
+    child_main(cpu, fds[1], parent, stack_shift_, body);
   }
   ::close(fds[1]);
   watch(pid);

@@ -36,13 +36,16 @@ void install_watchdog();
 class Team {
  public:
   explicit Team(const Context& ctx)
-      : cpus_(ctx.options().cpus), watchdog_(ctx.options().watchdog) {}
+      : cpus_(ctx.options().cpus),
+        watchdog_(ctx.options().watchdog),
+        stack_shift_(ctx.stack_shift()) {}
   Team(const Team&) = delete;
   Team& operator=(const Team&) = delete;
   // Kills and reaps any child not joined (a case that threw before join()).
   ~Team();
 
-  // Forks the process for `role`, pinned to the role's CPU, running `body`.
+  // Forks the process for `role`, pinned to the role's CPU, running `body`
+  // on a stack moved down by the repetition's Context::stack_shift().
   void spawn(int role, std::function<void()> body);
   // Waits for every child; throws CaseFailure naming each that failed,
   // crashed or outlived the watchdog.
@@ -57,6 +60,7 @@ class Team {
   };
   std::vector<int> cpus_;
   std::chrono::seconds watchdog_;
+  std::size_t stack_shift_;
   std::vector<Child> children_;
 };
 
