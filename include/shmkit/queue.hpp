@@ -29,7 +29,9 @@
 // Guarantees:
 // - Messages from one producer thread arrive in the order it pushed them.
 // - Waiting is a futex sleep; push and pop make no syscall unless a peer
-//   sleeps (not full, not empty, no waiter).
+//   sleeps (not full, not empty, no waiter). Where membarrier(2) works, a
+//   push or pop hands its slot over with no fence either; a thread about to
+//   sleep calls membarrier for it (platform/remote_fence.hpp).
 // - close(): pushes then return `closed`; consumers drain what is left, then
 //   get `closed`. A push racing with close() either lands before it (and is
 //   drained) or returns `closed`.
@@ -180,6 +182,9 @@ class ByteQueue {
   // The index the role claims positions on: tail for producers, head for consumers.
   [[nodiscard]] std::atomic<std::uint64_t>& index(Role role) const noexcept;
   [[nodiscard]] detail::QueueParticipant* records(Role role) const noexcept;
+  // The role's light flag (detail/queue_layout.hpp), raised by its registrants.
+  [[nodiscard]] std::atomic<std::uint32_t>& light_flag(Role role) const noexcept;
+  void announce_light(Role role) noexcept;
   bool holds_lease(Role role, const detail::QueueParticipant& me) noexcept;
   void settle_lease(Role role, std::uint32_t index);
   void revoke_lease(Role role, std::uint32_t seen);

@@ -2,7 +2,7 @@
 // docs/design/layout.md in the same commit.
 //
 // Every process that maps a segment must agree on these numbers, whichever
-// compiler or shmkit build it has: they are the binary contract of layout v3.
+// compiler or shmkit build it has: they are the binary contract of layout v4.
 
 #include <array>
 #include <cstddef>
@@ -31,8 +31,8 @@ using detail::SegmentHeader;
     EXPECT_EQ(sizeof(Type::field), size) << #field;     \
   } while (false)
 
-TEST(SegmentLayout, ConstantsMatchVersion3) {
-  EXPECT_EQ(detail::kLayoutVersion, 3u);
+TEST(SegmentLayout, ConstantsMatchVersion4) {
+  EXPECT_EQ(detail::kLayoutVersion, 4u);
   EXPECT_EQ(detail::kMagic, 0x4B4D4853u);
   EXPECT_EQ(detail::kAttachSlots, 64u);
   EXPECT_EQ(detail::kDataAlignment, 4096u);
@@ -129,18 +129,18 @@ TEST(HeaderChecksum, IsFnv1a32) {
   EXPECT_EQ(detail::fnv1a32("a", 1), 0xe40c292cu);
 }
 
-// Golden values computed outside C++ (Python struct.pack of the v3 layout,
+// Golden values computed outside C++ (Python struct.pack of the v4 layout,
 // then FNV-1a over the 116 bytes before the checksum).
 TEST(HeaderChecksum, GoldenHeadersHashToKnownValues) {
   const FixedHeader bytes_object =
       test::creator_header(100, Kind::bytes, TypeFingerprint::bytes(),
                            ProcessIdentity{1234, 5678}.pack(), 1'700'000'000'123'456'789);
   EXPECT_EQ(bytes_object.total_size, 4196u);
-  EXPECT_EQ(bytes_object.checksum, 0x79b46739u);
+  EXPECT_EQ(bytes_object.checksum, 0x8434ffd2u);
   const FixedHeader int32_object =
       test::creator_header(4096, Kind::bytes, TypeFingerprint::of<std::int32_t>(),
                            ProcessIdentity{1234, 5678}.pack(), 0);
-  EXPECT_EQ(int32_object.checksum, 0x9581f320u);
+  EXPECT_EQ(int32_object.checksum, 0x82ff3bf7u);
 }
 
 TEST(HeaderChecksum, CoversEveryByteBeforeItAndNothingAfter) {
