@@ -16,11 +16,12 @@ namespace {
 void run(Context& ctx) {
   ctx.interleave({
       {"shmkit", [](Context& c, const std::string& s) { queue_throughput_rep(c, s, 1); }},
-      {"bare ring", &bare_ring_throughput_rep},
+      {"bare ring", [](Context& c, const std::string& s) { bare_ring_throughput_rep(c, s); }},
       {kQueueBatchSystem,
        [](Context& c, const std::string& s) { queue_throughput_rep(c, s, kQueueBatch); }},
-      {"shmkit pipe", &pipe_throughput_rep},
-      {"bare MPMC ring", &bare_mpmc_ring_throughput_rep},
+      {"shmkit pipe", [](Context& c, const std::string& s) { pipe_throughput_rep(c, s); }},
+      {"bare MPMC ring",
+       [](Context& c, const std::string& s) { bare_mpmc_ring_throughput_rep(c, s); }},
   });
   ctx.ratio({.metric = metrics::kMsgs64.name,
              .numerator = "shmkit",

@@ -84,8 +84,8 @@ class Consumer {
 
 }  // namespace
 
-void bare_mpmc_ring_throughput_rep(Context& ctx, const std::string& system) {
-  spin_ring_throughput_rep<MpmcShared, Producer, Consumer>(ctx, system);
+void bare_mpmc_ring_throughput_rep(Context& ctx, const std::string& system, ConsumerWork work) {
+  spin_ring_throughput_rep<MpmcShared, Producer, Consumer>(ctx, system, work);
 }
 
 }  // namespace shmkit::bench

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "harness/context.hpp"
+#include "workloads/throughput_shared.hpp"
 
 // A bare shared-memory ring: the baseline for shmkit's Queue throughput
 // (issue 5: "at least as fast as a bare shared-memory ring with no
@@ -16,7 +17,8 @@
 namespace shmkit::bench {
 
 // One producer, one consumer (roles 0 and 1), 64-byte messages verified by
-// sequence; records metrics::kMsgs64 under `system`.
-void bare_ring_throughput_rep(Context& ctx, const std::string& system);
+// sequence, the consumer doing `work` on each; records metrics::kMsgs64
+// under `system`.
+void bare_ring_throughput_rep(Context& ctx, const std::string& system, ConsumerWork work = {});
 
 }  // namespace shmkit::bench

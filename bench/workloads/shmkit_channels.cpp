@@ -94,7 +94,8 @@ void queue_producer(ByteQueue& q, std::size_t batch, SpinWait& spin, ThroughputT
 // try_pop_batch: the visitor runs inside the queue and must not throw; it
 // records the first bad message and the check throws after try_pop_batch
 // returns.
-std::uint64_t pop_batches(ByteQueue& q, std::size_t batch, SpinWait& spin, ThroughputClock& clock) {
+std::uint64_t pop_batches(ByteQueue& q, std::size_t batch, SpinWait& spin, ThroughputClock& clock,
+                          ConsumerWork work) {
   std::uint64_t expected = 1;
   bool stopped = false;
   bool bad = false;
@@ -111,6 +112,7 @@ std::uint64_t pop_batches(ByteQueue& q, std::size_t batch, SpinWait& spin, Throu
       first_bad = m;
       bad_expected = expected;
     } else {
+      work(m);
       clock.on_message(expected);
       ++expected;
     }
@@ -127,15 +129,15 @@ std::uint64_t pop_batches(ByteQueue& q, std::size_t batch, SpinWait& spin, Throu
 }
 
 std::uint64_t queue_consumer(ByteQueue& q, std::size_t batch, SpinWait& spin,
-                             ThroughputClock& clock) {
-  if (batch > 1) return pop_batches(q, batch, spin, clock);
+                             ThroughputClock& clock, ConsumerWork work) {
+  if (batch > 1) return pop_batches(q, batch, spin, clock, work);
   std::string buffer;
   auto pop = [&] {
     expect_ok(spin_while(QueueStatus::empty, spin, [&] { return q.try_pop(buffer); }), "consumer",
               "try_pop");
     return Message64::from(std::as_bytes(std::span(buffer)), "consumer");
   };
-  return receive_stream(pop, clock, "consumer");
+  return receive_stream(pop, clock, "consumer", work);
 }
 
 }  // namespace
@@ -184,7 +186,8 @@ void pipe_pingpong_rep(Context& ctx, const std::string& system, PipeWaiting wait
   record_round_trips(ctx, system, block.extra(), s.samples);
 }
 
-void queue_throughput_rep(Context& ctx, const std::string& system, std::size_t batch) {
+void queue_throughput_rep(Context& ctx, const std::string& system, std::size_t batch,
+                          ConsumerWork work) {
   if (batch == 0 || batch > kMaxBatch) throw CaseFailure("queue_throughput_rep: bad batch size");
   SharedBlock<StreamShared> block;
   ScopedName name("queue");
@@ -197,12 +200,12 @@ void queue_throughput_rep(Context& ctx, const std::string& system, std::size_t b
       },
       open,
       [&](ByteQueue& q, SpinWait& spin, ThroughputClock& clock) {
-        return queue_consumer(q, batch, spin, clock);
+        return queue_consumer(q, batch, spin, clock, work);
       });
   record_throughput(ctx, system, metrics::kMsgs64, block->stream);
 }
 
-void pipe_throughput_rep(Context& ctx, const std::string& system) {
+void pipe_throughput_rep(Context& ctx, const std::string& system, ConsumerWork work) {
   SharedBlock<StreamShared> block;
   ScopedName name("pipe");
   // The queue's ring size (1024 slots), for a like-for-like comparison.
@@ -215,12 +218,12 @@ void pipe_throughput_rep(Context& ctx, const std::string& system) {
                     timer);
       },
       open,
-      [](Pipe& p, SpinWait& spin, ThroughputClock& clock) {
+      [work](Pipe& p, SpinWait& spin, ThroughputClock& clock) {
         std::vector<std::byte> buffer;
         buffer.reserve(p.max_message());
         return receive_stream(
             [&] { return pipe_recv(p, buffer, PipeWaiting::spin, spin, "receiver"); }, clock,
-            "receiver");
+            "receiver", work);
       });
   record_throughput(ctx, system, metrics::kMsgs64, block->stream);
 }

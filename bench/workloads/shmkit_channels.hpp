@@ -4,6 +4,7 @@
 #include <string>
 
 #include "harness/context.hpp"
+#include "workloads/throughput_shared.hpp"
 
 // shmkit's message channels measured like the floors and peers: two pinned
 // processes, 64-byte messages (workloads/message64.hpp), each verified by
@@ -28,7 +29,9 @@ void pipe_pingpong_rep(Context& ctx, const std::string& system, PipeWaiting wait
 // shmkit::ByteQueue, one producer (role 0), one consumer (role 1), 64-byte
 // messages: records metrics::kMsgs64. batch == 1: try_push / try_pop (into a
 // std::string); batch > 1: try_push_batch / try_pop_batch of up to `batch`.
-void queue_throughput_rep(Context& ctx, const std::string& system, std::size_t batch);
+// The consumer does `work` on each message.
+void queue_throughput_rep(Context& ctx, const std::string& system, std::size_t batch,
+                          ConsumerWork work = {});
 
 // The batch of the batched 64 B streams (queue.throughput, peer.boost_mq).
 inline constexpr std::size_t kQueueBatch = 32;
@@ -36,9 +39,10 @@ inline constexpr std::size_t kQueueBatch = 32;
 inline constexpr const char* kQueueBatchSystem = "shmkit batch 32";
 
 // shmkit::Pipe one way, end 0 (role 0) sending 64-byte messages with
-// try_send, end 1 (role 1) receiving them with try_recv and verifying each:
-// records metrics::kMsgs64. The single-producer single-consumer path.
-void pipe_throughput_rep(Context& ctx, const std::string& system);
+// try_send, end 1 (role 1) receiving them with try_recv, verifying each and
+// doing `work` on it: records metrics::kMsgs64. The single-producer
+// single-consumer path.
+void pipe_throughput_rep(Context& ctx, const std::string& system, ConsumerWork work = {});
 
 // shmkit::List<std::int64_t>: a writer (role 0) appends items one by one, a
 // reader (role 1) waits with wait_for_size and verifies each item; records

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -114,6 +115,24 @@ class ThroughputTimer {
   std::uint64_t since_ = 0;
 };
 
+// What a receiver does with each verified message besides counting it:
+// nothing by default. With rounds > 0 it hashes the message's eight words
+// `rounds` times (eight dependent multiply-xor steps a round), standing in
+// for a consumer that works on what it gets, so that it, not the sender,
+// sets the pace (queue.busy_consumer).
+struct ConsumerWork {
+  int rounds = 0;
+  void operator()(const Message64& m) const noexcept {
+    std::uint64_t words[8];
+    std::memcpy(words, &m, sizeof words);
+    std::uint64_t h = 0;
+    for (int r = 0; r < rounds; ++r) {
+      for (const std::uint64_t w : words) h = (h ^ w) * Message64::kCheckMul;
+    }
+    asm volatile("" : : "r"(h));  // the result is used: the loop stays
+  }
+};
+
 // Sends Message64 1, 2, ... with `send` until `timer` says so, then the stop
 // message.
 template <class Send>
@@ -125,14 +144,17 @@ void send_stream(Send send, ThroughputTimer& timer) {
   send(Message64::make(Message64::kStop));
 }
 
-// Takes Message64s with `recv` until the stop message, verifying each and
-// telling `clock`; returns the sequence number it expected next.
+// Takes Message64s with `recv` until the stop message, verifying each,
+// doing `work` on it and telling `clock`; returns the sequence number it
+// expected next.
 template <class Recv>
-std::uint64_t receive_stream(Recv recv, ThroughputClock& clock, const char* who) {
+std::uint64_t receive_stream(Recv recv, ThroughputClock& clock, const char* who,
+                             ConsumerWork work = {}) {
   for (std::uint64_t expected = 1;; ++expected) {
     const Message64 m = recv();
     if (m.is_stop()) return expected;
     m.verify(expected, who);
+    work(m);
     clock.on_message(expected);
   }
 }
@@ -176,9 +198,10 @@ void run_stream(Context& ctx, StreamShared& s, Open0 open0, Send send, Open1 ope
 // own: Shared is zeroed, then init() if it has one, and holds a StreamShared
 // `run`; Producer(Shared&) has bool try_push(const Message64&), and
 // Consumer(Shared&) bool try_pop(Message64&). Both sides spin while full or
-// empty. Records metrics::kMsgs64 under `system`.
+// empty; the consumer does `work` on each message. Records metrics::kMsgs64
+// under `system`.
 template <class Shared, class Producer, class Consumer>
-void spin_ring_throughput_rep(Context& ctx, const std::string& system) {
+void spin_ring_throughput_rep(Context& ctx, const std::string& system, ConsumerWork work = {}) {
   SharedBlock<Shared> block;
   Shared& s = *block;
   if constexpr (requires { s.init(); }) s.init();
@@ -192,13 +215,13 @@ void spin_ring_throughput_rep(Context& ctx, const std::string& system) {
             timer);
       },
       [&] { return Consumer(s); },
-      [](Consumer& ring, SpinWait& spin, ThroughputClock& clock) {
+      [work](Consumer& ring, SpinWait& spin, ThroughputClock& clock) {
         auto pop = [&] {
           Message64 m{};
           while (!ring.try_pop(m)) spin();
           return m;
         };
-        return receive_stream(pop, clock, "consumer");
+        return receive_stream(pop, clock, "consumer", work);
       });
   record_throughput(ctx, system, metrics::kMsgs64, s.run.stream);
 }
