@@ -622,8 +622,14 @@ bool ByteQueue::recover(Role role) noexcept {
   const std::uint64_t stuck_seq = for_consumer ? pos : pos + 1;
   std::atomic<std::uint64_t>& claimed_by = index(for_consumer ? Role::producer : Role::consumer);
   if (distance(claimed_by.load(std::memory_order_acquire), pos) <= 0) return false;  // unclaimed
-  QueueSlot& s = slot(pos);
-  if (s.seq.load(std::memory_order_acquire) != stuck_seq) return false;  // finished meanwhile
+  // Holders first, then the slot. A holder covers pos from before its claim
+  // (recorded before the index moved, which we acquired) until after its
+  // commit or release (cleared with a release store, which covers()
+  // acquires). So if no live holder covers pos and the slot is still stuck
+  // after that, its holder is dead and stores nothing more. The other order
+  // had a window: a live holder committing and clearing between our look at
+  // the slot and our look at its record, and our tombstone length landing on
+  // its committed message.
   QueueParticipant* holders = for_consumer ? head_->producers : head_->consumers;
   for (std::uint32_t i = 0; i < detail::kQueueMaxParticipants; ++i) {
     const std::uint64_t who = holders[i].who.load(std::memory_order_acquire);
@@ -631,8 +637,10 @@ bool ByteQueue::recover(Role role) noexcept {
       return false;  // a live thread holds it: just slow
     }
   }
+  QueueSlot& s = slot(pos);
+  if (s.seq.load(std::memory_order_acquire) != stuck_seq) return false;  // finished
   // No live thread holds it: its holder died. Finish its step for it. The
-  // CAS makes exactly one recoverer (or a late holder) win.
+  // CAS makes exactly one recoverer win.
   std::uint64_t expected = stuck_seq;
   if (for_consumer) {
     s.length.store(detail::kQueueTombstone, std::memory_order_relaxed);
