@@ -248,11 +248,12 @@ QueueParticipant& ByteQueue::register_participant(Role role, std::uint64_t me) {
     entry.index[r] = i;
     return records[i];
   };
-  // A record just claimed: the role's lease is settled, and its light flag
-  // raised, before its first use.
+  // A record just claimed: the role's light flag is raised and its lease
+  // settled before its first use (the flag first: it cannot throw, and a
+  // record found again later is not announced again).
   auto take = [&](std::uint32_t i) -> QueueParticipant& {
-    settle_lease(role, i);
     announce_light(role);
+    settle_lease(role, i);
     return found(i);
   };
   const std::uint32_t n = detail::kQueueMaxParticipants;
