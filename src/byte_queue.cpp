@@ -208,24 +208,17 @@ std::atomic<std::uint64_t>& ByteQueue::index(Role role) const noexcept {
   return role == Role::producer ? head_->tail : head_->head;
 }
 
-std::atomic<std::uint32_t>& ByteQueue::light_flag(Role role) const noexcept {
-  return role == Role::producer ? head_->light_producers : head_->light_consumers;
-}
-
-void ByteQueue::announce_light(Role role) noexcept {
+void ByteQueue::announce_light_consumer() noexcept {
   if (!platform::light_fences()) return;
-  // Before our first unfenced commit or release. A waiter of the other role
-  // that reads the flag as 0 does not fence for us; it read it before our
-  // seq_cst read-modify-write, after its seq_cst [W1] increment, so in the
-  // single total order that increment comes before our RMW and before the
-  // seq_cst load of the count below, which therefore sees it; our later
-  // (relaxed) loads of the count cannot read anything older (read-read
-  // coherence). The RMW even when the flag is set already: it is what
-  // orders the load.
-  light_flag(role).fetch_or(1, std::memory_order_seq_cst);
-  const std::atomic<std::uint32_t>& watched =
-      role == Role::producer ? head_->consumers_waiting : head_->producers_waiting;
-  (void)watched.load(std::memory_order_seq_cst);
+  // Before our first unfenced release. A producer that reads the flag as 0
+  // does not fence for us; it read it before our seq_cst read-modify-write,
+  // after its seq_cst [W1] increment, so in the single total order that
+  // increment comes before our RMW and before the seq_cst load of the count
+  // below, which therefore sees it; our later (relaxed) loads of the count
+  // cannot read anything older (read-read coherence). The RMW even when the
+  // flag is set already: it is what orders the load.
+  head_->light_consumers.fetch_or(1, std::memory_order_seq_cst);
+  (void)head_->producers_waiting.load(std::memory_order_seq_cst);
 }
 
 QueueParticipant& ByteQueue::participant(Role role) {
@@ -248,11 +241,11 @@ QueueParticipant& ByteQueue::register_participant(Role role, std::uint64_t me) {
     entry.index[r] = i;
     return records[i];
   };
-  // A record just claimed: the role's light flag is raised and its lease
-  // settled before its first use (the flag first: it cannot throw, and a
-  // record found again later is not announced again).
+  // A record just claimed: a consumer's light flag is raised and the role's
+  // lease settled before its first use (the flag first: it cannot throw, and
+  // a record found again later is not announced again).
   auto take = [&](std::uint32_t i) -> QueueParticipant& {
-    announce_light(role);
+    if (role == Role::consumer) announce_light_consumer();
     settle_lease(role, i);
     return found(i);
   };
@@ -515,17 +508,17 @@ QueueStatus ByteQueue::claim(Role role, std::uint64_t want, bool wait, platform:
   std::atomic<std::uint32_t>& word = producer ? head_->not_full : head_->not_empty;
   std::atomic<std::uint32_t>& waiting =
       producer ? head_->producers_waiting : head_->consumers_waiting;
-  const Role other = producer ? Role::consumer : Role::producer;
   // A dead peer may hold the slot we wait for: look for one this often.
   Clock::time_point check_at = Clock::now() + sync::kDeadOwnerCheck;
   while (status == busy) {
     // [W1] seq_cst, before the re-check: with commit()/release() [K1] this is
     // Dekker's pattern: either they see us waiting, or we see their slot. A
-    // light busy side has no fence of its own: ours, remote_fence(), stands
-    // for it (layout comment). If the kernel refuses it, we sleep in steps.
+    // light consumer has no fence of its own: a producer's remote_fence()
+    // stands for it (layout comment). If the kernel refuses it, we sleep in
+    // steps.
     waiting.fetch_add(1, std::memory_order_seq_cst);
-    const bool fenced =
-        light_flag(other).load(std::memory_order_seq_cst) == 0 || platform::remote_fence();
+    const bool fenced = !producer || head_->light_consumers.load(std::memory_order_seq_cst) == 0 ||
+                        platform::remote_fence();
     const std::uint32_t seen = word.load(std::memory_order_seq_cst);
     status = try_claim(role, want, out);
     if (status == busy) {
@@ -560,11 +553,11 @@ void ByteQueue::commit(std::uint64_t pos, std::uint32_t length) noexcept {
   QueueSlot& s = slot(pos);
   s.length.store(length, std::memory_order_relaxed);
   // [K1] release: payload and length before the slot turns ready for the
-  // consumer; then the waiters load, fenced unless we are light (see [W1]).
-  // A store, not a CAS: a recoverer only finishes a slot whose holder is
-  // dead, and we are not.
+  // consumer; then the waiters load, always fenced (layout comment). A
+  // store, not a CAS: a recoverer only finishes a slot whose holder is dead,
+  // and we are not.
   if (platform::publish_then_look(s.seq, pos + 1, head_->consumers_waiting,
-                                  platform::light_fences())) {
+                                  /*light=*/false)) {
     head_->not_empty.fetch_add(1, std::memory_order_release);
     platform::futex_wake(head_->not_empty, 1);
   }
@@ -604,8 +597,8 @@ void ByteQueue::wake_after_run(Role sleepers, std::uint64_t n) noexcept {
 
 void ByteQueue::release(std::uint64_t pos) noexcept {
   // [K1] for consumers: release, so the reading is done before a producer
-  // reuses the slot; then the waiters load, as in commit(). A recoverer of
-  // this slot would store the same value.
+  // reuses the slot; then the waiters load, fenced unless light (see [W1]).
+  // A recoverer of this slot would store the same value.
   if (platform::publish_then_look(slot(pos).seq, pos + slot_count_, head_->producers_waiting,
                                   platform::light_fences())) {
     head_->not_full.fetch_add(1, std::memory_order_release);

@@ -30,8 +30,8 @@
 // - Messages from one producer thread arrive in the order it pushed them.
 // - Waiting is a futex sleep; push and pop make no syscall unless a peer
 //   sleeps (not full, not empty, no waiter). Where membarrier(2) works, a
-//   push or pop hands its slot over with no fence either; a thread about to
-//   sleep calls membarrier for it (platform/remote_fence.hpp).
+//   pop hands its slot back with no fence either; a producer about to sleep
+//   calls membarrier for it (platform/remote_fence.hpp).
 // - close(): pushes then return `closed`; consumers drain what is left, then
 //   get `closed`. A push racing with close() either lands before it (and is
 //   drained) or returns `closed`.
@@ -182,9 +182,9 @@ class ByteQueue {
   // The index the role claims positions on: tail for producers, head for consumers.
   [[nodiscard]] std::atomic<std::uint64_t>& index(Role role) const noexcept;
   [[nodiscard]] detail::QueueParticipant* records(Role role) const noexcept;
-  // The role's light flag (detail/queue_layout.hpp), raised by its registrants.
-  [[nodiscard]] std::atomic<std::uint32_t>& light_flag(Role role) const noexcept;
-  void announce_light(Role role) noexcept;
+  // Raises light_consumers (detail/queue_layout.hpp) for a registering
+  // consumer thread of a light process.
+  void announce_light_consumer() noexcept;
   bool holds_lease(Role role, const detail::QueueParticipant& me) noexcept;
   void settle_lease(Role role, std::uint32_t index);
   void revoke_lease(Role role, std::uint32_t seen);

@@ -43,19 +43,20 @@
 // membarrier before it loads `tail` (the producer re-checks `closed` after
 // its store).
 //
-// Light hand-overs: a commit (a release) is a store of the slot's seq and
-// then a load of the other role's waiting count, and a waiter about to sleep
-// increments that count and then re-checks the slot (Dekker). A thread of a
-// light process (platform/remote_fence.hpp) does its store and load with no
-// fence; it sets its role's light flag (light_producers, light_consumers)
-// with a seq_cst read-modify-write when it registers, before its first
-// commit or release. A waiter that sees the other role's flag set calls
-// membarrier between its increment and its re-check, which runs the fence
-// on the busy side's CPU for it; one that cannot sleeps in short steps. A
-// waiter that read the flag as 0 did so before the raise, so its increment
-// is visible to the raiser's loads after it. A thread of a process that is
-// not light stores seq_cst. (A store, not a CAS, for either: a recoverer
-// only finishes a slot whose holder is dead.)
+// Hand-overs: a commit (a release) is a store of the slot's seq and then a
+// load of the other role's waiting count, and a waiter about to sleep
+// increments that count and then re-checks the slot (Dekker). Producers
+// store and load seq_cst. A consumer thread of a light process
+// (platform/remote_fence.hpp) releases with no fence: it sets
+// light_consumers with a seq_cst read-modify-write when it registers,
+// before its first release, and a producer about to sleep that sees it set
+// calls membarrier between its increment and its re-check, which runs the
+// fence on the consumer's CPU for it (one that cannot sleeps in short
+// steps). A producer that read the flag as 0 did so before the raise, so
+// its increment is visible to the raiser's loads after it. (Unfenced
+// commits were measured too, and made a producer-bound stream's speed
+// depend on the build: docs/BENCHMARKS.md.) A store, not a CAS, either way:
+// a recoverer only finishes a slot whose holder is dead.
 
 namespace shmkit::detail {
 
@@ -103,11 +104,10 @@ struct QueueHead {
   // holder (acknowledge, leave); read by the holder on every claim.
   std::atomic<std::uint32_t> producer_lease;
   std::atomic<std::uint32_t> consumer_lease;
-  // 1 once a thread of a light process registered in the role: its commits
-  // (releases) may be unfenced, and a waiter of the other role calls
-  // membarrier before it sleeps (see above). Set by registering threads
-  // (seq_cst fetch_or), never cleared; read by waiters about to sleep.
-  std::atomic<std::uint32_t> light_producers;
+  // 1 once a consumer thread of a light process registered: its releases
+  // may be unfenced, and a producer calls membarrier before it sleeps (see
+  // above). Set by registering consumers (seq_cst fetch_or), never cleared;
+  // read by producers about to sleep.
   std::atomic<std::uint32_t> light_consumers;
 
   alignas(kCacheLine) std::atomic<std::uint64_t> tail;  // next position for producers
@@ -134,8 +134,7 @@ static_assert(offsetof(QueueHead, not_empty) == 192);
 static_assert(offsetof(QueueHead, closed) == 32);
 static_assert(offsetof(QueueHead, producer_lease) == 36);
 static_assert(offsetof(QueueHead, consumer_lease) == 40);
-static_assert(offsetof(QueueHead, light_producers) == 44);
-static_assert(offsetof(QueueHead, light_consumers) == 48);
+static_assert(offsetof(QueueHead, light_consumers) == 44);
 static_assert(offsetof(QueueHead, producers) == 256);
 static_assert(offsetof(QueueHead, consumers) == 256 + 64 * 64);
 static_assert(sizeof(QueueHead) == 256 + 2 * 64 * 64);
