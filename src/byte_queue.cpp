@@ -196,18 +196,6 @@ void ByteQueue::leave() noexcept {
 
 // ---------------------------------------------------------------- records
 
-QueueParticipant* ByteQueue::records(Role role) const noexcept {
-  return role == Role::producer ? head_->producers : head_->consumers;
-}
-
-std::atomic<std::uint32_t>& ByteQueue::lease(Role role) const noexcept {
-  return role == Role::producer ? head_->producer_lease : head_->consumer_lease;
-}
-
-std::atomic<std::uint64_t>& ByteQueue::index(Role role) const noexcept {
-  return role == Role::producer ? head_->tail : head_->head;
-}
-
 void ByteQueue::announce_light_consumer() noexcept {
   if (!platform::light_fences()) return;
   // Before our first unfenced release. A producer that reads the flag as 0
@@ -221,16 +209,20 @@ void ByteQueue::announce_light_consumer() noexcept {
   (void)head_->producers_waiting.load(std::memory_order_seq_cst);
 }
 
-QueueParticipant& ByteQueue::participant(Role role) {
-  const auto r = static_cast<std::size_t>(role);
-  QueueParticipant* records = this->records(role);
-  const std::uint64_t me = platform::this_thread_word();
-  const CachedRecords& entry = cache_entry(head_);
-  if (entry.index[r] != CachedRecords::kNone &&
-      records[entry.index[r]].who.load(std::memory_order_relaxed) == me) {
-    return records[entry.index[r]];
+inline QueueParticipant& ByteQueue::participant(Role role) {
+  // The hit path, on every claim, makes no call: nothing to save around one.
+  // A thread word still 0 is not read yet (or was reset by fork()).
+  const std::uint64_t me = platform::thread_word_cache::t_this_thread_word;
+  for (const CachedRecords& entry : t_records) {
+    if (entry.head != head_) continue;
+    const std::uint32_t i = entry.index[static_cast<std::size_t>(role)];
+    if (i != CachedRecords::kNone && me != 0) {
+      QueueParticipant& p = records(role)[i];
+      if (p.who.load(std::memory_order_relaxed) == me) return p;
+    }
+    break;  // cache_entry() keeps one entry per queue head
   }
-  return register_participant(role, me);
+  return register_participant(role, platform::this_thread_word());
 }
 
 QueueParticipant& ByteQueue::register_participant(Role role, std::uint64_t me) {
@@ -496,12 +488,11 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
   return QueueStatus::ok;
 }
 
-QueueStatus ByteQueue::claim(Role role, std::uint64_t want, bool wait, platform::Deadline deadline,
-                             Claim& out) {
+QueueStatus ByteQueue::wait_to_claim(Role role, std::uint64_t want, platform::Deadline deadline,
+                                     Claim& out) {
   const bool producer = role == Role::producer;
   const QueueStatus busy = producer ? QueueStatus::full : QueueStatus::empty;
-  QueueStatus status = try_claim(role, want, out);
-  if (status != busy || !wait) return status;
+  QueueStatus status = busy;
   // No spin for a deadline already past (a zero timeout): it only wants the
   // look for a dead holder below.
   platform::channel_spin([&] { return (status = try_claim(role, want, out)) != busy; }, deadline);

@@ -172,16 +172,26 @@ class ByteQueue {
   explicit ByteQueue(Segment segment);
   detail::QueueSlot& slot(std::uint64_t pos) const noexcept;
   std::byte* payload(std::uint64_t pos) const noexcept;
-  // This thread's record for `role`, registering it on first use.
-  detail::QueueParticipant& participant(Role role);
+  // This thread's record for `role`, registering it on first use. Inline,
+  // defined and used in byte_queue.cpp only: the hit path is a few loads.
+  inline detail::QueueParticipant& participant(Role role);
+  // participant()'s slow path: finds or claims the record, caches its index.
   detail::QueueParticipant& register_participant(Role role, std::uint64_t me);
   void leave() noexcept;
+  // Accessors of the push and pop paths, inline: an exported function is a
+  // call the compiler cannot remove (-fPIC), and these are one instruction.
   // The role's lease (detail/queue_layout.hpp): a thread alone in its role
   // moves the index with a plain store.
-  [[nodiscard]] std::atomic<std::uint32_t>& lease(Role role) const noexcept;
+  [[nodiscard]] std::atomic<std::uint32_t>& lease(Role role) const noexcept {
+    return role == Role::producer ? head_->producer_lease : head_->consumer_lease;
+  }
   // The index the role claims positions on: tail for producers, head for consumers.
-  [[nodiscard]] std::atomic<std::uint64_t>& index(Role role) const noexcept;
-  [[nodiscard]] detail::QueueParticipant* records(Role role) const noexcept;
+  [[nodiscard]] std::atomic<std::uint64_t>& index(Role role) const noexcept {
+    return role == Role::producer ? head_->tail : head_->head;
+  }
+  [[nodiscard]] detail::QueueParticipant* records(Role role) const noexcept {
+    return role == Role::producer ? head_->producers : head_->consumers;
+  }
   // Raises light_consumers (detail/queue_layout.hpp) for a registering
   // consumer thread of a light process.
   void announce_light_consumer() noexcept;
@@ -196,7 +206,14 @@ class ByteQueue {
     detail::QueueParticipant* holder = nullptr;
   };
   QueueStatus claim(Role role, std::uint64_t want, bool wait, platform::Deadline deadline,
-                    Claim& out);
+                    Claim& out) {
+    const QueueStatus status = try_claim(role, want, out);
+    const QueueStatus busy = role == Role::producer ? QueueStatus::full : QueueStatus::empty;
+    if (status != busy || !wait) return status;
+    return wait_to_claim(role, want, deadline, out);
+  }
+  // claim()'s slow path: spin, then sleep until a claim succeeds or the deadline.
+  QueueStatus wait_to_claim(Role role, std::uint64_t want, platform::Deadline deadline, Claim& out);
   QueueStatus try_claim(Role role, std::uint64_t want, Claim& out);
   void commit(std::uint64_t pos, std::uint32_t length) noexcept;
   void release(std::uint64_t pos) noexcept;
