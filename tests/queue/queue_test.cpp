@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -363,6 +364,46 @@ TEST(ByteQueue, LoansReleasedOnAnotherThreadFreeTheThreadThatTookThem) {
   m.release();
   ASSERT_EQ(q.try_reserve(r), QueueStatus::ok);
   r.commit(0);
+}
+
+// A thread caches the index of its record in each of the last 8 queues it
+// used. One that uses more finds its records again, with no second one; a
+// forked child, whose inherited cache names the parent's records, takes its
+// own.
+TEST(ByteQueue, AThreadFindsItsRecordsInMoreQueuesThanItCaches) {
+  constexpr std::size_t kQueues = 12;
+  std::deque<ScopedName> names;
+  std::vector<ByteQueue> queues;
+  for (std::size_t i = 0; i < kQueues; ++i) {
+    names.emplace_back("q-cache-" + std::to_string(i));
+    queues.push_back(ByteQueue::create(names.back(), {.capacity = 4, .max_message = 16}));
+  }
+  std::string got;
+  for (std::size_t round = 0; round < 3; ++round) {
+    for (std::size_t i = 0; i < kQueues; ++i) {
+      const std::string text = std::to_string(round) + "/" + std::to_string(i);
+      ASSERT_EQ(queues[i].try_push(as_span(text)), QueueStatus::ok);
+      ASSERT_EQ(queues[i].try_pop(got), QueueStatus::ok);
+      EXPECT_EQ(got, text);
+    }
+  }
+  for (const ByteQueue& q : queues) {
+    EXPECT_EQ(q.producers(), 1u);
+    EXPECT_EQ(q.consumers(), 1u);
+  }
+  const pid_t child = test::fork_child([&] {
+    for (std::size_t i = 0; i < kQueues; ++i) {
+      const std::string text = "child " + std::to_string(i);
+      test::check_in_child(queues[i].try_push(as_span(text)) == QueueStatus::ok, "push");
+      test::check_in_child(queues[i].producers() == 2, "a record of its own");
+    }
+  });
+  ASSERT_EQ(test::wait_exit_code(child), 0);
+  for (std::size_t i = 0; i < kQueues; ++i) {
+    ASSERT_EQ(queues[i].try_pop(got), QueueStatus::ok);
+    EXPECT_EQ(got, "child " + std::to_string(i));
+    EXPECT_EQ(queues[i].try_pop(got), QueueStatus::empty);
+  }
 }
 
 TEST(Queue, TypedRoundTripKeepsValues) {
