@@ -66,10 +66,16 @@ struct CachedRecords {
 thread_local std::array<CachedRecords, 8> t_records{};
 thread_local std::size_t t_next_record = 0;
 
-CachedRecords& cache_entry(const QueueHead* head) noexcept {
+// The entry for `head`, or nullptr: one entry per head at most.
+CachedRecords* cached_records(const QueueHead* head) noexcept {
   for (auto& entry : t_records) {
-    if (entry.head == head) return entry;
+    if (entry.head == head) return &entry;
   }
+  return nullptr;
+}
+
+CachedRecords& cache_entry(const QueueHead* head) noexcept {
+  if (CachedRecords* found = cached_records(head)) return *found;
   CachedRecords& entry = t_records[t_next_record++ % t_records.size()];
   entry = CachedRecords{head, {CachedRecords::kNone, CachedRecords::kNone}};
   return entry;
@@ -212,15 +218,13 @@ void ByteQueue::announce_light_consumer() noexcept {
 inline QueueParticipant& ByteQueue::participant(Role role) {
   // The hit path, on every claim, makes no call: nothing to save around one.
   // A thread word still 0 is not read yet (or was reset by fork()).
-  const std::uint64_t me = platform::thread_word_cache::t_this_thread_word;
-  for (const CachedRecords& entry : t_records) {
-    if (entry.head != head_) continue;
-    const std::uint32_t i = entry.index[static_cast<std::size_t>(role)];
-    if (i != CachedRecords::kNone && me != 0) {
-      QueueParticipant& p = records(role)[i];
-      if (p.who.load(std::memory_order_relaxed) == me) return p;
+  const std::uint64_t me = platform::cached_this_thread_word();
+  const CachedRecords* entry = cached_records(head_);
+  if (entry != nullptr && me != 0) {
+    const std::uint32_t i = entry->index[static_cast<std::size_t>(role)];
+    if (i != CachedRecords::kNone && records(role)[i].who.load(std::memory_order_relaxed) == me) {
+      return records(role)[i];
     }
-    break;  // cache_entry() keeps one entry per queue head
   }
   return register_participant(role, platform::this_thread_word());
 }

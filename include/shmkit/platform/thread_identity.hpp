@@ -33,4 +33,10 @@ inline std::uint64_t this_thread_word() {
   return word != 0 ? word : thread_word_cache::read_this_thread_word();
 }
 
+// this_thread_word() if the thread has read it already, else 0: for a hit
+// path that must make no call (it falls back to this_thread_word()).
+inline std::uint64_t cached_this_thread_word() noexcept {
+  return thread_word_cache::t_this_thread_word;
+}
+
 }  // namespace shmkit::platform
