@@ -61,6 +61,8 @@ bool covers(const QueueParticipant& p, std::uint64_t pos) noexcept {
 struct CachedRecords {
   const QueueHead* head = nullptr;
   std::array<std::uint32_t, 2> index{kNone, kNone};
+  // When this thread may next look for sleepers that died (drop_dead_sleepers()).
+  Clock::time_point next_sleeper_check{};
   static constexpr std::uint32_t kNone = 0xffffffffu;
 };
 thread_local std::array<CachedRecords, 8> t_records{};
@@ -77,7 +79,7 @@ CachedRecords* cached_records(const QueueHead* head) noexcept {
 CachedRecords& cache_entry(const QueueHead* head) noexcept {
   if (CachedRecords* found = cached_records(head)) return *found;
   CachedRecords& entry = t_records[t_next_record++ % t_records.size()];
-  entry = CachedRecords{head, {CachedRecords::kNone, CachedRecords::kNone}};
+  entry = CachedRecords{head, {CachedRecords::kNone, CachedRecords::kNone}, {}};
   return entry;
 }
 
@@ -206,9 +208,9 @@ void ByteQueue::announce_light_consumer() noexcept {
   if (!platform::light_fences()) return;
   // Before our first unfenced release. A producer that reads the flag as 0
   // does not fence for us; it read it before our seq_cst read-modify-write,
-  // after its seq_cst [W1] increment, so in the single total order that
-  // increment comes before our RMW and before the seq_cst load of the count
-  // below, which therefore sees it; our later (relaxed) loads of the count
+  // after its seq_cst [W1] fetch_or, so in the single total order that
+  // fetch_or comes before our RMW and before the seq_cst load of the bits
+  // below, which therefore sees it; our later (relaxed) loads of the bits
   // cannot read anything older (read-read coherence). The RMW even when the
   // flag is set already: it is what orders the load.
   head_->light_consumers.fetch_or(1, std::memory_order_seq_cst);
@@ -241,6 +243,9 @@ QueueParticipant& ByteQueue::register_participant(Role role, std::uint64_t me) {
   // lease settled before its first use (the flag first: it cannot throw, and
   // a record found again later is not announced again).
   auto take = [&](std::uint32_t i) -> QueueParticipant& {
+    // A dead thread's record may still have its waiting bit: we are not
+    // asleep. (A waker may clear it as well; see drop_dead_sleepers().)
+    waiting(role).fetch_and(~(std::uint64_t{1} << i), std::memory_order_relaxed);
     if (role == Role::consumer) announce_light_consumer();
     settle_lease(role, i);
     return found(i);
@@ -500,9 +505,11 @@ QueueStatus ByteQueue::wait_to_claim(Role role, std::uint64_t want, platform::De
   // No spin for a deadline already past (a zero timeout): it only wants the
   // look for a dead holder below.
   platform::channel_spin([&] { return (status = try_claim(role, want, out)) != busy; }, deadline);
-  std::atomic<std::uint32_t>& word = producer ? head_->not_full : head_->not_empty;
-  std::atomic<std::uint32_t>& waiting =
-      producer ? head_->producers_waiting : head_->consumers_waiting;
+  std::atomic<std::uint32_t>& word = sleep_word(role);
+  std::atomic<std::uint64_t>& waiting = this->waiting(role);
+  // Our record, registered by try_claim() above: its index is our waiting bit.
+  const auto record = static_cast<std::uint32_t>(&participant(role) - records(role));
+  const std::uint64_t bit = std::uint64_t{1} << record;
   // A dead peer may hold the slot we wait for: look for one this often.
   Clock::time_point check_at = Clock::now() + sync::kDeadOwnerCheck;
   while (status == busy) {
@@ -511,7 +518,7 @@ QueueStatus ByteQueue::wait_to_claim(Role role, std::uint64_t want, platform::De
     // light consumer has no fence of its own: a producer's remote_fence()
     // stands for it (layout comment). If the kernel refuses it, we sleep in
     // steps.
-    waiting.fetch_add(1, std::memory_order_seq_cst);
+    waiting.fetch_or(bit, std::memory_order_seq_cst);
     const bool fenced = !producer || head_->light_consumers.load(std::memory_order_seq_cst) == 0 ||
                         platform::remote_fence();
     const std::uint32_t seen = word.load(std::memory_order_seq_cst);
@@ -519,7 +526,7 @@ QueueStatus ByteQueue::wait_to_claim(Role role, std::uint64_t want, platform::De
     if (status == busy) {
       const Clock::time_point now = Clock::now();
       if (deadline && now >= *deadline) {
-        waiting.fetch_sub(1, std::memory_order_relaxed);
+        waiting.fetch_and(~bit, std::memory_order_relaxed);
         // A deadline shorter than the check interval never reaches the
         // recover() below: without this, callers looping on short timeouts
         // would wait forever on a dead peer's slot. Look once before giving up.
@@ -532,14 +539,18 @@ QueueStatus ByteQueue::wait_to_claim(Role role, std::uint64_t want, platform::De
       if (now >= check_at) {
         recover(role);
         check_at = now + sync::kDeadOwnerCheck;
-      } else {
+      } else if ((waiting.load(std::memory_order_seq_cst) & bit) != 0) {  // [W2]
+        // Else a waker cleared our bit, having taken us for the record's dead
+        // thread before we took the record over: no sleep without it (the
+        // loop sets it again). Such a waker bumps the word after it, so a
+        // `seen` read before the bump cannot put us to sleep either.
         Clock::time_point until = deadline ? std::min(*deadline, check_at) : check_at;
         if (!fenced) until = std::min(until, now + kUnfencedStep);
         (void)platform::futex_wait(word, seen, until);
       }
       status = try_claim(role, want, out);
     }
-    waiting.fetch_sub(1, std::memory_order_relaxed);
+    waiting.fetch_and(~bit, std::memory_order_relaxed);
   }
   return status;
 }
@@ -553,13 +564,12 @@ void ByteQueue::commit(std::uint64_t pos, std::uint32_t length) noexcept {
   // and we are not.
   if (platform::publish_then_look(s.seq, pos + 1, head_->consumers_waiting,
                                   /*light=*/false)) {
-    head_->not_empty.fetch_add(1, std::memory_order_release);
-    platform::futex_wake(head_->not_empty, 1);
+    wake(Role::consumer, 1);
   }
 }
 
 // Batches publish each slot with a plain release store and order the whole
-// run before the waiters count once, in wake_after_run(): per message, a
+// run before the waiting bits once, in wake_after_run(): per message, a
 // store instead of a locked instruction that would wait for the slot's line.
 // A recoverer only CASes a slot whose holder is dead, so no CAS is needed to
 // keep a live holder's store from racing one.
@@ -576,17 +586,12 @@ void ByteQueue::release_quietly(std::uint64_t pos) noexcept {
 }
 
 void ByteQueue::wake_after_run(Role sleepers, std::uint64_t n) noexcept {
-  const bool consumers = sleepers == Role::consumer;
-  std::atomic<std::uint32_t>& waiting =
-      consumers ? head_->consumers_waiting : head_->producers_waiting;
-  std::atomic<std::uint32_t>& word = consumers ? head_->not_empty : head_->not_full;
   // [K2] A seq_cst read-modify-write, not a load: it orders the run's release
-  // stores before reading the count, as [K1]'s seq_cst CAS does for one slot.
-  // Against claim()'s [W1] increment on the same word, one of the two comes
+  // stores before reading the bits, as [K1]'s seq_cst store does for one slot.
+  // Against wait_to_claim()'s [W1] fetch_or on the same word, one of the two comes
   // first: either we read the waiter, or its re-check sees our slots.
-  if (waiting.fetch_add(0, std::memory_order_seq_cst) != 0) {
-    word.fetch_add(1, std::memory_order_release);
-    platform::futex_wake(word, static_cast<int>(n));  // n <= slot count <= 2^24
+  if (waiting(sleepers).fetch_or(0, std::memory_order_seq_cst) != 0) {
+    wake(sleepers, static_cast<int>(n));  // n <= slot count <= 2^24
   }
 }
 
@@ -596,8 +601,43 @@ void ByteQueue::release(std::uint64_t pos) noexcept {
   // A recoverer of this slot would store the same value.
   if (platform::publish_then_look(slot(pos).seq, pos + slot_count_, head_->producers_waiting,
                                   platform::light_fences())) {
-    head_->not_full.fetch_add(1, std::memory_order_release);
-    platform::futex_wake(head_->not_full, 1);
+    wake(Role::producer, 1);
+  }
+}
+
+void ByteQueue::wake(Role sleepers, int count) noexcept {
+  std::atomic<std::uint32_t>& word = sleep_word(sleepers);
+  word.fetch_add(1, std::memory_order_release);
+  if (platform::futex_wake(word, count) == 0) drop_dead_sleepers(sleepers);
+}
+
+void ByteQueue::drop_dead_sleepers(Role role) noexcept {
+  // A wake-up that woke nobody: the sleepers are about to sleep (the common
+  // case), or were woken already, or died asleep. A dead one's bit would
+  // make every hand-over of ours a system call from now on. Looking costs a
+  // /proc read per bit: at most once per check interval per thread.
+  CachedRecords& entry = cache_entry(head_);
+  const Clock::time_point now = Clock::now();
+  if (now < entry.next_sleeper_check) return;
+  entry.next_sleeper_check = now + sync::kDeadOwnerCheck;
+  std::atomic<std::uint64_t>& waiting = this->waiting(role);
+  QueueParticipant* const rs = records(role);
+  for (std::uint64_t bits = waiting.load(std::memory_order_acquire); bits != 0; bits &= bits - 1) {
+    const auto i = static_cast<std::uint32_t>(std::countr_zero(bits));
+    const std::uint64_t who = rs[i].who.load(std::memory_order_acquire);
+    if (who != 0 && is_alive(ProcessIdentity::unpack(who))) continue;
+    // Cases: (a) the record still names the dead thread (or nobody): only
+    // its thread sets this bit, so it stays clear. (b) a thread took the
+    // record over after our look and may have set the bit since: the seq_cst
+    // fetch_and and load order our look at `who` after its takeover in that
+    // case, and we bump the word and wake everyone. Its [W2] re-check, or its
+    // futex word, then keeps it from sleeping without its bit.
+    waiting.fetch_and(~(std::uint64_t{1} << i), std::memory_order_seq_cst);
+    if (rs[i].who.load(std::memory_order_seq_cst) != who) {
+      std::atomic<std::uint32_t>& word = sleep_word(role);
+      word.fetch_add(1, std::memory_order_seq_cst);
+      platform::futex_wake_all(word);
+    }
   }
 }
 

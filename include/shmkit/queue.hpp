@@ -43,6 +43,9 @@
 //   by an unreleased Message, or those of a try_pop_batch() it was inside (up
 //   to its `max`). Those are lost, never delivered twice.
 //   A message a killed producer had reserved but not committed is skipped.
+//   A thread killed asleep in push or pop costs the others a wake-up call
+//   per hand-over until one finds it dead (its first that wakes nobody,
+//   within about sync::kDeadOwnerCheck): no lasting cost.
 //   Only the waiting calls (push/pop, *_for, *_until, reserve_until,
 //   read_until) finish a dead peer's slot, after waiting about one
 //   sync::kDeadOwnerCheck, or at their deadline if it comes first. The try_
@@ -221,6 +224,17 @@ class ByteQueue {
   void commit_quietly(std::uint64_t pos, std::uint32_t length) noexcept;
   void release_quietly(std::uint64_t pos) noexcept;
   void wake_after_run(Role sleepers, std::uint64_t n) noexcept;
+  // The role's waiting bits and futex word (detail/queue_layout.hpp).
+  [[nodiscard]] std::atomic<std::uint64_t>& waiting(Role role) const noexcept {
+    return role == Role::producer ? head_->producers_waiting : head_->consumers_waiting;
+  }
+  [[nodiscard]] std::atomic<std::uint32_t>& sleep_word(Role role) const noexcept {
+    return role == Role::producer ? head_->not_full : head_->not_empty;
+  }
+  // Wakes up to `count` sleepers of the role; if that woke none, drops the
+  // waiting bits of its threads that died asleep.
+  void wake(Role sleepers, int count) noexcept;
+  void drop_dead_sleepers(Role role) noexcept;
   void clear_pending(detail::QueueParticipant& holder) noexcept;
   bool recover(Role role) noexcept;
   void check_size(std::size_t bytes) const;

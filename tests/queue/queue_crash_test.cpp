@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../list/list_test_util.hpp"
 #include "queue_test_util.hpp"
 #include "shmkit/platform/remote_fence.hpp"
 #include "shmkit/queue.hpp"
@@ -329,6 +330,54 @@ TEST(ByteQueueCrash, KilledConsumersLoseAtMostTheMessagesTheyHadTaken) {
   }
   EXPECT_LE(q.consumers(), 1u);
   expect_new_participants_fit(name.str());
+}
+
+// A thread killed while asleep in pop (or push) leaves its waiting bit
+// behind. The survivors' first hand-over whose wake-up wakes nobody finds it
+// dead and drops the bit; from then on a push (a pop) bumps no futex word,
+// so it makes no wake-up call, as before the kill. (With a count instead of
+// the bits, every later hand-over made one: a stream ran about 6x slower.)
+void expect_dead_sleeper_dropped(bool consumer_dies) {
+  const ScopedName name(consumer_dies ? "q-dead-consumer-asleep" : "q-dead-producer-asleep");
+  auto q = ByteQueue::create(name, {.capacity = 4, .max_message = 8});
+  detail::QueueHead& h = test::queue_head(q.segment());
+  const std::vector<std::byte> m(8, std::byte{7});
+  std::vector<std::byte> got;
+  if (!consumer_dies) {
+    while (q.try_push(span_of(m)) == QueueStatus::ok) {
+    }
+  }
+  const pid_t victim = test::fork_child([&] {
+    auto mine = ByteQueue::open(name);
+    std::vector<std::byte> taken;
+    (void)(consumer_dies ? mine.pop(taken) : mine.push(span_of(m)));  // sleeps until killed
+  });
+  std::atomic<std::uint64_t>& bits = consumer_dies ? h.consumers_waiting : h.producers_waiting;
+  std::atomic<std::uint32_t>& word = consumer_dies ? h.not_empty : h.not_full;
+  ASSERT_TRUE(test::eventually([&] { return bits.load() != 0; }));
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  ASSERT_EQ(test::wait_exit_code(victim), test::kKilled);
+  ASSERT_NE(bits.load(), 0u);  // left behind
+  auto hand_over = [&] {
+    if (consumer_dies) {
+      return q.try_push(span_of(m)) == QueueStatus::ok && q.try_pop(got) == QueueStatus::ok;
+    }
+    return q.try_pop(got) == QueueStatus::ok && q.try_push(span_of(m)) == QueueStatus::ok;
+  };
+  // This thread looks at most once per check interval: a few hand-overs may
+  // pass before its look.
+  ASSERT_TRUE(test::eventually([&] { return hand_over() && bits.load() == 0; }));
+  const std::uint32_t before = word.load();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(hand_over());
+  EXPECT_EQ(word.load(), before);
+}
+
+TEST(ByteQueueCrash, AConsumerKilledAsleepCostsTheProducersNoWakeUps) {
+  expect_dead_sleeper_dropped(/*consumer_dies=*/true);
+}
+
+TEST(ByteQueueCrash, AProducerKilledAsleepCostsTheConsumersNoWakeUps) {
+  expect_dead_sleeper_dropped(/*consumer_dies=*/false);
 }
 
 }  // namespace

@@ -44,16 +44,16 @@
 // its store).
 //
 // Hand-overs: a commit (a release) is a store of the slot's seq and then a
-// load of the other role's waiting count, and a waiter about to sleep
-// increments that count and then re-checks the slot (Dekker). Producers
+// load of the other role's waiting bits, and a waiter about to sleep sets
+// its bit and then re-checks the slot (Dekker). Producers
 // store and load seq_cst. A consumer thread of a light process
 // (platform/remote_fence.hpp) releases with no fence: it sets
 // light_consumers with a seq_cst read-modify-write when it registers,
 // before its first release, and a producer about to sleep that sees it set
-// calls membarrier between its increment and its re-check, which runs the
+// calls membarrier between setting its bit and its re-check, which runs the
 // fence on the consumer's CPU for it (one that cannot sleeps in short
 // steps). A producer that read the flag as 0 did so before the raise, so
-// its increment is visible to the raiser's loads after it. (Unfenced
+// its bit is visible to the raiser's loads after it. (Unfenced
 // commits were measured too, and made a producer-bound stream's speed
 // depend on the build: docs/BENCHMARKS.md.) A store, not a CAS, either way:
 // a recoverer only finishes a slot whose holder is dead.
@@ -114,9 +114,17 @@ struct QueueHead {
   alignas(kCacheLine) std::atomic<std::uint64_t> head;  // next position for consumers
 
   alignas(kCacheLine) std::atomic<std::uint32_t> not_empty;  // futex: bumped by producers
-  std::atomic<std::uint32_t> consumers_waiting;              // consumers asleep or about to
   std::atomic<std::uint32_t> not_full;                       // futex: bumped by consumers
-  std::atomic<std::uint32_t> producers_waiting;              // producers asleep or about to
+  // The sleepers of each role, a bit per participant record: bit i is set
+  // while consumers[i] (producers[i]) is asleep or about to sleep. Set and
+  // cleared by that record's thread around each sleep (seq_cst fetch_or,
+  // relaxed fetch_and); cleared for a thread that died asleep by whoever
+  // takes its record over, and by a waker whose wake-up woke nobody and that
+  // finds the record's thread dead. A count could not tell whose increment
+  // a dead thread left behind, and every later hand-over would then make a
+  // system call.
+  std::atomic<std::uint64_t> consumers_waiting;
+  std::atomic<std::uint64_t> producers_waiting;
 
   alignas(kCacheLine) QueueParticipant producers[kQueueMaxParticipants];
   QueueParticipant consumers[kQueueMaxParticipants];
@@ -131,6 +139,10 @@ static_assert(offsetof(QueueHead, slots_offset) == 16);
 static_assert(offsetof(QueueHead, tail) == 64);
 static_assert(offsetof(QueueHead, head) == 128);
 static_assert(offsetof(QueueHead, not_empty) == 192);
+static_assert(offsetof(QueueHead, not_full) == 196);
+static_assert(offsetof(QueueHead, consumers_waiting) == 200);
+static_assert(offsetof(QueueHead, producers_waiting) == 208);
+static_assert(kQueueMaxParticipants <= 64, "a waiting bit per record");
 static_assert(offsetof(QueueHead, closed) == 32);
 static_assert(offsetof(QueueHead, producer_lease) == 36);
 static_assert(offsetof(QueueHead, consumer_lease) == 40);

@@ -31,7 +31,7 @@ namespace shmkit::detail {
 inline constexpr std::size_t kCacheLine = 64;
 
 inline constexpr std::uint32_t kMagic = 0x4B4D4853;  // "SHMK" in a little-endian dump
-inline constexpr std::uint16_t kLayoutVersion = 4;
+inline constexpr std::uint16_t kLayoutVersion = 5;
 inline constexpr std::uint32_t kAttachSlots = 64;
 inline constexpr std::uint64_t kDataAlignment = 4096;                  // data area: page-aligned
 inline constexpr std::uint64_t kMaxDataSize = std::uint64_t{1} << 46;  // 64 TiB
@@ -62,7 +62,7 @@ struct FixedHeader {
   std::uint64_t creator;          // packed ProcessIdentity of the creator
   std::uint64_t created_ns;       // CLOCK_REALTIME at creation, ns since the epoch
   TypeFingerprint type;           // what the object stores
-  std::uint32_t reserved0;        // zero; unused in v4
+  std::uint32_t reserved0;        // zero; unused
   std::uint32_t checksum;         // fnv1a32 of the bytes before it
 };
 static_assert(std::is_standard_layout_v<FixedHeader>);
@@ -88,7 +88,7 @@ inline constexpr std::size_t kChecksummedBytes = offsetof(FixedHeader, checksum)
 struct SegmentHeader {
   FixedHeader fixed;                 // creator only, during init
   std::atomic<std::uint32_t> state;  // SegmentState; creator only; futex word
-  std::uint32_t reserved1;           // zero; unused in v4
+  std::uint32_t reserved1;           // zero; unused
   // Attached processes: packed ProcessIdentity, 0 when free. Any process
   // CASes a free (0) or dead entry to itself when it opens, and its own entry
   // back to 0 when it closes. An entry whose process is dead is a process

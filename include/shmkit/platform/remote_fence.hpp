@@ -39,8 +39,9 @@ void disable_light_fences_for_testing() noexcept;
 // it announces is written first), then say whether `waiting` shows a waiter.
 // Light: a plain store and load, kept in this order by a compiler barrier,
 // the waiter's remote_fence() supplying the CPU fence. Else seq_cst both.
+template <class Waiting>
 inline bool publish_then_look(std::atomic<std::uint64_t>& word, std::uint64_t value,
-                              const std::atomic<std::uint32_t>& waiting, bool light) noexcept {
+                              const std::atomic<Waiting>& waiting, bool light) noexcept {
   if (light) {
     word.store(value, std::memory_order_release);
     std::atomic_signal_fence(std::memory_order_seq_cst);

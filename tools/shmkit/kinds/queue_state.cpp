@@ -31,19 +31,22 @@ bool head_ok(const detail::QueueHead& h, std::uint64_t area) {
          h.slots_offset <= area && (area - h.slots_offset) / h.slot_size >= h.slot_count;
 }
 
-// The live and dead threads of one role's records.
+// The live and dead threads of one role's records, and its sleepers (a
+// waiting bit per record).
 void add_participants(const detail::QueueParticipant (&records)[detail::kQueueMaxParticipants],
-                      const std::string& key, const std::string& label, std::uint32_t waiting,
+                      const std::string& key, const std::string& label, std::uint64_t waiting,
                       Report& section) {
   Json live = Json::array();
   std::vector<std::string> lines;
   std::size_t dead = 0;
-  for (const detail::QueueParticipant& p : records) {
+  std::size_t dead_waiting = 0;
+  for (std::uint32_t i = 0; i < detail::kQueueMaxParticipants; ++i) {
     // relaxed: a snapshot.
-    const std::uint64_t who = p.who.load(std::memory_order_relaxed);
-    if (who == 0) continue;
-    if (!is_alive(ProcessIdentity::unpack(who))) {
-      ++dead;
+    const std::uint64_t who = records[i].who.load(std::memory_order_relaxed);
+    const bool bit = (waiting >> i & 1U) != 0;
+    if (who == 0 || !is_alive(ProcessIdentity::unpack(who))) {
+      if (bit) ++dead_waiting;
+      if (who != 0) ++dead;
       continue;
     }
     live.push_back(identity_json(who, "tid"));
@@ -55,8 +58,12 @@ void add_participants(const detail::QueueParticipant (&records)[detail::kQueueMa
                    std::move(lines));
   section.add(key + "_dead", label + " dead", dead,
               std::to_string(dead) + " (records of threads killed while registered)");
-  section.add(key + "_waiting", label + " waiting", waiting,
-              std::to_string(waiting) + " (asleep or about to sleep)");
+  const auto sleepers = static_cast<std::uint32_t>(std::popcount(waiting));
+  section.add(key + "_waiting", label + " waiting", sleepers,
+              std::to_string(sleepers) + " (asleep or about to sleep" +
+                  (dead_waiting == 0 ? std::string(")")
+                                     : "; " + std::to_string(dead_waiting) +
+                                           " died asleep: dropped at the next wake-up)"));
 }
 
 }  // namespace
