@@ -118,6 +118,11 @@ Pipe::Pipe(Segment segment, int end) : segment_(std::move(segment)), end_(end) {
   }
   my_word_ = head_->ends[end_].who.load(std::memory_order_relaxed);
   head_->ends[end_].closed.store(0, std::memory_order_relaxed);
+  // A holder killed asleep left its waiting flags up, and the peer would make
+  // a wake-up call for each message (or release) until we first slept. We do
+  // not sleep yet; only this end's holder writes them.
+  head_->control[1 - end_].consumer_waiting.store(0, std::memory_order_relaxed);
+  head_->control[end_].producer_waiting.store(0, std::memory_order_relaxed);
   // Before any message of ours. A peer already asleep may have read the old
   // holder's 0 and skipped its remote_fence(): our first message and first
   // release are seq_cst for it (finish_send(), release()).

@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../list/list_test_util.hpp"
 #include "queue_test_util.hpp"
 #include "shmkit/detail/pipe_layout.hpp"
 #include "shmkit/pipe.hpp"
@@ -225,6 +226,36 @@ TEST(PipeCrash, KilledReceiversEndIsTakenOverAndLosesNothing) {
   }
   EXPECT_EQ(expected, seq) << "messages never logged";
   EXPECT_LE(repeats, kTrials);
+}
+
+// A receiver killed asleep in recv leaves its waiting flag up: the sender's
+// every send is then a wake-up call. The end's next holder lowers it when it
+// takes the end: from then on sends bump no futex word.
+TEST(PipeCrash, AReceiverKilledAsleepCostsTheNextHolderNoWakeUps) {
+  const ScopedName name("pc-asleep");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 8});
+  const pid_t victim = test::fork_child([&] {
+    auto b = Pipe::open(name);
+    std::string got;
+    (void)b.recv(got);  // sleeps until killed
+  });
+  auto* h = reinterpret_cast<detail::PipeHead*>(a.segment().data().data());  // NOLINT: layout
+  std::atomic<std::uint32_t>& flag = h->control[0].consumer_waiting;
+  ASSERT_TRUE(test::eventually([&] { return flag.load() != 0; }));
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  ASSERT_EQ(test::wait_exit_code(victim), test::kKilled);
+  ASSERT_NE(flag.load(), 0u);  // left up
+  auto b = Pipe::open(name);   // takes the dead end 1
+  ASSERT_EQ(b.end(), 1);
+  EXPECT_EQ(flag.load(), 0u);
+  const std::uint32_t before = h->control[0].data_seq.load();
+  const std::string m = "m";
+  std::string got;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(a.try_send(std::as_bytes(std::span(m))), QueueStatus::ok);
+    ASSERT_EQ(b.try_recv(got), QueueStatus::ok);
+  }
+  EXPECT_EQ(h->control[0].data_seq.load(), before);
 }
 
 }  // namespace
