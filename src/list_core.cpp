@@ -320,10 +320,27 @@ void ListCore::publish(std::uint64_t new_size) noexcept {
     light_announced_ = true;
     light = false;
   }
-  if (platform::publish_then_look(head_->size, new_size, head_->waiters, light)) {
+  if (platform::publish_then_look(head_->size, new_size, head_->waiters, light, kListWaiterCount)) {
     head_->append_seq.fetch_add(1, std::memory_order_seq_cst);
-    platform::futex_wake_all(head_->append_seq);
+    if (platform::futex_wake_all(head_->append_seq) == 0) drop_waiters();
   }
+}
+
+void ListCore::drop_waiters() noexcept {
+  // The readers counted are about to sleep, or were just woken, or died
+  // asleep; a dead one's count would make every publish a system call. A
+  // new generation counts nobody, and the live ones join it again: a reader
+  // that looked at the generation before our CAS (in wait_for_size(), just
+  // before it sleeps) read append_seq before it too, so the bump below makes
+  // its futex wait return, or the wake-up below wakes it.
+  std::uint64_t word = head_->waiters.load(std::memory_order_relaxed);
+  while ((word & kListWaiterCount) != 0 &&
+         !head_->waiters.compare_exchange_weak(
+             word, (word & ~kListWaiterCount) + kListWaiterGeneration, std::memory_order_seq_cst,
+             std::memory_order_relaxed)) {
+  }
+  head_->append_seq.fetch_add(1, std::memory_order_seq_cst);
+  platform::futex_wake_all(head_->append_seq);
 }
 
 void ListCore::append(std::span<const std::span<const std::byte>> items) {
@@ -408,11 +425,8 @@ bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const
   // appender a system call, and a busy appender pauses that long now and then
   // anyway, to fault in a fresh page of a chunk.
   if (size() >= n || platform::channel_spin([&] { return size() >= n; }, deadline)) return true;
-  head_->waiters.fetch_add(1, std::memory_order_seq_cst);
-  // A light appender's publish has no CPU fence of its own: ours stands for
-  // it (see publish()). If the kernel refuses it here, sleep in short slices.
-  const bool fenced =
-      head_->light_appenders.load(std::memory_order_seq_cst) == 0 || platform::remote_fence();
+  bool fenced = false;
+  std::uint64_t joined = join_waiters(fenced);
   bool reached = false;
   for (;;) {
     // Read seq before re-checking: a publish after this changes it, so the
@@ -423,6 +437,14 @@ bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const
       break;
     }
     if (closed()) break;
+    // An appender started a new generation of waiters (drop_waiters()): we
+    // are no longer counted, so no publish would wake us. Join it and look
+    // again before sleeping.
+    if ((head_->waiters.load(std::memory_order_seq_cst) & ~kListWaiterCount) !=
+        (joined & ~kListWaiterCount)) {
+      joined = join_waiters(fenced);
+      continue;
+    }
     // A writer killed between publishing and waking would leave us asleep:
     // sleep in bounded slices and look again. While an append is under way
     // (the lock is held) a slice is one dead-owner check interval; while no
@@ -441,8 +463,28 @@ bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const
       break;
     }
   }
-  head_->waiters.fetch_sub(1, std::memory_order_relaxed);
+  leave_waiters(joined);
   return reached;
+}
+
+std::uint64_t ListCore::join_waiters(bool& fenced) const noexcept {
+  // seq_cst, before the look at size: Dekker with publish().
+  const std::uint64_t joined = head_->waiters.fetch_add(1, std::memory_order_seq_cst) + 1;
+  // A light appender's publish has no CPU fence of its own: ours stands for
+  // it (see publish()). If the kernel refuses it, sleep in short slices.
+  fenced = head_->light_appenders.load(std::memory_order_seq_cst) == 0 || platform::remote_fence();
+  return joined;
+}
+
+void ListCore::leave_waiters(std::uint64_t joined) const noexcept {
+  // Cases for each CAS: it wins (we are off the count); the count moved
+  // (another reader, look again); a new generation began (we were dropped
+  // with it: nothing to take off).
+  std::uint64_t word = head_->waiters.load(std::memory_order_relaxed);
+  while ((word & ~kListWaiterCount) == (joined & ~kListWaiterCount) &&
+         (word & kListWaiterCount) != 0 &&
+         !head_->waiters.compare_exchange_weak(word, word - 1, std::memory_order_relaxed)) {
+  }
 }
 
 void ListCore::close() {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <iostream>
 #include <random>
@@ -283,6 +284,39 @@ TEST(ListCrash, ReadersKilledAnywhereAffectNobody) {
   list.append(test::tagged_string(kAfter, written, kMaxFiller));
   EXPECT_EQ(test::wait_exit_code(reader), 0);
   EXPECT_EQ(list.size(), written + 1);
+}
+
+// A reader killed asleep in wait_for_size stays counted as a waiter, and
+// every append would then make a wake-up call (appends ran about 6x slower).
+// The first append whose wake-up wakes nobody drops the count; from then on
+// appends bump no futex word.
+TEST(ListCrash, AReaderKilledAsleepCostsTheAppendersNoWakeUps) {
+  const test::ScopedList name("reader-asleep");
+  auto list = List<std::string>::create(name);
+  std::atomic<std::uint64_t>& waiters = head_of(list).waiters;
+  const auto counted = [&] { return waiters.load() & detail::kListWaiterCount; };
+  const pid_t victim = test::fork_child([&] {
+    const auto mine = List<std::string>::open(name);
+    (void)mine.wait_for_size(std::uint64_t{1} << 40);  // until killed
+  });
+  ASSERT_TRUE(test::eventually([&] { return counted() != 0; }));
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  ASSERT_EQ(test::wait_exit_code(victim), test::kKilled);
+  ASSERT_EQ(counted(), 1u);  // left behind
+  list.append("first");
+  EXPECT_EQ(counted(), 0u);
+  const std::uint32_t seq = head_of(list).append_seq.load();
+  for (int i = 0; i < 100; ++i) list.append("more");
+  EXPECT_EQ(head_of(list).append_seq.load(), seq);
+  // A reader that sleeps now is counted and woken as before.
+  const pid_t reader = test::fork_child([&] {
+    const auto mine = List<std::string>::open(name);
+    check_in_child(mine.wait_for_size(102, test::kGenerous), "reader not woken");
+  });
+  ASSERT_TRUE(test::eventually([&] { return counted() != 0; }));
+  list.append("last");
+  EXPECT_EQ(test::wait_exit_code(reader), 0);
+  EXPECT_EQ(counted(), 0u);
 }
 
 }  // namespace

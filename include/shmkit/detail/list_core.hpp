@@ -99,6 +99,12 @@ class ListCore {
   void write_record(std::span<const std::byte> item, std::byte* at) const;
   [[nodiscard]] std::uint64_t record_bytes(std::size_t item_bytes) const;
   void publish(std::uint64_t new_size) noexcept;
+  // publish()'s wake-up woke nobody: a new generation of waiters (list_layout.hpp).
+  void drop_waiters() noexcept;
+  // wait_for_size()'s steps: join the current generation of waiters (and
+  // fence for light appenders), and leave it.
+  [[nodiscard]] std::uint64_t join_waiters(bool& fenced) const noexcept;
+  void leave_waiters(std::uint64_t joined) const noexcept;
 
   Segment root_;
   ListHead* head_ = nullptr;

@@ -58,13 +58,24 @@ struct ListHead {
   // --- published to readers ---
   alignas(kCacheLine) std::atomic<std::uint64_t> size;  // items published; release by appenders
   std::atomic<std::uint32_t> append_seq;  // futex word: bumped on each publish and on close
-  std::atomic<std::uint32_t> waiters;     // readers about to sleep or asleep in wait_for_size
+  std::uint32_t reserved2;                // zero (a u32 count of waiters before v5)
   std::atomic<std::uint32_t> closed;      // 1 once close() ran; written under append_lock
   // 1 once any appender publishes without a fence (platform/remote_fence.hpp;
   // set before its first such publish, never cleared): a reader about to
   // sleep must then call remote_fence() first.
   std::atomic<std::uint32_t> light_appenders;
+  // Readers asleep or about to sleep in wait_for_size: their count in the low
+  // 32 bits (kListWaiterCount), a generation above. A reader adds itself
+  // (seq_cst fetch_add) before its last look at size and takes itself off
+  // (CAS) only while the generation is the one it joined. An appender whose
+  // wake-up woke nobody starts a new generation with a count of 0 (CAS), so
+  // a reader killed asleep is not counted for good (every publish would then
+  // make a system call); live readers join the new generation before they
+  // sleep again (see ListCore::wait_for_size()).
+  std::atomic<std::uint64_t> waiters;
 };
+inline constexpr std::uint64_t kListWaiterCount = 0xffffffffu;  // waiters' count bits
+inline constexpr std::uint64_t kListWaiterGeneration = std::uint64_t{1} << 32;
 
 static_assert(std::is_standard_layout_v<ListHead>);
 static_assert(std::is_trivially_destructible_v<ListHead>);
@@ -81,9 +92,10 @@ static_assert(offsetof(ListHead, data_chunks) == 96);
 static_assert(offsetof(ListHead, index_chunks) == 100);
 static_assert(offsetof(ListHead, size) == 128);
 static_assert(offsetof(ListHead, append_seq) == 136);
-static_assert(offsetof(ListHead, waiters) == 140);
+static_assert(offsetof(ListHead, reserved2) == 140);
 static_assert(offsetof(ListHead, closed) == 144);
 static_assert(offsetof(ListHead, light_appenders) == 148);
+static_assert(offsetof(ListHead, waiters) == 152);
 static_assert(sizeof(ListHead) == 192);
 
 }  // namespace shmkit::detail

@@ -36,19 +36,21 @@ bool remote_fence() noexcept;
 void disable_light_fences_for_testing() noexcept;
 
 // The busy side of such a hand-off: publish `value` in `word` (release: what
-// it announces is written first), then say whether `waiting` shows a waiter.
+// it announces is written first), then say whether `waiting` shows a waiter
+// (any of its `mask` bits set).
 // Light: a plain store and load, kept in this order by a compiler barrier,
 // the waiter's remote_fence() supplying the CPU fence. Else seq_cst both.
 template <class Waiting>
 inline bool publish_then_look(std::atomic<std::uint64_t>& word, std::uint64_t value,
-                              const std::atomic<Waiting>& waiting, bool light) noexcept {
+                              const std::atomic<Waiting>& waiting, bool light,
+                              Waiting mask = static_cast<Waiting>(~Waiting{0})) noexcept {
   if (light) {
     word.store(value, std::memory_order_release);
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    return waiting.load(std::memory_order_relaxed) != 0;
+    return (waiting.load(std::memory_order_relaxed) & mask) != 0;
   }
   word.store(value, std::memory_order_seq_cst);
-  return waiting.load(std::memory_order_seq_cst) != 0;
+  return (waiting.load(std::memory_order_seq_cst) & mask) != 0;
 }
 
 }  // namespace shmkit::platform

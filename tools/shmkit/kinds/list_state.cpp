@@ -60,7 +60,8 @@ void describe_list_state(const Segment& segment, Report& section) {
   const bool closed = head->closed.load(std::memory_order_acquire) != 0;
   const std::uint32_t index_chunks = head->index_chunks.load(std::memory_order_relaxed);
   const std::uint32_t data_chunks = head->data_chunks.load(std::memory_order_relaxed);
-  const std::uint32_t waiters = head->waiters.load(std::memory_order_relaxed);
+  const auto waiters = static_cast<std::uint32_t>(head->waiters.load(std::memory_order_relaxed) &
+                                                  detail::kListWaiterCount);
   section.add("length", "length", length, std::to_string(length) + " items");
   section.add("bytes_in_use", "bytes in use", bytes,
               std::to_string(bytes) + " (records and index entries)");
@@ -71,7 +72,7 @@ void describe_list_state(const Segment& segment, Report& section) {
                   " data (chunk 0 of each in this object, the others in objects " + segment.name() +
                   ".i<k> and " + segment.name() + ".d<k>)");
   section.add("waiters", "waiters", waiters,
-              std::to_string(waiters) + " (readers asleep in wait_for_size)");
+              std::to_string(waiters) + " (readers asleep in wait_for_size, or about to be)");
   const auto valid_count = [](std::uint32_t n) { return n >= 1 && n <= detail::kListMaxChunks; };
   if (!valid_count(index_chunks) || !valid_count(data_chunks)) {
     add_problem(section, "chunk counts out of range 1.." + std::to_string(detail::kListMaxChunks));
