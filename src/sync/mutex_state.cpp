@@ -41,7 +41,7 @@ void MutexState::unlock() noexcept {
   // waiter's increment, or the waiter's re-check of `owner` sees 0.
   owner.exchange(0, std::memory_order_seq_cst);
   // [U2]
-  if (waiters.load(std::memory_order_seq_cst) != 0) wake_one();
+  if ((waiters.load(std::memory_order_seq_cst) & kMutexWaiterCount) != 0) wake_one();
 }
 
 void MutexState::wake_one() noexcept {
@@ -55,17 +55,54 @@ void MutexState::wake_one() noexcept {
     const std::uint32_t next = ((seq + 1) & ~kWakePending) | kWakePending;
     if (wake_seq.compare_exchange_weak(seq, next, std::memory_order_release,
                                        std::memory_order_relaxed)) {
-      platform::futex_wake(wake_seq, 1);
+      if (platform::futex_wake(wake_seq, 1) == 0) drop_waiters();
       return;
     }
   }
 }
 
+void MutexState::drop_waiters() noexcept {
+  // Our wake-up woke nobody: the lockers counted are about to sleep, or were
+  // just woken, or died waiting. Nobody clears the pending mark for a dead
+  // one, and with it set no unlock would wake the next sleeper. A new
+  // generation counts nobody; the live lockers join it again. One that looked
+  // at the generation just before our CAS read wake_seq before the bump
+  // below, so its sleep ends at once; one asleep already is woken below.
+  std::uint32_t word = waiters.load(std::memory_order_relaxed);
+  while ((word & kMutexWaiterCount) != 0 &&
+         !waiters.compare_exchange_weak(word, (word & ~kMutexWaiterCount) + kMutexWaiterGeneration,
+                                        std::memory_order_seq_cst, std::memory_order_relaxed)) {
+  }
+  // The sequence moves on with the pending mark down (cases as in wake_one()).
+  std::uint32_t seq = wake_seq.load(std::memory_order_relaxed);
+  while (!wake_seq.compare_exchange_weak(seq, (seq + 1) & ~kWakePending, std::memory_order_seq_cst,
+                                         std::memory_order_relaxed)) {
+  }
+  platform::futex_wake_all(wake_seq);
+}
+
+std::uint32_t MutexState::join_waiters() noexcept {
+  // [W1] seq_cst, ordered before the re-check of `owner` (see [U1]).
+  return waiters.fetch_add(1, std::memory_order_seq_cst) + 1;
+}
+
+void MutexState::leave_waiters(std::uint32_t joined) noexcept {
+  // Cases for each CAS: it wins (we are off the count); the count moved
+  // (another locker: look again); a new generation began (we were dropped
+  // with it: nothing to take off).
+  std::uint32_t word = waiters.load(std::memory_order_relaxed);
+  while ((word & ~kMutexWaiterCount) == (joined & ~kMutexWaiterCount) &&
+         (word & kMutexWaiterCount) != 0 &&
+         !waiters.compare_exchange_weak(word, word - 1, std::memory_order_relaxed)) {
+  }
+}
+
 void MutexState::clear_wake_pending() noexcept {
   // Only a waiter that is about to retry the lock clears it, so an unlock
-  // after this wakes someone again. A waiter killed before clearing it costs
-  // the others at most one check interval: every waiter clears it when its
-  // sleep ends, for whatever reason.
+  // after this wakes someone again (or an unlock whose wake-up woke nobody:
+  // drop_waiters()). A waiter killed before clearing it costs the others at
+  // most one check interval: every waiter clears it when its sleep ends, for
+  // whatever reason.
   if ((wake_seq.load(std::memory_order_relaxed) & kWakePending) != 0) {
     wake_seq.fetch_and(~kWakePending, std::memory_order_relaxed);
   }
@@ -94,8 +131,7 @@ LockResult MutexState::lock_slow(std::uint64_t me, platform::Deadline deadline) 
       return LockResult::acquired;
     }
   }
-  // [W1] seq_cst, ordered before the re-check of `owner` below (see [U1]).
-  waiters.fetch_add(1, std::memory_order_seq_cst);
+  std::uint32_t joined = join_waiters();
   LockResult result = LockResult::timed_out;
   bool check_holder = false;
   for (;;) {
@@ -125,6 +161,14 @@ LockResult MutexState::lock_slow(std::uint64_t me, platform::Deadline deadline) 
       if (take_over_if_dead(holder, me) == LockResult::owner_died) result = LockResult::owner_died;
       break;
     }
+    // [W2] An unlock started a new generation of waiters (drop_waiters()):
+    // we are no longer counted, and no unlock would wake us. Join again and
+    // look again before sleeping.
+    if ((waiters.load(std::memory_order_seq_cst) & ~kMutexWaiterCount) !=
+        (joined & ~kMutexWaiterCount)) {
+      joined = join_waiters();
+      continue;
+    }
     const Clock::time_point check_at = now + kDeadOwnerCheck;
     const bool deadline_first = deadline && *deadline < check_at;
     const auto woke = platform::futex_wait(wake_seq, seq, deadline_first ? *deadline : check_at);
@@ -132,9 +176,9 @@ LockResult MutexState::lock_slow(std::uint64_t me, platform::Deadline deadline) 
     // Slept a full check interval without an unlock: is the holder still alive?
     if (woke == platform::FutexWait::timed_out && !deadline_first) check_holder = true;
   }
-  waiters.fetch_sub(1, std::memory_order_relaxed);
+  leave_waiters(joined);
   if (result == LockResult::timed_out && owner.load(std::memory_order_seq_cst) == 0 &&
-      waiters.load(std::memory_order_seq_cst) != 0) {
+      (waiters.load(std::memory_order_seq_cst) & kMutexWaiterCount) != 0) {
     // We may have consumed the one wake-up an unlock made: pass it on.
     clear_wake_pending();
     wake_one();

@@ -88,8 +88,7 @@ TEST_F(CliLock, ConcurrentRunsAreSerialised) {
       argv({"lock", "L", "--", "sh", "-c", "echo start >> " + log + "; echo end >> " + log}));
   // The second waits for the lock (recorded as a waiter), and has not run.
   const Mutex mutex = Mutex::open("L", options());
-  ASSERT_TRUE(
-      test::eventually([&] { return mutex.state().waiters.load(std::memory_order_relaxed) >= 1; }));
+  ASSERT_TRUE(test::eventually([&] { return mutex.state().waiting() >= 1; }));
   EXPECT_EQ(test::read_file(log), "start\n");
   first.write_stdin("go\n");
   const test::CommandResult a = first.finish();

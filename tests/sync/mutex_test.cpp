@@ -142,7 +142,7 @@ TEST(Mutex, LockForAnEnormousTimeoutWaitsForTheHolder) {
     if (holds(result)) mutex.unlock();
   });
   while (tid.load() == 0) std::this_thread::yield();
-  ASSERT_TRUE(test::wait_until_asleep(mutex.state().waiters, 1, {tid.load()}));
+  ASSERT_TRUE(test::wait_until_asleep([&] { return mutex.state().waiting(); }, 1, {tid.load()}));
   mutex.unlock();
   waiter.join();
   EXPECT_EQ(result, LockResult::acquired);
@@ -150,6 +150,47 @@ TEST(Mutex, LockForAnEnormousTimeoutWaitsForTheHolder) {
   std::thread([&] { result = mutex.lock_for(std::chrono::milliseconds::min()); }).join();
   EXPECT_EQ(result, LockResult::timed_out);
   mutex.unlock();
+}
+
+// A locker killed asleep stays counted as a waiter. The unlock whose wake-up
+// then wakes nobody drops it and leaves no wake-up marked pending: with the
+// mark stuck (nobody left to clear it) no later unlock woke its sleeper,
+// and every contended hand-off took a whole check interval (18 ms instead
+// of about 20 us).
+TEST(Mutex, ALockerKilledAsleepIsDroppedAtTheNextUnlock) {
+  const test::ScopedName name("mtx-dead-waiter");
+  Mutex mutex = Mutex::create(name);
+  ASSERT_EQ(mutex.lock(), LockResult::acquired);
+  const pid_t victim = test::fork_child([&] {
+    Mutex mine = Mutex::open(name);
+    (void)mine.lock();  // sleeps until killed
+  });
+  ASSERT_TRUE(test::wait_until_asleep([&] { return mutex.state().waiting(); }, 1, {victim}));
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  ASSERT_EQ(test::wait_exit_code(victim), test::kKilled);
+  ASSERT_EQ(mutex.state().waiting(), 1u);  // left behind
+  mutex.unlock();
+  EXPECT_EQ(mutex.state().waiting(), 0u);
+  constexpr std::uint32_t kWakePending = 0x80000000u;  // mutex_state.cpp
+  EXPECT_EQ(mutex.state().wake_seq.load() & kWakePending, 0u);
+
+  // The next hand-off to a sleeper: the unlock itself moves the futex word.
+  ASSERT_EQ(mutex.lock(), LockResult::acquired);
+  std::atomic<pid_t> tid{0};
+  LockResult result = LockResult::busy;
+  std::thread waiter([&] {
+    tid.store(platform::current_tid());
+    result = mutex.lock();
+    if (holds(result)) mutex.unlock();
+  });
+  while (tid.load() == 0) std::this_thread::yield();
+  ASSERT_TRUE(test::wait_until_asleep([&] { return mutex.state().waiting(); }, 1, {tid.load()}));
+  const std::uint32_t seq = mutex.state().wake_seq.load();
+  mutex.unlock();
+  EXPECT_NE(mutex.state().wake_seq.load(), seq);
+  waiter.join();
+  EXPECT_EQ(result, LockResult::acquired);
+  EXPECT_EQ(mutex.state().waiting(), 0u);
 }
 
 TEST(Mutex, LockGuardUnlocksAtScopeExit) {
@@ -162,7 +203,7 @@ TEST(Mutex, LockGuardUnlocksAtScopeExit) {
     EXPECT_TRUE(mutex.state().locked());
   }
   EXPECT_FALSE(mutex.state().locked());
-  EXPECT_EQ(mutex.state().waiters.load(), 0u);
+  EXPECT_EQ(mutex.state().waiting(), 0u);
 }
 
 TEST(Mutex, OpenSeesTheSameLockAndRefusesAnotherKind) {
@@ -218,7 +259,7 @@ TEST(Mutex, UnlockWakesTheWaiterInEveryRoundOfPingPongBetweenProcesses) {
   EXPECT_EQ(test::wait_exit_code(other), 0);
   for (auto& mutex : m) {
     EXPECT_FALSE(mutex.state().locked());
-    EXPECT_EQ(mutex.state().waiters.load(), 0u);
+    EXPECT_EQ(mutex.state().waiting(), 0u);
   }
 }
 
@@ -284,7 +325,7 @@ TEST(Mutex, AWaiterRecoversTheLockFromAHolderKilledInItsCriticalSection) {
     // asleep in FUTEX_WAIT, so only its bounded sleep can notice the death.
     const std::vector<pid_t> sleeping =
         trial % 2 == 1 ? std::vector<pid_t>{waiter} : std::vector<pid_t>{};
-    ASSERT_TRUE(test::wait_until_asleep(mutex.state().waiters, 1, sleeping));
+    ASSERT_TRUE(test::wait_until_asleep([&] { return mutex.state().waiting(); }, 1, sleeping));
     // A random moment of the holder's critical section (fault injection).
     std::this_thread::sleep_for(std::chrono::microseconds(delay_us(random)));
     ASSERT_EQ(::kill(holder, SIGKILL), 0);
@@ -296,7 +337,7 @@ TEST(Mutex, AWaiterRecoversTheLockFromAHolderKilledInItsCriticalSection) {
     EXPECT_EQ(shared->a, shared->b);
     mutex.unlock();
   }
-  EXPECT_EQ(mutex.state().waiters.load(), 0u);
+  EXPECT_EQ(mutex.state().waiting(), 0u);
   // The holder spends most of each pass between the writes: most kills leave
   // the invariant broken, and each was repaired above.
   EXPECT_GT(shared->broken_seen, 0u);
@@ -366,7 +407,7 @@ TEST(Mutex, LockForTimesOutWhileAnotherProcessHoldsIt) {
   ASSERT_TRUE(locked.receive());
   EXPECT_EQ(mutex.lock_for(10ms), LockResult::timed_out);
   EXPECT_EQ(mutex.lock_for(0ms), LockResult::timed_out);
-  EXPECT_EQ(mutex.state().waiters.load(), 0u);
+  EXPECT_EQ(mutex.state().waiting(), 0u);
   release.send();
   EXPECT_EQ(test::wait_exit_code(holder), 0);
   EXPECT_EQ(mutex.lock_for(test::kGenerous), LockResult::acquired);

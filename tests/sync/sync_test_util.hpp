@@ -98,12 +98,16 @@ inline bool eventually(const std::function<bool()>& done, int timeout_ms = kGene
 // True once `waiters` counts at least `n` and every id in `ids` is sleeping
 // (state S). A sync waiter counts itself before its only sleep, FUTEX_WAIT, so
 // this means each of them is asleep in the kernel.
-inline bool wait_until_asleep(const std::atomic<std::uint32_t>& waiters, std::uint32_t n,
+inline bool wait_until_asleep(const std::function<std::uint32_t()>& waiting, std::uint32_t n,
                               const std::vector<pid_t>& ids) {
   return eventually([&] {
-    if (waiters.load(std::memory_order_relaxed) < n) return false;
+    if (waiting() < n) return false;
     return std::all_of(ids.begin(), ids.end(), [](pid_t id) { return proc_state(id) == 'S'; });
   });
+}
+inline bool wait_until_asleep(const std::atomic<std::uint32_t>& waiters, std::uint32_t n,
+                              const std::vector<pid_t>& ids) {
+  return wait_until_asleep([&] { return waiters.load(std::memory_order_relaxed); }, n, ids);
 }
 
 // Kills and reaps, on scope exit, a forked child that would otherwise run on

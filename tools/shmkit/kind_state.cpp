@@ -57,7 +57,7 @@ std::string identity_text(std::uint64_t packed, const std::string& id_key) {
 void describe_mutex(const sync::MutexState& mutex, Report& section) {
   // relaxed: a snapshot; nothing else is read on the strength of it.
   const std::uint64_t owner = mutex.owner.load(std::memory_order_relaxed);
-  const std::uint32_t waiters = mutex.waiters.load(std::memory_order_relaxed);
+  const std::uint32_t waiters = mutex.waiting();
   section.add("locked", "locked", owner != 0, owner != 0 ? "yes" : "no");
   if (owner != 0) {
     const bool alive = is_alive(ProcessIdentity::unpack(owner));
@@ -70,7 +70,7 @@ void describe_mutex(const sync::MutexState& mutex, Report& section) {
   section.add("waiters", "waiters", waiters,
               std::to_string(waiters) +
                   " (lockers asleep or about to sleep; one killed while "
-                  "waiting stays counted)");
+                  "waiting stays counted until an unlock wakes nobody)");
 }
 
 bool is_arithmetic_type(const TypeFingerprint& type) {

@@ -31,6 +31,11 @@ namespace shmkit::sync {
 // survivors wait after a holder is killed).
 inline constexpr auto kDeadOwnerCheck = std::chrono::milliseconds(20);
 
+// MutexState::waiters: the count bits (at most 65535 lockers waiting on one
+// mutex), and one generation above them.
+inline constexpr std::uint32_t kMutexWaiterCount = 0xffffu;
+inline constexpr std::uint32_t kMutexWaiterGeneration = 0x10000u;
+
 // Shared layout, 16 bytes. Zero-initialised memory is an unlocked mutex.
 struct MutexState {
   // Packed identity of the holding thread; 0 when free. Written by lockers
@@ -40,10 +45,14 @@ struct MutexState {
   // unlock that wakes a waiter, and a wake-pending bit (bit 31) set by that
   // unlock and cleared by the woken waiter (see mutex_state.cpp).
   std::atomic<std::uint32_t> wake_seq;
-  // Lockers in the slow path (spinning done, about to sleep or asleep).
-  // Incremented and decremented by each such locker. A locker killed while
-  // waiting leaves it too high: unlock then makes needless wake calls, nothing
-  // worse.
+  // Lockers in the slow path (spinning done, about to sleep or asleep): their
+  // count in the low 16 bits (kMutexWaiterCount), a generation above. A
+  // locker adds 1 (seq_cst) before its last look at `owner`, and takes it off
+  // (CAS) only while the generation is the one it joined. An unlock whose
+  // wake-up woke nobody starts a new generation with a count of 0, so that a
+  // locker killed while waiting is not counted for good (every contended
+  // hand-off would then wait out a check interval, and every unlock make a
+  // wake call); live lockers join the new one before they sleep again.
   std::atomic<std::uint32_t> waiters;
 
   // Blocks until the lock is ours: acquired or owner_died.
@@ -70,12 +79,21 @@ struct MutexState {
 
   // True if some thread holds it now (a snapshot, for tools and tests).
   [[nodiscard]] bool locked() const noexcept { return owner.load(std::memory_order_relaxed) != 0; }
+  // Lockers counted as waiting now (a snapshot, for tools and tests).
+  [[nodiscard]] std::uint32_t waiting() const noexcept {
+    return waiters.load(std::memory_order_relaxed) & kMutexWaiterCount;
+  }
 
  private:
   LockResult lock_slow(std::uint64_t me, platform::Deadline deadline) noexcept;
   LockResult take_over_if_dead(std::uint64_t holder, std::uint64_t me) noexcept;
   void wake_one() noexcept;
   void clear_wake_pending() noexcept;
+  // lock_slow()'s steps: join the current generation of waiters, leave it;
+  // and wake_one()'s when its wake-up woke nobody.
+  std::uint32_t join_waiters() noexcept;
+  void leave_waiters(std::uint32_t joined) noexcept;
+  void drop_waiters() noexcept;
 };
 
 static_assert(std::is_standard_layout_v<MutexState>);
