@@ -16,6 +16,9 @@ namespace {
 // anyway, and a holder that relocks and unlocks in a loop would otherwise make
 // a wake call per unlock that wakes nobody.
 constexpr std::uint32_t kWakePending = 0x80000000u;
+
+// When this thread may next drop a mutex's waiters (woke_nobody()).
+thread_local Clock::time_point t_next_drop{};
 }  // namespace
 
 LockResult MutexState::try_lock() noexcept {
@@ -55,17 +58,30 @@ void MutexState::wake_one() noexcept {
     const std::uint32_t next = ((seq + 1) & ~kWakePending) | kWakePending;
     if (wake_seq.compare_exchange_weak(seq, next, std::memory_order_release,
                                        std::memory_order_relaxed)) {
-      if (platform::futex_wake(wake_seq, 1) == 0) drop_waiters();
+      if (platform::futex_wake(wake_seq, 1) == 0) woke_nobody();
       return;
     }
   }
 }
 
+void MutexState::woke_nobody() noexcept {
+  // The lockers counted are about to sleep (their wait then returns at once,
+  // as the sequence moved), or were just woken, or died waiting. For a dead
+  // one nobody clears the pending mark, and with it set no unlock wakes the
+  // next sleeper: drop_waiters() clears it and the count. Under contention
+  // most such wake-ups find a locker about to sleep, and a drop (or clearing
+  // the mark alone: an unlock in a relock loop then makes a wake call every
+  // time) would cost them: at most once per check interval per thread. A
+  // drop refused here costs the next sleeper one check interval, after which
+  // it clears the mark and its own unlock drops the dead.
+  const Clock::time_point now = Clock::now();
+  if (now < t_next_drop) return;
+  t_next_drop = now + kDeadOwnerCheck;
+  drop_waiters();
+}
+
 void MutexState::drop_waiters() noexcept {
-  // Our wake-up woke nobody: the lockers counted are about to sleep, or were
-  // just woken, or died waiting. Nobody clears the pending mark for a dead
-  // one, and with it set no unlock would wake the next sleeper. A new
-  // generation counts nobody; the live lockers join it again. One that looked
+  // A new generation counts nobody; the live lockers join it again. One that looked
   // at the generation just before our CAS read wake_seq before the bump
   // below, so its sleep ends at once; one asleep already is woken below.
   std::uint32_t word = waiters.load(std::memory_order_relaxed);

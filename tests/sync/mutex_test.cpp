@@ -153,26 +153,46 @@ TEST(Mutex, LockForAnEnormousTimeoutWaitsForTheHolder) {
 }
 
 // A locker killed asleep stays counted as a waiter. The unlock whose wake-up
-// then wakes nobody drops it and leaves no wake-up marked pending: with the
-// mark stuck (nobody left to clear it) no later unlock woke its sleeper,
-// and every contended hand-off took a whole check interval (18 ms instead
-// of about 20 us).
+// then wakes nobody leaves no wake-up marked pending: with the mark stuck
+// (nobody left to clear it) no later unlock woke its sleeper, and every
+// contended hand-off took a whole check interval (18 ms instead of about
+// 20 us). Such unlocks also drop the count (at most once per check interval
+// per thread), after which an unlock makes no wake call.
 TEST(Mutex, ALockerKilledAsleepIsDroppedAtTheNextUnlock) {
   const test::ScopedName name("mtx-dead-waiter");
   Mutex mutex = Mutex::create(name);
-  ASSERT_EQ(mutex.lock(), LockResult::acquired);
+  // The holder is a fresh thread: a thread drops waiters at most once per
+  // check interval, and this one has never done so.
+  std::atomic<int> step{0};
+  std::thread holder([&] {
+    EXPECT_EQ(mutex.lock(), LockResult::acquired);
+    step.store(1);
+    while (step.load() != 2) std::this_thread::yield();
+    mutex.unlock();
+  });
+  while (step.load() != 1) std::this_thread::yield();
   const pid_t victim = test::fork_child([&] {
     Mutex mine = Mutex::open(name);
     (void)mine.lock();  // sleeps until killed
   });
-  ASSERT_TRUE(test::wait_until_asleep([&] { return mutex.state().waiting(); }, 1, {victim}));
-  ASSERT_EQ(::kill(victim, SIGKILL), 0);
-  ASSERT_EQ(test::wait_exit_code(victim), test::kKilled);
-  ASSERT_EQ(mutex.state().waiting(), 1u);  // left behind
-  mutex.unlock();
-  EXPECT_EQ(mutex.state().waiting(), 0u);
+  const bool asleep = test::wait_until_asleep([&] { return mutex.state().waiting(); }, 1, {victim});
+  ::kill(victim, SIGKILL);
+  const int status = test::wait_exit_code(victim);
+  const std::uint32_t left = mutex.state().waiting();
+  step.store(2);
+  holder.join();
+  ASSERT_TRUE(asleep);
+  ASSERT_EQ(status, test::kKilled);
+  ASSERT_EQ(left, 1u);                                 // left behind
   constexpr std::uint32_t kWakePending = 0x80000000u;  // mutex_state.cpp
   EXPECT_EQ(mutex.state().wake_seq.load() & kWakePending, 0u);
+  EXPECT_EQ(mutex.state().waiting(), 0u);
+  const std::uint32_t quiet = mutex.state().wake_seq.load();
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(mutex.lock(), LockResult::acquired);
+    mutex.unlock();
+  }
+  EXPECT_EQ(mutex.state().wake_seq.load(), quiet);  // no wake call any more
 
   // The next hand-off to a sleeper: the unlock itself moves the futex word.
   ASSERT_EQ(mutex.lock(), LockResult::acquired);

@@ -49,10 +49,11 @@ struct MutexState {
   // count in the low 16 bits (kMutexWaiterCount), a generation above. A
   // locker adds 1 (seq_cst) before its last look at `owner`, and takes it off
   // (CAS) only while the generation is the one it joined. An unlock whose
-  // wake-up woke nobody starts a new generation with a count of 0, so that a
-  // locker killed while waiting is not counted for good (every contended
-  // hand-off would then wait out a check interval, and every unlock make a
-  // wake call); live lockers join the new one before they sleep again.
+  // wake-up woke nobody clears the wake-pending bit, and (at most once per
+  // kDeadOwnerCheck per thread) starts a new generation with a count of 0, so
+  // that a locker killed while waiting is not counted for good (every
+  // contended hand-off would then wait out a check interval, and every unlock
+  // make a wake call); live lockers join the new one before they sleep again.
   std::atomic<std::uint32_t> waiters;
 
   // Blocks until the lock is ours: acquired or owner_died.
@@ -93,6 +94,7 @@ struct MutexState {
   // and wake_one()'s when its wake-up woke nobody.
   std::uint32_t join_waiters() noexcept;
   void leave_waiters(std::uint32_t joined) noexcept;
+  void woke_nobody() noexcept;
   void drop_waiters() noexcept;
 };
 
