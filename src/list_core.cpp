@@ -328,17 +328,9 @@ void ListCore::publish(std::uint64_t new_size) noexcept {
 
 void ListCore::drop_waiters() noexcept {
   // The readers counted are about to sleep, or were just woken, or died
-  // asleep; a dead one's count would make every publish a system call. A
-  // new generation counts nobody, and the live ones join it again: a reader
-  // that looked at the generation before our CAS (in wait_for_size(), just
-  // before it sleeps) read append_seq before it too, so the bump below makes
-  // its futex wait return, or the wake-up below wakes it.
-  std::uint64_t word = head_->waiters.load(std::memory_order_relaxed);
-  while ((word & kListWaiterCount) != 0 &&
-         !head_->waiters.compare_exchange_weak(
-             word, (word & ~kListWaiterCount) + kListWaiterGeneration, std::memory_order_seq_cst,
-             std::memory_order_relaxed)) {
-  }
+  // asleep; a dead one's count would make every publish a system call. The
+  // live ones join the new generation again (platform/waiter_generations.hpp).
+  ListWaiters::drop(head_->waiters);
   head_->append_seq.fetch_add(1, std::memory_order_seq_cst);
   platform::futex_wake_all(head_->append_seq);
 }
@@ -440,8 +432,7 @@ bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const
     // An appender started a new generation of waiters (drop_waiters()): we
     // are no longer counted, so no publish would wake us. Join it and look
     // again before sleeping.
-    if ((head_->waiters.load(std::memory_order_seq_cst) & ~kListWaiterCount) !=
-        (joined & ~kListWaiterCount)) {
+    if (ListWaiters::dropped(head_->waiters, joined)) {
       joined = join_waiters(fenced);
       continue;
     }
@@ -463,28 +454,17 @@ bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const
       break;
     }
   }
-  leave_waiters(joined);
+  ListWaiters::leave(head_->waiters, joined);
   return reached;
 }
 
 std::uint64_t ListCore::join_waiters(bool& fenced) const noexcept {
-  // seq_cst, before the look at size: Dekker with publish().
-  const std::uint64_t joined = head_->waiters.fetch_add(1, std::memory_order_seq_cst) + 1;
+  // Before the look at size: Dekker with publish().
+  const std::uint64_t joined = ListWaiters::join(head_->waiters);
   // A light appender's publish has no CPU fence of its own: ours stands for
   // it (see publish()). If the kernel refuses it, sleep in short slices.
   fenced = head_->light_appenders.load(std::memory_order_seq_cst) == 0 || platform::remote_fence();
   return joined;
-}
-
-void ListCore::leave_waiters(std::uint64_t joined) const noexcept {
-  // Cases for each CAS: it wins (we are off the count); the count moved
-  // (another reader, look again); a new generation began (we were dropped
-  // with it: nothing to take off).
-  std::uint64_t word = head_->waiters.load(std::memory_order_relaxed);
-  while ((word & ~kListWaiterCount) == (joined & ~kListWaiterCount) &&
-         (word & kListWaiterCount) != 0 &&
-         !head_->waiters.compare_exchange_weak(word, word - 1, std::memory_order_relaxed)) {
-  }
 }
 
 void ListCore::close() {

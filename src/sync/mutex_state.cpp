@@ -44,7 +44,7 @@ void MutexState::unlock() noexcept {
   // waiter's increment, or the waiter's re-check of `owner` sees 0.
   owner.exchange(0, std::memory_order_seq_cst);
   // [U2]
-  if ((waiters.load(std::memory_order_seq_cst) & kMutexWaiterCount) != 0) wake_one();
+  if (MutexWaiters::count(waiters.load(std::memory_order_seq_cst)) != 0) wake_one();
 }
 
 void MutexState::wake_one() noexcept {
@@ -81,36 +81,14 @@ void MutexState::woke_nobody() noexcept {
 }
 
 void MutexState::drop_waiters() noexcept {
-  // A new generation counts nobody; the live lockers join it again. One that looked
-  // at the generation just before our CAS read wake_seq before the bump
-  // below, so its sleep ends at once; one asleep already is woken below.
-  std::uint32_t word = waiters.load(std::memory_order_relaxed);
-  while ((word & kMutexWaiterCount) != 0 &&
-         !waiters.compare_exchange_weak(word, (word & ~kMutexWaiterCount) + kMutexWaiterGeneration,
-                                        std::memory_order_seq_cst, std::memory_order_relaxed)) {
-  }
+  // The live lockers join the new generation again (platform/waiter_generations.hpp).
+  MutexWaiters::drop(waiters);
   // The sequence moves on with the pending mark down (cases as in wake_one()).
   std::uint32_t seq = wake_seq.load(std::memory_order_relaxed);
   while (!wake_seq.compare_exchange_weak(seq, (seq + 1) & ~kWakePending, std::memory_order_seq_cst,
                                          std::memory_order_relaxed)) {
   }
   platform::futex_wake_all(wake_seq);
-}
-
-std::uint32_t MutexState::join_waiters() noexcept {
-  // [W1] seq_cst, ordered before the re-check of `owner` (see [U1]).
-  return waiters.fetch_add(1, std::memory_order_seq_cst) + 1;
-}
-
-void MutexState::leave_waiters(std::uint32_t joined) noexcept {
-  // Cases for each CAS: it wins (we are off the count); the count moved
-  // (another locker: look again); a new generation began (we were dropped
-  // with it: nothing to take off).
-  std::uint32_t word = waiters.load(std::memory_order_relaxed);
-  while ((word & ~kMutexWaiterCount) == (joined & ~kMutexWaiterCount) &&
-         (word & kMutexWaiterCount) != 0 &&
-         !waiters.compare_exchange_weak(word, word - 1, std::memory_order_relaxed)) {
-  }
 }
 
 void MutexState::clear_wake_pending() noexcept {
@@ -147,7 +125,8 @@ LockResult MutexState::lock_slow(std::uint64_t me, platform::Deadline deadline) 
       return LockResult::acquired;
     }
   }
-  std::uint32_t joined = join_waiters();
+  // [W1] seq_cst (in join()), ordered before the re-check of `owner` (see [U1]).
+  std::uint32_t joined = MutexWaiters::join(waiters);
   LockResult result = LockResult::timed_out;
   bool check_holder = false;
   for (;;) {
@@ -180,9 +159,8 @@ LockResult MutexState::lock_slow(std::uint64_t me, platform::Deadline deadline) 
     // [W2] An unlock started a new generation of waiters (drop_waiters()):
     // we are no longer counted, and no unlock would wake us. Join again and
     // look again before sleeping.
-    if ((waiters.load(std::memory_order_seq_cst) & ~kMutexWaiterCount) !=
-        (joined & ~kMutexWaiterCount)) {
-      joined = join_waiters();
+    if (MutexWaiters::dropped(waiters, joined)) {
+      joined = MutexWaiters::join(waiters);
       continue;
     }
     const Clock::time_point check_at = now + kDeadOwnerCheck;
@@ -192,9 +170,9 @@ LockResult MutexState::lock_slow(std::uint64_t me, platform::Deadline deadline) 
     // Slept a full check interval without an unlock: is the holder still alive?
     if (woke == platform::FutexWait::timed_out && !deadline_first) check_holder = true;
   }
-  leave_waiters(joined);
+  MutexWaiters::leave(waiters, joined);
   if (result == LockResult::timed_out && owner.load(std::memory_order_seq_cst) == 0 &&
-      (waiters.load(std::memory_order_seq_cst) & kMutexWaiterCount) != 0) {
+      MutexWaiters::count(waiters.load(std::memory_order_seq_cst)) != 0) {
     // We may have consumed the one wake-up an unlock made: pass it on.
     clear_wake_pending();
     wake_one();

@@ -101,10 +101,9 @@ class ListCore {
   void publish(std::uint64_t new_size) noexcept;
   // publish()'s wake-up woke nobody: a new generation of waiters (list_layout.hpp).
   void drop_waiters() noexcept;
-  // wait_for_size()'s steps: join the current generation of waiters (and
-  // fence for light appenders), and leave it.
+  // wait_for_size()'s step: join the current generation of waiters, and
+  // fence for light appenders.
   [[nodiscard]] std::uint64_t join_waiters(bool& fenced) const noexcept;
-  void leave_waiters(std::uint64_t joined) const noexcept;
 
   Segment root_;
   ListHead* head_ = nullptr;

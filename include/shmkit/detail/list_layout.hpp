@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "shmkit/detail/segment_layout.hpp"
+#include "shmkit/platform/waiter_generations.hpp"
 #include "shmkit/sync/mutex_state.hpp"
 
 // Shared layout of a List (kind list), v4. Prose: docs/design/layout.md.
@@ -65,17 +66,14 @@ struct ListHead {
   // sleep must then call remote_fence() first.
   std::atomic<std::uint32_t> light_appenders;
   // Readers asleep or about to sleep in wait_for_size: their count in the low
-  // 32 bits (kListWaiterCount), a generation above. A reader adds itself
-  // (seq_cst fetch_add) before its last look at size and takes itself off
-  // (CAS) only while the generation is the one it joined. An appender whose
-  // wake-up woke nobody starts a new generation with a count of 0 (CAS), so
-  // a reader killed asleep is not counted for good (every publish would then
-  // make a system call); live readers join the new generation before they
-  // sleep again (see ListCore::wait_for_size()).
+  // 32 bits (kListWaiterCount), a generation above (ListWaiters,
+  // platform/waiter_generations.hpp: readers join, check and leave it; an
+  // appender whose wake-up woke nobody drops it). A bare count kept a reader
+  // killed asleep counted for good, and every publish made a system call.
   std::atomic<std::uint64_t> waiters;
 };
 inline constexpr std::uint64_t kListWaiterCount = 0xffffffffu;  // waiters' count bits
-inline constexpr std::uint64_t kListWaiterGeneration = std::uint64_t{1} << 32;
+using ListWaiters = platform::WaiterGenerations<std::uint64_t, kListWaiterCount>;
 
 static_assert(std::is_standard_layout_v<ListHead>);
 static_assert(std::is_trivially_destructible_v<ListHead>);

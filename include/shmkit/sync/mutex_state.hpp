@@ -6,6 +6,7 @@
 
 #include "shmkit/platform/futex.hpp"
 #include "shmkit/platform/thread_identity.hpp"
+#include "shmkit/platform/waiter_generations.hpp"
 #include "shmkit/sync/lock_result.hpp"
 
 // MutexState: a process-shared mutex that survives a holder killed at any
@@ -32,9 +33,9 @@ namespace shmkit::sync {
 inline constexpr auto kDeadOwnerCheck = std::chrono::milliseconds(20);
 
 // MutexState::waiters: the count bits (at most 65535 lockers waiting on one
-// mutex), and one generation above them.
+// mutex) under a generation (platform/waiter_generations.hpp).
 inline constexpr std::uint32_t kMutexWaiterCount = 0xffffu;
-inline constexpr std::uint32_t kMutexWaiterGeneration = 0x10000u;
+using MutexWaiters = platform::WaiterGenerations<std::uint32_t, kMutexWaiterCount>;
 
 // Shared layout, 16 bytes. Zero-initialised memory is an unlocked mutex.
 struct MutexState {
@@ -46,14 +47,12 @@ struct MutexState {
   // unlock and cleared by the woken waiter (see mutex_state.cpp).
   std::atomic<std::uint32_t> wake_seq;
   // Lockers in the slow path (spinning done, about to sleep or asleep): their
-  // count in the low 16 bits (kMutexWaiterCount), a generation above. A
-  // locker adds 1 (seq_cst) before its last look at `owner`, and takes it off
-  // (CAS) only while the generation is the one it joined. An unlock whose
-  // wake-up woke nobody clears the wake-pending bit, and (at most once per
-  // kDeadOwnerCheck per thread) starts a new generation with a count of 0, so
-  // that a locker killed while waiting is not counted for good (every
+  // count in the low 16 bits, a generation above (MutexWaiters: lockers join,
+  // check and leave it). An unlock whose wake-up woke nobody (at most once
+  // per kDeadOwnerCheck per thread) drops it and clears the wake-pending bit,
+  // so that a locker killed while waiting is not counted for good (every
   // contended hand-off would then wait out a check interval, and every unlock
-  // make a wake call); live lockers join the new one before they sleep again.
+  // make a wake call).
   std::atomic<std::uint32_t> waiters;
 
   // Blocks until the lock is ours: acquired or owner_died.
@@ -82,7 +81,7 @@ struct MutexState {
   [[nodiscard]] bool locked() const noexcept { return owner.load(std::memory_order_relaxed) != 0; }
   // Lockers counted as waiting now (a snapshot, for tools and tests).
   [[nodiscard]] std::uint32_t waiting() const noexcept {
-    return waiters.load(std::memory_order_relaxed) & kMutexWaiterCount;
+    return MutexWaiters::count(waiters.load(std::memory_order_relaxed));
   }
 
  private:
@@ -90,10 +89,7 @@ struct MutexState {
   LockResult take_over_if_dead(std::uint64_t holder, std::uint64_t me) noexcept;
   void wake_one() noexcept;
   void clear_wake_pending() noexcept;
-  // lock_slow()'s steps: join the current generation of waiters, leave it;
-  // and wake_one()'s when its wake-up woke nobody.
-  std::uint32_t join_waiters() noexcept;
-  void leave_waiters(std::uint32_t joined) noexcept;
+  // wake_one()'s steps when its wake-up woke nobody.
   void woke_nobody() noexcept;
   void drop_waiters() noexcept;
 };
