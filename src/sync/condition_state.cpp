@@ -1,16 +1,27 @@
 #include "shmkit/sync/condition_state.hpp"
 
 namespace shmkit::sync {
+namespace {
+// When this thread may next drop a condition's waiters (notify()).
+thread_local std::chrono::steady_clock::time_point t_next_drop{};
+}  // namespace
 
 WaitResult ConditionState::wait_until(MutexState& mutex, platform::Deadline deadline) noexcept {
-  // [C1] seq_cst: ordered before notify()'s load of waiters [N2] (Dekker).
-  waiters.fetch_add(1, std::memory_order_seq_cst);
+  // [C1] seq_cst (in join()): ordered before notify()'s load of waiters [N2]
+  // (Dekker).
+  std::uint32_t joined = SyncWaiters::join(waiters);
   // Read under the mutex: a notifier that changes the predicate after we
   // release it also bumps seq after this read.
-  const std::uint32_t s = seq.load(std::memory_order_seq_cst);
+  std::uint32_t s = seq.load(std::memory_order_seq_cst);
+  // A notify that woke nobody dropped the count (drop_waiters()) after we
+  // joined: we would sleep uncounted. Join again, and read seq again.
+  while (SyncWaiters::dropped(waiters, joined)) {
+    joined = SyncWaiters::join(waiters);
+    s = seq.load(std::memory_order_seq_cst);
+  }
   mutex.unlock();
   const auto woke = platform::futex_wait(seq, s, deadline);
-  waiters.fetch_sub(1, std::memory_order_relaxed);
+  SyncWaiters::leave(waiters, joined);
   const LockResult relock = mutex.lock();
   if (relock == LockResult::owner_died) return WaitResult::owner_died;
   return woke == platform::FutexWait::timed_out ? WaitResult::timed_out : WaitResult::notified;
@@ -22,7 +33,27 @@ void ConditionState::notify(int count) noexcept {
   // If not, its seq read follows [N1]: it waits on the new value, correctly,
   // since it began waiting after this notify.
   seq.fetch_add(1, std::memory_order_seq_cst);
-  if (waiters.load(std::memory_order_seq_cst) != 0) platform::futex_wake(seq, count);
+  if (SyncWaiters::count(waiters.load(std::memory_order_seq_cst)) != 0 &&
+      platform::futex_wake(seq, count) == 0) {
+    // Nobody woke: the waiters counted are about to sleep, or were just
+    // woken, or died waiting; a dead one's count would make every notify a
+    // system call. A drop wakes the live ones about to sleep spuriously, so
+    // at most once per check interval per thread.
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= t_next_drop) {
+      t_next_drop = now + kDeadOwnerCheck;
+      drop_waiters();
+    }
+  }
+}
+
+void ConditionState::drop_waiters() noexcept {
+  // The live waiters join the new generation again (platform/waiter_generations.hpp):
+  // one that checked before our CAS read seq before the bump below, so its
+  // wait returns at once; one asleep already is woken below.
+  SyncWaiters::drop(waiters);
+  seq.fetch_add(1, std::memory_order_seq_cst);
+  platform::futex_wake_all(seq);
 }
 
 }  // namespace shmkit::sync

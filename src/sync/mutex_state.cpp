@@ -44,7 +44,7 @@ void MutexState::unlock() noexcept {
   // waiter's increment, or the waiter's re-check of `owner` sees 0.
   owner.exchange(0, std::memory_order_seq_cst);
   // [U2]
-  if (MutexWaiters::count(waiters.load(std::memory_order_seq_cst)) != 0) wake_one();
+  if (SyncWaiters::count(waiters.load(std::memory_order_seq_cst)) != 0) wake_one();
 }
 
 void MutexState::wake_one() noexcept {
@@ -82,7 +82,7 @@ void MutexState::woke_nobody() noexcept {
 
 void MutexState::drop_waiters() noexcept {
   // The live lockers join the new generation again (platform/waiter_generations.hpp).
-  MutexWaiters::drop(waiters);
+  SyncWaiters::drop(waiters);
   // The sequence moves on with the pending mark down (cases as in wake_one()).
   std::uint32_t seq = wake_seq.load(std::memory_order_relaxed);
   while (!wake_seq.compare_exchange_weak(seq, (seq + 1) & ~kWakePending, std::memory_order_seq_cst,
@@ -126,7 +126,7 @@ LockResult MutexState::lock_slow(std::uint64_t me, platform::Deadline deadline) 
     }
   }
   // [W1] seq_cst (in join()), ordered before the re-check of `owner` (see [U1]).
-  std::uint32_t joined = MutexWaiters::join(waiters);
+  std::uint32_t joined = SyncWaiters::join(waiters);
   LockResult result = LockResult::timed_out;
   bool check_holder = false;
   for (;;) {
@@ -159,8 +159,8 @@ LockResult MutexState::lock_slow(std::uint64_t me, platform::Deadline deadline) 
     // [W2] An unlock started a new generation of waiters (drop_waiters()):
     // we are no longer counted, and no unlock would wake us. Join again and
     // look again before sleeping.
-    if (MutexWaiters::dropped(waiters, joined)) {
-      joined = MutexWaiters::join(waiters);
+    if (SyncWaiters::dropped(waiters, joined)) {
+      joined = SyncWaiters::join(waiters);
       continue;
     }
     const Clock::time_point check_at = now + kDeadOwnerCheck;
@@ -170,9 +170,9 @@ LockResult MutexState::lock_slow(std::uint64_t me, platform::Deadline deadline) 
     // Slept a full check interval without an unlock: is the holder still alive?
     if (woke == platform::FutexWait::timed_out && !deadline_first) check_holder = true;
   }
-  MutexWaiters::leave(waiters, joined);
+  SyncWaiters::leave(waiters, joined);
   if (result == LockResult::timed_out && owner.load(std::memory_order_seq_cst) == 0 &&
-      MutexWaiters::count(waiters.load(std::memory_order_seq_cst)) != 0) {
+      SyncWaiters::count(waiters.load(std::memory_order_seq_cst)) != 0) {
     // We may have consumed the one wake-up an unlock made: pass it on.
     clear_wake_pending();
     wake_one();

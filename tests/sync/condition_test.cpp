@@ -39,7 +39,7 @@ TEST(Condition, WaitForTimesOutWithTheMutexHeld) {
   EXPECT_EQ(other, LockResult::busy);
   cond.unlock();
   EXPECT_FALSE(cond.state().mutex.locked());
-  EXPECT_EQ(cond.state().condition.waiters.load(), 0u);
+  EXPECT_EQ(cond.state().condition.waiting(), 0u);
 }
 
 TEST(Condition, WaitReleasesTheMutexWhileItWaits) {
@@ -237,7 +237,8 @@ TEST(Condition, NotifyOneWakesOneOfThreeProcessesAsleepForEachToken) {
       took.send();
     }));
   }
-  ASSERT_TRUE(test::wait_until_asleep(cond.state().condition.waiters, kWaiters, pids));
+  ASSERT_TRUE(
+      test::wait_until_asleep([&] { return cond.state().condition.waiting(); }, kWaiters, pids));
   for (int k = 1; k <= kWaiters; ++k) {
     ASSERT_EQ(cond.lock(), LockResult::acquired);
     ++tokens->available;
@@ -269,7 +270,8 @@ TEST(Condition, NotifyAllWakesEveryOneOfFourProcessesAsleepInWait) {
       c.unlock();
     }));
   }
-  ASSERT_TRUE(test::wait_until_asleep(cond.state().condition.waiters, kWaiters, pids));
+  ASSERT_TRUE(
+      test::wait_until_asleep([&] { return cond.state().condition.waiting(); }, kWaiters, pids));
   ASSERT_EQ(cond.lock(), LockResult::acquired);
   *go = 1;
   cond.notify_all();
@@ -287,7 +289,7 @@ TEST(Condition, NotifyAllWakesEveryThreadAsleepInWait) {
     if (t == kThreads) {
       // The notifier: once every waiter is inside wait (it counted itself
       // under the mutex), set the predicate and wake them all.
-      test::eventually([&] { return cond.state().condition.waiters.load() == kThreads; });
+      test::eventually([&] { return cond.state().condition.waiting() == kThreads; });
       if (holds(cond.lock())) {
         go = true;
         cond.notify_all();
@@ -302,6 +304,44 @@ TEST(Condition, NotifyAllWakesEveryThreadAsleepInWait) {
     cond.unlock();
   });
   EXPECT_EQ(woken.load(), kThreads);
+}
+
+// A waiter killed asleep stays counted, and every notify would make a
+// wake-up call for it. The first notify that wakes nobody drops the count
+// (a fresh thread here: a thread drops at most once per check interval);
+// a waiter that sleeps afterwards is counted and woken as before.
+TEST(Condition, AWaiterKilledAsleepIsDroppedByTheNextNotify) {
+  const test::ScopedName name("cv-dead-waiter");
+  Condition cond = Condition::create(name);
+  const pid_t victim = test::fork_child([&] {
+    Condition c = Condition::open(name);
+    test::require(holds(c.lock()), "lock");
+    (void)c.wait();  // sleeps until killed
+  });
+  const bool asleep =
+      test::wait_until_asleep([&] { return cond.state().condition.waiting(); }, 1, {victim});
+  ::kill(victim, SIGKILL);
+  ASSERT_TRUE(asleep);
+  ASSERT_EQ(test::wait_exit_code(victim), 128 + SIGKILL);
+  ASSERT_EQ(cond.state().condition.waiting(), 1u);  // left behind
+  std::thread([&] { cond.notify_one(); }).join();
+  EXPECT_EQ(cond.state().condition.waiting(), 0u);
+
+  std::atomic<pid_t> tid{0};
+  WaitResult result = WaitResult::timed_out;
+  std::thread waiter([&] {
+    ASSERT_EQ(cond.lock(), LockResult::acquired);
+    tid.store(platform::current_tid());
+    result = cond.wait_for(test::kGenerous);
+    cond.unlock();
+  });
+  while (tid.load() == 0) std::this_thread::yield();
+  ASSERT_TRUE(
+      test::wait_until_asleep([&] { return cond.state().condition.waiting(); }, 1, {tid.load()}));
+  cond.notify_one();
+  waiter.join();
+  EXPECT_EQ(result, WaitResult::notified);
+  EXPECT_EQ(cond.state().condition.waiting(), 0u);
 }
 
 TEST(Condition, TheRelockAfterAWaitReportsANotifierThatDiedHoldingTheMutex) {
@@ -319,7 +359,8 @@ TEST(Condition, TheRelockAfterAWaitReportsANotifierThatDiedHoldingTheMutex) {
     c.unlock();
   });
   const test::KillOnExit waiter_guard(waiter);
-  ASSERT_TRUE(test::wait_until_asleep(cond.state().condition.waiters, 1, {waiter}));
+  ASSERT_TRUE(
+      test::wait_until_asleep([&] { return cond.state().condition.waiting(); }, 1, {waiter}));
   const test::Pipe holding;
   const pid_t notifier = test::fork_child([&] {
     Condition c = Condition::open(cond_name);

@@ -32,10 +32,11 @@ namespace shmkit::sync {
 // survivors wait after a holder is killed).
 inline constexpr auto kDeadOwnerCheck = std::chrono::milliseconds(20);
 
-// MutexState::waiters: the count bits (at most 65535 lockers waiting on one
-// mutex) under a generation (platform/waiter_generations.hpp).
-inline constexpr std::uint32_t kMutexWaiterCount = 0xffffu;
-using MutexWaiters = platform::WaiterGenerations<std::uint32_t, kMutexWaiterCount>;
+// The waiters word of a MutexState and a ConditionState: the count bits (at
+// most 65535 threads waiting on one) under a generation
+// (platform/waiter_generations.hpp).
+inline constexpr std::uint32_t kSyncWaiterCount = 0xffffu;
+using SyncWaiters = platform::WaiterGenerations<std::uint32_t, kSyncWaiterCount>;
 
 // Shared layout, 16 bytes. Zero-initialised memory is an unlocked mutex.
 struct MutexState {
@@ -47,7 +48,7 @@ struct MutexState {
   // unlock and cleared by the woken waiter (see mutex_state.cpp).
   std::atomic<std::uint32_t> wake_seq;
   // Lockers in the slow path (spinning done, about to sleep or asleep): their
-  // count in the low 16 bits, a generation above (MutexWaiters: lockers join,
+  // count in the low 16 bits, a generation above (SyncWaiters: lockers join,
   // check and leave it). An unlock whose wake-up woke nobody (at most once
   // per kDeadOwnerCheck per thread) drops it and clears the wake-pending bit,
   // so that a locker killed while waiting is not counted for good (every
@@ -81,7 +82,7 @@ struct MutexState {
   [[nodiscard]] bool locked() const noexcept { return owner.load(std::memory_order_relaxed) != 0; }
   // Lockers counted as waiting now (a snapshot, for tools and tests).
   [[nodiscard]] std::uint32_t waiting() const noexcept {
-    return MutexWaiters::count(waiters.load(std::memory_order_relaxed));
+    return SyncWaiters::count(waiters.load(std::memory_order_relaxed));
   }
 
  private:

@@ -20,8 +20,12 @@ inline constexpr std::uint32_t kSemaphoreMax = 0x7fffffff;
 
 // Shared layout, 8 bytes.
 struct SemaphoreState {
-  std::atomic<std::uint32_t> count;    // futex word; written by acquirers and releasers
-  std::atomic<std::uint32_t> waiters;  // acquirers about to sleep or asleep
+  std::atomic<std::uint32_t> count;  // futex word; written by acquirers and releasers
+  // Acquirers about to sleep or asleep. A bare count: one killed asleep stays
+  // counted, and each later release makes a wake call that wakes nobody (the
+  // generations of a mutex's waiters need a sequence to bump, and the futex
+  // word here is the count itself).
+  std::atomic<std::uint32_t> waiters;
 
   // Takes one unit, waiting until `deadline` (nullopt: forever); false on timeout.
   bool acquire_until(platform::Deadline deadline) noexcept;

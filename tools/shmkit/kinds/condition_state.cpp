@@ -13,7 +13,7 @@ void describe_condition_state(const Segment& segment, Report& section) {
   if (pair == nullptr) return;
   describe_mutex(pair->mutex, section.add_section("mutex", "mutex"));
   // relaxed: a snapshot.
-  const std::uint32_t waiters = pair->condition.waiters.load(std::memory_order_relaxed);
+  const std::uint32_t waiters = pair->condition.waiting();
   const std::uint32_t seq = pair->condition.seq.load(std::memory_order_relaxed);
   section.add("waiters", "waiters", waiters);
   section.add("sequence", "sequence", seq, std::to_string(seq) + " (notifications, wrapping)");
