@@ -3,6 +3,10 @@
 #include "shmkit/platform/spin.hpp"
 
 namespace shmkit::sync {
+namespace {
+// When this thread may next drop a semaphore's waiters (release()).
+thread_local std::chrono::steady_clock::time_point t_next_drop{};
+}  // namespace
 
 bool SemaphoreState::try_acquire() noexcept {
   std::uint32_t c = count.load(std::memory_order_relaxed);
@@ -23,21 +27,31 @@ bool SemaphoreState::acquire_until(platform::Deadline deadline) noexcept {
     if (try_acquire()) return true;
     platform::cpu_relax();
   }
-  // seq_cst: ordered before the count re-check, paired with release()'s RMW
-  // and waiters load (Dekker): either it sees us, or we see its unit.
-  waiters.fetch_add(1, std::memory_order_seq_cst);
+  // seq_cst (in join()): ordered before the count re-check, paired with
+  // release()'s RMW and waiters load (Dekker): either it sees us, or we see
+  // its unit.
+  std::uint32_t joined = SyncWaiters::join(waiters);
   bool taken = false;
   for (;;) {
+    // Read before the re-check: a release after it moves the word, so the
+    // wait below returns at once.
+    const std::uint32_t seq = wake_seq.load(std::memory_order_seq_cst);
     if (try_acquire()) {
       taken = true;
       break;
     }
-    if (platform::futex_wait(count, 0, deadline) == platform::FutexWait::timed_out) {
+    // A release that woke nobody dropped the count (drop_waiters()): we would
+    // sleep uncounted. Join again and look again.
+    if (SyncWaiters::dropped(waiters, joined)) {
+      joined = SyncWaiters::join(waiters);
+      continue;
+    }
+    if (platform::futex_wait(wake_seq, seq, deadline) == platform::FutexWait::timed_out) {
       taken = try_acquire();
       break;
     }
   }
-  waiters.fetch_sub(1, std::memory_order_relaxed);
+  SyncWaiters::leave(waiters, joined);
   return taken;
 }
 
@@ -50,10 +64,30 @@ bool SemaphoreState::release(std::uint32_t n) noexcept {
     // waiters load below (see acquire_until()).
   } while (
       !count.compare_exchange_weak(c, c + n, std::memory_order_seq_cst, std::memory_order_relaxed));
-  if (waiters.load(std::memory_order_seq_cst) != 0) {
-    platform::futex_wake(count, static_cast<int>(n));
+  if (SyncWaiters::count(waiters.load(std::memory_order_seq_cst)) != 0) {
+    wake_seq.fetch_add(1, std::memory_order_seq_cst);
+    if (platform::futex_wake(wake_seq, static_cast<int>(n)) == 0) {
+      // Nobody woke: the waiters counted are about to sleep, or were just
+      // woken, or died waiting; a dead one's count would make every release
+      // a system call. A drop costs the live ones about to sleep a wake-up,
+      // so at most once per check interval per thread.
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= t_next_drop) {
+        t_next_drop = now + kDeadOwnerCheck;
+        drop_waiters();
+      }
+    }
   }
   return true;
+}
+
+void SemaphoreState::drop_waiters() noexcept {
+  // The live waiters join the new generation again (platform/waiter_generations.hpp):
+  // one that checked before our CAS read wake_seq before the bump below, so
+  // its wait returns at once; one asleep already is woken below.
+  SyncWaiters::drop(waiters);
+  wake_seq.fetch_add(1, std::memory_order_seq_cst);
+  platform::futex_wake_all(wake_seq);
 }
 
 }  // namespace shmkit::sync

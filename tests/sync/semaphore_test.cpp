@@ -41,7 +41,7 @@ TEST(Semaphore, TryAcquireForTimesOutWhenNoUnitComes) {
   EXPECT_FALSE(sem.try_acquire_for(10ms));
   EXPECT_FALSE(sem.try_acquire_for(0ms));
   EXPECT_EQ(sem.value(), 0u);
-  EXPECT_EQ(sem.state().waiters.load(), 0u);
+  EXPECT_EQ(sem.state().waiting(), 0u);
 }
 
 TEST(Semaphore, OpenOrCreateAppliesTheInitialCountOnlyWhenItCreates) {
@@ -96,7 +96,7 @@ TEST(Semaphore, ReleaseOfNWakesNProcessesAsleepInAcquire) {
       got.send();
     }));
   }
-  ASSERT_TRUE(test::wait_until_asleep(sem.state().waiters, kWaiters, pids));
+  ASSERT_TRUE(test::wait_until_asleep([&] { return sem.state().waiting(); }, kWaiters, pids));
   ASSERT_TRUE(sem.release(2));
   ASSERT_TRUE(got.receive());
   ASSERT_TRUE(got.receive());
@@ -107,7 +107,7 @@ TEST(Semaphore, ReleaseOfNWakesNProcessesAsleepInAcquire) {
   EXPECT_TRUE(test::all_exit_zero(pids));
   EXPECT_EQ(acquired->load(), 4u);
   EXPECT_EQ(sem.value(), 0u);
-  EXPECT_EQ(sem.state().waiters.load(), 0u);
+  EXPECT_EQ(sem.state().waiting(), 0u);
 }
 
 // A bounded buffer of kSlots values: `spaces` counts free slots, `items`
@@ -219,7 +219,8 @@ TEST(Semaphore, ReleaseWakesThreadsAsleepInAcquire) {
       while (t.load() == 0) std::this_thread::yield();
       ids.push_back(t.load());
     }
-    if (test::wait_until_asleep(sem.state().waiters, kThreads, ids)) sem.release(kThreads);
+    if (test::wait_until_asleep([&] { return sem.state().waiting(); }, kThreads, ids))
+      sem.release(kThreads);
   });
   test::run_threads(kThreads, [&](int i) {
     tids[static_cast<std::size_t>(i)].store(platform::current_tid());
@@ -228,6 +229,46 @@ TEST(Semaphore, ReleaseWakesThreadsAsleepInAcquire) {
   releaser.join();
   EXPECT_EQ(taken.load(), kThreads);
   EXPECT_EQ(sem.value(), 0u);
+}
+
+// An acquirer killed asleep stays counted, and every release would make a
+// wake-up call for it. The first release that wakes nobody drops the count
+// (a fresh thread here: a thread drops at most once per check interval);
+// later releases leave the futex word alone, and an acquirer that sleeps
+// afterwards is counted and woken as before.
+TEST(Semaphore, AnAcquirerKilledAsleepIsDroppedByTheNextRelease) {
+  const test::ScopedName name("sem-dead-waiter");
+  Semaphore sem = Semaphore::create(name, 0);
+  const pid_t victim = test::fork_child([&] {
+    Semaphore mine = Semaphore::open(name);
+    mine.acquire();  // sleeps until killed
+  });
+  const bool asleep = test::wait_until_asleep([&] { return sem.state().waiting(); }, 1, {victim});
+  ::kill(victim, SIGKILL);
+  ASSERT_TRUE(asleep);
+  ASSERT_EQ(test::wait_exit_code(victim), 128 + SIGKILL);
+  ASSERT_EQ(sem.state().waiting(), 1u);  // left behind
+  std::thread([&] { EXPECT_TRUE(sem.release()); }).join();
+  EXPECT_EQ(sem.state().waiting(), 0u);
+  const std::uint32_t quiet = sem.state().wake_seq.load();
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(sem.release());
+    ASSERT_TRUE(sem.try_acquire());
+  }
+  EXPECT_EQ(sem.state().wake_seq.load(), quiet);
+  ASSERT_TRUE(sem.try_acquire());  // the first release's unit
+  std::atomic<pid_t> tid{0};
+  bool taken = false;
+  std::thread acquirer([&] {
+    tid.store(platform::current_tid());
+    taken = sem.try_acquire_for(test::kGenerous);
+  });
+  while (tid.load() == 0) std::this_thread::yield();
+  ASSERT_TRUE(test::wait_until_asleep([&] { return sem.state().waiting(); }, 1, {tid.load()}));
+  ASSERT_TRUE(sem.release());
+  acquirer.join();
+  EXPECT_TRUE(taken);
+  EXPECT_EQ(sem.state().waiting(), 0u);
 }
 
 }  // namespace

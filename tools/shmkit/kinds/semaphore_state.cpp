@@ -13,7 +13,7 @@ void describe_semaphore_state(const Segment& segment, Report& section) {
   if (state == nullptr) return;
   // relaxed: a snapshot.
   const std::uint32_t count = state->count.load(std::memory_order_relaxed);
-  const std::uint32_t waiters = state->waiters.load(std::memory_order_relaxed);
+  const std::uint32_t waiters = state->waiting();
   section.add("count", "count", count, std::to_string(count) + " (units available)");
   section.add("waiters", "waiters", waiters);
   if (count > sync::kSemaphoreMax) {
