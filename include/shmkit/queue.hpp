@@ -44,8 +44,9 @@
 //   to its `max`). Those are lost, never delivered twice.
 //   A message a killed producer had reserved but not committed is skipped.
 //   A thread killed asleep in push or pop costs the others a wake-up call
-//   per hand-over until one finds it dead (its first that wakes nobody,
-//   within about sync::kDeadOwnerCheck): no lasting cost.
+//   per hand-over until one finds it dead (a thread looks after every 16th
+//   hand-over that woke nobody, at most once per sync::kDeadOwnerCheck): no
+//   lasting cost.
 //   Only the waiting calls (push/pop, *_for, *_until, reserve_until,
 //   read_until) finish a dead peer's slot, after waiting about one
 //   sync::kDeadOwnerCheck, or at their deadline if it comes first. The try_
