@@ -258,5 +258,34 @@ TEST(PipeCrash, AReceiverKilledAsleepCostsTheNextHolderNoWakeUps) {
   EXPECT_EQ(h->control[0].data_seq.load(), before);
 }
 
+// The same for a sender killed asleep in send on a full ring: the end's next
+// holder lowers its flag, and the receiver's releases bump no futex word.
+TEST(PipeCrash, ASenderKilledAsleepCostsTheNextHolderNoWakeUps) {
+  const ScopedName name("pc-asleep-sender");
+  auto a = Pipe::create(name, {.capacity = 2, .max_message = 8});
+  const pid_t victim = test::fork_child([&] {
+    auto b = Pipe::open(name);
+    const std::string m = "m";
+    for (;;) (void)b.send(std::as_bytes(std::span(m)));  // fills ring 1, then sleeps
+  });
+  auto* h = reinterpret_cast<detail::PipeHead*>(a.segment().data().data());  // NOLINT: layout
+  std::atomic<std::uint32_t>& flag = h->control[1].producer_waiting;
+  ASSERT_TRUE(test::eventually([&] { return flag.load() != 0; }));
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  ASSERT_EQ(test::wait_exit_code(victim), test::kKilled);
+  ASSERT_NE(flag.load(), 0u);  // left up
+  auto b = Pipe::open(name);   // takes the dead end 1
+  ASSERT_EQ(b.end(), 1);
+  EXPECT_EQ(flag.load(), 0u);
+  const std::uint32_t before = h->control[1].space_seq.load();
+  const std::string m = "m";
+  std::string got;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(a.try_recv(got), QueueStatus::ok);
+    ASSERT_EQ(b.try_send(std::as_bytes(std::span(m))), QueueStatus::ok);
+  }
+  EXPECT_EQ(h->control[1].space_seq.load(), before);
+}
+
 }  // namespace
 }  // namespace shmkit
