@@ -228,48 +228,26 @@ TEST(PipeCrash, KilledReceiversEndIsTakenOverAndLosesNothing) {
   EXPECT_LE(repeats, kTrials);
 }
 
-// A receiver killed asleep in recv leaves its waiting flag up: the sender's
-// every send is then a wake-up call. The end's next holder lowers it when it
-// takes the end: from then on sends bump no futex word.
-TEST(PipeCrash, AReceiverKilledAsleepCostsTheNextHolderNoWakeUps) {
-  const ScopedName name("pc-asleep");
-  auto a = Pipe::create(name, {.capacity = 4, .max_message = 8});
+// An end's holder killed asleep leaves its waiting flag up: the receiver's
+// (killed in recv) makes every send of its peer a wake-up call, the sender's
+// (killed in send on a full ring) every release. The end's next holder
+// lowers it when it takes the end: from then on its peer's sends (releases)
+// bump no futex word.
+void expect_flag_lowered_by_next_holder(bool receiver_dies) {
+  const ScopedName name(receiver_dies ? "pc-asleep-receiver" : "pc-asleep-sender");
+  auto a = Pipe::create(name, {.capacity = 2, .max_message = 8});
+  const std::string m = "m";
   const pid_t victim = test::fork_child([&] {
     auto b = Pipe::open(name);
     std::string got;
-    (void)b.recv(got);  // sleeps until killed
-  });
-  auto* h = reinterpret_cast<detail::PipeHead*>(a.segment().data().data());  // NOLINT: layout
-  std::atomic<std::uint32_t>& flag = h->control[0].consumer_waiting;
-  ASSERT_TRUE(test::eventually([&] { return flag.load() != 0; }));
-  ASSERT_EQ(::kill(victim, SIGKILL), 0);
-  ASSERT_EQ(test::wait_exit_code(victim), test::kKilled);
-  ASSERT_NE(flag.load(), 0u);  // left up
-  auto b = Pipe::open(name);   // takes the dead end 1
-  ASSERT_EQ(b.end(), 1);
-  EXPECT_EQ(flag.load(), 0u);
-  const std::uint32_t before = h->control[0].data_seq.load();
-  const std::string m = "m";
-  std::string got;
-  for (int i = 0; i < 100; ++i) {
-    ASSERT_EQ(a.try_send(std::as_bytes(std::span(m))), QueueStatus::ok);
-    ASSERT_EQ(b.try_recv(got), QueueStatus::ok);
-  }
-  EXPECT_EQ(h->control[0].data_seq.load(), before);
-}
-
-// The same for a sender killed asleep in send on a full ring: the end's next
-// holder lowers its flag, and the receiver's releases bump no futex word.
-TEST(PipeCrash, ASenderKilledAsleepCostsTheNextHolderNoWakeUps) {
-  const ScopedName name("pc-asleep-sender");
-  auto a = Pipe::create(name, {.capacity = 2, .max_message = 8});
-  const pid_t victim = test::fork_child([&] {
-    auto b = Pipe::open(name);
-    const std::string m = "m";
+    if (receiver_dies) (void)b.recv(got);                // sleeps until killed
     for (;;) (void)b.send(std::as_bytes(std::span(m)));  // fills ring 1, then sleeps
   });
   auto* h = reinterpret_cast<detail::PipeHead*>(a.segment().data().data());  // NOLINT: layout
-  std::atomic<std::uint32_t>& flag = h->control[1].producer_waiting;
+  // Ring 0 carries end 0 -> end 1, ring 1 end 1 -> end 0.
+  detail::SpscControl& ring = h->control[receiver_dies ? 0 : 1];
+  std::atomic<std::uint32_t>& flag = receiver_dies ? ring.consumer_waiting : ring.producer_waiting;
+  std::atomic<std::uint32_t>& word = receiver_dies ? ring.data_seq : ring.space_seq;
   ASSERT_TRUE(test::eventually([&] { return flag.load() != 0; }));
   ASSERT_EQ(::kill(victim, SIGKILL), 0);
   ASSERT_EQ(test::wait_exit_code(victim), test::kKilled);
@@ -277,14 +255,26 @@ TEST(PipeCrash, ASenderKilledAsleepCostsTheNextHolderNoWakeUps) {
   auto b = Pipe::open(name);   // takes the dead end 1
   ASSERT_EQ(b.end(), 1);
   EXPECT_EQ(flag.load(), 0u);
-  const std::uint32_t before = h->control[1].space_seq.load();
-  const std::string m = "m";
+  const std::uint32_t before = word.load();
   std::string got;
   for (int i = 0; i < 100; ++i) {
-    ASSERT_EQ(a.try_recv(got), QueueStatus::ok);
-    ASSERT_EQ(b.try_send(std::as_bytes(std::span(m))), QueueStatus::ok);
+    if (receiver_dies) {
+      ASSERT_EQ(a.try_send(std::as_bytes(std::span(m))), QueueStatus::ok);
+      ASSERT_EQ(b.try_recv(got), QueueStatus::ok);
+    } else {
+      ASSERT_EQ(a.try_recv(got), QueueStatus::ok);
+      ASSERT_EQ(b.try_send(std::as_bytes(std::span(m))), QueueStatus::ok);
+    }
   }
-  EXPECT_EQ(h->control[1].space_seq.load(), before);
+  EXPECT_EQ(word.load(), before);
+}
+
+TEST(PipeCrash, AReceiverKilledAsleepCostsTheNextHolderNoWakeUps) {
+  expect_flag_lowered_by_next_holder(/*receiver_dies=*/true);
+}
+
+TEST(PipeCrash, ASenderKilledAsleepCostsTheNextHolderNoWakeUps) {
+  expect_flag_lowered_by_next_holder(/*receiver_dies=*/false);
 }
 
 }  // namespace
