@@ -322,17 +322,14 @@ void ListCore::publish(std::uint64_t new_size) noexcept {
   }
   if (platform::publish_then_look(head_->size, new_size, head_->waiters, light, kListWaiterCount)) {
     head_->append_seq.fetch_add(1, std::memory_order_seq_cst);
-    if (platform::futex_wake_all(head_->append_seq) == 0) drop_waiters();
+    // Woke nobody: the readers counted are about to sleep, or were just
+    // woken, or died asleep; a dead one's count would make every publish a
+    // system call. The live ones join the new generation again
+    // (platform/waiter_generations.hpp).
+    if (platform::futex_wake_all(head_->append_seq) == 0) {
+      ListWaiters::drop_and_wake(head_->waiters, head_->append_seq);
+    }
   }
-}
-
-void ListCore::drop_waiters() noexcept {
-  // The readers counted are about to sleep, or were just woken, or died
-  // asleep; a dead one's count would make every publish a system call. The
-  // live ones join the new generation again (platform/waiter_generations.hpp).
-  ListWaiters::drop(head_->waiters);
-  head_->append_seq.fetch_add(1, std::memory_order_seq_cst);
-  platform::futex_wake_all(head_->append_seq);
 }
 
 void ListCore::append(std::span<const std::span<const std::byte>> items) {
@@ -429,7 +426,7 @@ bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const
       break;
     }
     if (closed()) break;
-    // An appender started a new generation of waiters (drop_waiters()): we
+    // An appender started a new generation of waiters (drop_and_wake()): we
     // are no longer counted, so no publish would wake us. Join it and look
     // again before sleeping.
     if (ListWaiters::dropped(head_->waiters, joined)) {

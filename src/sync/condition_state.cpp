@@ -13,7 +13,7 @@ WaitResult ConditionState::wait_until(MutexState& mutex, platform::Deadline dead
   // Read under the mutex: a notifier that changes the predicate after we
   // release it also bumps seq after this read.
   std::uint32_t s = seq.load(std::memory_order_seq_cst);
-  // A notify that woke nobody dropped the count (drop_waiters()) after we
+  // A notify that woke nobody dropped the count (drop_and_wake()) after we
   // joined: we would sleep uncounted. Join again, and read seq again.
   while (SyncWaiters::dropped(waiters, joined)) {
     joined = SyncWaiters::join(waiters);
@@ -37,23 +37,10 @@ void ConditionState::notify(int count) noexcept {
       platform::futex_wake(seq, count) == 0) {
     // Nobody woke: the waiters counted are about to sleep, or were just
     // woken, or died waiting; a dead one's count would make every notify a
-    // system call. A drop wakes the live ones about to sleep spuriously, so
-    // at most once per check interval per thread.
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= t_next_drop) {
-      t_next_drop = now + kDeadOwnerCheck;
-      drop_waiters();
-    }
+    // system call. The live ones wake spuriously and join the new
+    // generation (platform/waiter_generations.hpp).
+    if (drop_turn(t_next_drop)) SyncWaiters::drop_and_wake(waiters, seq);
   }
-}
-
-void ConditionState::drop_waiters() noexcept {
-  // The live waiters join the new generation again (platform/waiter_generations.hpp):
-  // one that checked before our CAS read seq before the bump below, so its
-  // wait returns at once; one asleep already is woken below.
-  SyncWaiters::drop(waiters);
-  seq.fetch_add(1, std::memory_order_seq_cst);
-  platform::futex_wake_all(seq);
 }
 
 }  // namespace shmkit::sync

@@ -74,10 +74,7 @@ void MutexState::woke_nobody() noexcept {
   // time) would cost them: at most once per check interval per thread. A
   // drop refused here costs the next sleeper one check interval, after which
   // it clears the mark and its own unlock drops the dead.
-  const Clock::time_point now = Clock::now();
-  if (now < t_next_drop) return;
-  t_next_drop = now + kDeadOwnerCheck;
-  drop_waiters();
+  if (drop_turn(t_next_drop)) drop_waiters();
 }
 
 void MutexState::drop_waiters() noexcept {

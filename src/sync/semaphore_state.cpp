@@ -40,7 +40,7 @@ bool SemaphoreState::acquire_until(platform::Deadline deadline) noexcept {
       taken = true;
       break;
     }
-    // A release that woke nobody dropped the count (drop_waiters()): we would
+    // A release that woke nobody dropped the count (drop_and_wake()): we would
     // sleep uncounted. Join again and look again.
     if (SyncWaiters::dropped(waiters, joined)) {
       joined = SyncWaiters::join(waiters);
@@ -69,25 +69,12 @@ bool SemaphoreState::release(std::uint32_t n) noexcept {
     if (platform::futex_wake(wake_seq, static_cast<int>(n)) == 0) {
       // Nobody woke: the waiters counted are about to sleep, or were just
       // woken, or died waiting; a dead one's count would make every release
-      // a system call. A drop costs the live ones about to sleep a wake-up,
-      // so at most once per check interval per thread.
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= t_next_drop) {
-        t_next_drop = now + kDeadOwnerCheck;
-        drop_waiters();
-      }
+      // a system call. The live ones wake and join the new generation
+      // (platform/waiter_generations.hpp).
+      if (drop_turn(t_next_drop)) SyncWaiters::drop_and_wake(waiters, wake_seq);
     }
   }
   return true;
-}
-
-void SemaphoreState::drop_waiters() noexcept {
-  // The live waiters join the new generation again (platform/waiter_generations.hpp):
-  // one that checked before our CAS read wake_seq before the bump below, so
-  // its wait returns at once; one asleep already is woken below.
-  SyncWaiters::drop(waiters);
-  wake_seq.fetch_add(1, std::memory_order_seq_cst);
-  platform::futex_wake_all(wake_seq);
 }
 
 }  // namespace shmkit::sync

@@ -99,8 +99,6 @@ class ListCore {
   void write_record(std::span<const std::byte> item, std::byte* at) const;
   [[nodiscard]] std::uint64_t record_bytes(std::size_t item_bytes) const;
   void publish(std::uint64_t new_size) noexcept;
-  // publish()'s wake-up woke nobody: a new generation of waiters (list_layout.hpp).
-  void drop_waiters() noexcept;
   // wait_for_size()'s step: join the current generation of waiters, and
   // fence for light appenders.
   [[nodiscard]] std::uint64_t join_waiters(bool& fenced) const noexcept;

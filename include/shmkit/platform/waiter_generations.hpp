@@ -1,6 +1,9 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+
+#include "shmkit/platform/futex.hpp"
 
 // Sleepers counted under a generation, in one shared word: its low bits
 // (CountBits) count the threads asleep or about to sleep on some futex word, its
@@ -17,9 +20,10 @@
 //   takes its 1 off only within the generation it joined.
 // - A waker whose wake-up woke nobody may drop(): a new generation with a
 //   count of 0 (the sleepers counted were about to sleep, just woken, or
-//   dead). It must then move the futex word on and wake every sleeper on it:
-//   a sleeper that checked dropped() just before the drop read the futex word
-//   before it too, so its wait returns at once; one asleep already is woken.
+//   dead). It must then move the futex word on and wake every sleeper on it
+//   (drop_and_wake() does all three): a sleeper that checked dropped() just
+//   before the drop read the futex word before it too, so its wait returns
+//   at once; one asleep already is woken.
 //
 // Word is an unsigned integer type; CountBits its low bits, all ones.
 namespace shmkit::platform {
@@ -54,13 +58,23 @@ struct WaiterGenerations {
   }
 
   // A new generation with a count of 0, if any is counted (the caller then
-  // moves its futex word on and wakes every sleeper: see above).
+  // moves its futex word on and wakes every sleeper: see above, and
+  // drop_and_wake()).
   static void drop(std::atomic<Word>& word) noexcept {
     Word now = word.load(std::memory_order_relaxed);
     while ((now & CountBits) != 0 &&
            !word.compare_exchange_weak(now, (now & ~CountBits) + kGeneration,
                                        std::memory_order_seq_cst, std::memory_order_relaxed)) {
     }
+  }
+
+  // drop(), then the waker's part: `futex_word` moves on (a bump) and every
+  // sleeper on it wakes.
+  static void drop_and_wake(std::atomic<Word>& word,
+                            std::atomic<std::uint32_t>& futex_word) noexcept {
+    drop(word);
+    futex_word.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake_all(futex_word);
   }
 };
 

@@ -50,7 +50,6 @@ struct ConditionState {
 
  private:
   void notify(int count) noexcept;
-  void drop_waiters() noexcept;
 };
 static_assert(std::is_standard_layout_v<ConditionState>);
 static_assert(sizeof(ConditionState) == 8);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <type_traits>
 
@@ -37,6 +38,17 @@ inline constexpr auto kDeadOwnerCheck = std::chrono::milliseconds(20);
 // (platform/waiter_generations.hpp).
 inline constexpr std::uint32_t kSyncWaiterCount = 0xffffu;
 using SyncWaiters = platform::WaiterGenerations<std::uint32_t, kSyncWaiterCount>;
+
+// How often a thread drops a primitive's waiters after a wake-up that woke
+// nobody: under contention most such wake-ups find a live waiter about to
+// sleep, and a drop costs it a wake-up. True at most once per
+// kDeadOwnerCheck for each `next` (a thread_local of the caller's).
+inline bool drop_turn(std::chrono::steady_clock::time_point& next) noexcept {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next) return false;
+  next = now + kDeadOwnerCheck;
+  return true;
+}
 
 // Shared layout, 16 bytes. Zero-initialised memory is an unlocked mutex.
 struct MutexState {

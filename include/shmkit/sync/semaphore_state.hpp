@@ -48,9 +48,6 @@ struct SemaphoreState {
   [[nodiscard]] std::uint32_t waiting() const noexcept {
     return SyncWaiters::count(waiters.load(std::memory_order_relaxed));
   }
-
- private:
-  void drop_waiters() noexcept;
 };
 static_assert(std::is_standard_layout_v<SemaphoreState>);
 static_assert(sizeof(SemaphoreState) == 16);
