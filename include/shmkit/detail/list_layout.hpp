@@ -9,7 +9,8 @@
 #include "shmkit/platform/waiter_generations.hpp"
 #include "shmkit/sync/mutex_state.hpp"
 
-// Shared layout of a List (kind list), v4. Prose: docs/design/layout.md.
+// Shared layout of a List (kind list), versioned by kLayoutVersion
+// (segment_layout.hpp). Prose: docs/design/layout.md.
 //
 // A list is two append-only logs, each in chunks that never move once made:
 //   index: one 64-bit entry per item, naming where its record lies

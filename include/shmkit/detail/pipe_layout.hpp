@@ -8,7 +8,8 @@
 #include "shmkit/detail/queue_layout.hpp"
 #include "shmkit/detail/segment_layout.hpp"
 
-// Shared layout of a Pipe (kind pipe), v4. Prose: docs/design/layout.md.
+// Shared layout of a Pipe (kind pipe), versioned by kLayoutVersion
+// (segment_layout.hpp). Prose: docs/design/layout.md.
 //
 // Two single-producer single-consumer rings of fixed-size slots, one per
 // direction: ring 0 carries end 0 -> end 1, ring 1 carries end 1 -> end 0.

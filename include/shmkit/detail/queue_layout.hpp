@@ -7,7 +7,8 @@
 
 #include "shmkit/detail/segment_layout.hpp"
 
-// Shared layout of a queue (kind queue), v4. Prose: docs/design/layout.md.
+// Shared layout of a queue (kind queue), versioned by kLayoutVersion
+// (segment_layout.hpp). Prose: docs/design/layout.md.
 //
 // A bounded MPMC ring of fixed-size slots, after D. Vyukov's bounded queue:
 // each slot's `seq` says whose turn it is at position pos (slot pos % count):
