@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <thread>
 #include <vector>
 
@@ -44,7 +45,7 @@ TEST(Event, WaitForTimesOutWhileClear) {
   Event event = Event::create(name);
   EXPECT_FALSE(event.wait_for(10ms));
   EXPECT_FALSE(event.wait_for(0ms));
-  EXPECT_EQ(event.state().waiters.load(), 0u);
+  EXPECT_EQ(event.state().waiting(), 0u);
 }
 
 // A timeout too long for the clock's nanoseconds means "forever", never a
@@ -54,7 +55,7 @@ TEST(Event, WaitForAnEnormousTimeoutWaitsUntilSet) {
   Event event = Event::create(name);
   const pid_t me = platform::current_tid();
   std::thread setter([&] {
-    test::wait_until_asleep(event.state().waiters, 1, {me});
+    test::wait_until_asleep([&] { return event.state().waiting(); }, 1, {me});
     event.set();
   });
   EXPECT_TRUE(event.wait_for(std::chrono::seconds::max()));
@@ -64,6 +65,48 @@ TEST(Event, WaitForAnEnormousTimeoutWaitsUntilSet) {
   event.clear();
   EXPECT_FALSE(event.wait_for(std::chrono::seconds::min()));
   EXPECT_FALSE(event.wait_for(-1ms));
+}
+
+// A waiter killed asleep stays counted, and every set would make a wake-up
+// call for it. The first set that wakes nobody drops the count; a waiter
+// that sleeps afterwards is counted and woken as before.
+TEST(Event, AWaiterKilledAsleepIsDroppedByTheNextSet) {
+  const test::ScopedName name("ev-dead-waiter");
+  Event event = Event::create(name);
+  ASSERT_TRUE(test::kill_asleep([&] { Event::open(name).wait(); },
+                                [&] { return event.state().waiting(); }));
+  ASSERT_EQ(event.state().waiting(), 1u);  // left behind
+  event.set();
+  EXPECT_EQ(event.state().waiting(), 0u);
+
+  event.clear();
+  EXPECT_TRUE(test::sleeps_then_wakes([&] { return event.wait_for(test::kGenerous); },
+                                      [&] { return event.state().waiting(); },
+                                      [&] { event.set(); }));
+  EXPECT_EQ(event.state().waiting(), 0u);
+}
+
+// A waiter on its way to sleep when a set() wakes nobody is dropped with
+// the dead. It may have looked at the flag after that set and a clear, so
+// the set must move the futex word again after the drop, or the waiter
+// would sleep uncounted and miss the next set. The move flips the drop
+// parity, which no waiter takes for a set.
+TEST(Event, ASetThatDropsTheWaitersMovesTheFlagAgainWithoutCountingASet) {
+  sync::EventState state{};
+  const std::uint32_t joined = sync::SyncWaiters::join(state.waiters);  // not asleep yet
+  state.set();
+  EXPECT_EQ(state.waiting(), 0u);
+  EXPECT_TRUE(sync::SyncWaiters::dropped(state.waiters, joined));
+  const std::uint32_t flag = state.flag.load();
+  EXPECT_EQ(flag & sync::kEventDropped, sync::kEventDropped);
+  EXPECT_EQ((flag & sync::kEventSetCount) >> 1, 1u);  // one set
+  EXPECT_TRUE(state.is_set());
+  state.clear();
+  EXPECT_FALSE(state.is_set());
+  EXPECT_EQ(state.flag.load() & sync::kEventDropped, sync::kEventDropped);  // kept by clear
+  state.set();  // nobody counted: no drop, the parity stays
+  EXPECT_EQ(state.flag.load() & sync::kEventDropped, sync::kEventDropped);
+  EXPECT_EQ((state.flag.load() & sync::kEventSetCount) >> 1, 2u);
 }
 
 TEST(Event, OpenRefusesAnotherKind) {
@@ -85,10 +128,10 @@ TEST(Event, SetWakesEveryOneOfFourProcessesAsleepInWait) {
       test::require(e.wait_for(test::kGenerous), "not woken");
     }));
   }
-  ASSERT_TRUE(test::wait_until_asleep(event.state().waiters, kWaiters, pids));
+  ASSERT_TRUE(test::wait_until_asleep([&] { return event.state().waiting(); }, kWaiters, pids));
   event.set();
   EXPECT_TRUE(test::all_exit_zero(pids));
-  EXPECT_EQ(event.state().waiters.load(), 0u);
+  EXPECT_EQ(event.state().waiting(), 0u);
 }
 
 // set() wakes every waiter, even when clear() follows at once: a waiter that
@@ -104,7 +147,7 @@ TEST(Event, SetThenClearStillReleasesEveryProcessThatWasWaiting) {
       test::require(e.wait_for(test::kGenerous), "a set() followed by clear() was missed");
     }));
   }
-  ASSERT_TRUE(test::wait_until_asleep(event.state().waiters, kWaiters, pids));
+  ASSERT_TRUE(test::wait_until_asleep([&] { return event.state().waiting(); }, kWaiters, pids));
   event.set();
   event.clear();
   EXPECT_TRUE(test::all_exit_zero(pids));
@@ -173,7 +216,7 @@ TEST(Event, SetWakesEveryThreadAsleepInWaitAndPublishesWhatTheSetterWrote) {
       while (t.load() == 0) std::this_thread::yield();
       ids.push_back(t.load());
     }
-    test::wait_until_asleep(event.state().waiters, kThreads, ids);
+    test::wait_until_asleep([&] { return event.state().waiting(); }, kThreads, ids);
     payload = 42;
     event.set();
   });

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "shmkit/platform/thread_identity.hpp"
 #include "shmkit/shared_memory.hpp"
 #include "test_support.hpp"
 
@@ -108,6 +109,41 @@ inline bool wait_until_asleep(const std::function<std::uint32_t()>& waiting, std
 inline bool wait_until_asleep(const std::atomic<std::uint32_t>& waiters, std::uint32_t n,
                               const std::vector<pid_t>& ids) {
   return wait_until_asleep([&] { return waiters.load(std::memory_order_relaxed); }, n, ids);
+}
+
+// Forks a child that runs `sleep` (a wait that sleeps until it is killed),
+// waits until `waiting` counts it and it is asleep, then SIGKILLs and reaps
+// it: a sleeper killed asleep, whose count it leaves behind.
+inline ::testing::AssertionResult kill_asleep(const std::function<void()>& sleep,
+                                              const std::function<std::uint32_t()>& waiting) {
+  const pid_t victim = fork_child(sleep);
+  const bool asleep = wait_until_asleep(waiting, 1, {victim});
+  ::kill(victim, SIGKILL);
+  const int status = wait_exit_code(victim);
+  if (!asleep) return ::testing::AssertionFailure() << "the child was never counted asleep";
+  if (status != kKilled) return ::testing::AssertionFailure() << "the child ended with " << status;
+  return ::testing::AssertionSuccess();
+}
+
+// Runs `wait` on a new thread, waits until `waiting` counts it and it is
+// asleep, then runs `wake` (whatever happened, so that the thread ends):
+// success if it slept and `wait` then returned true.
+inline ::testing::AssertionResult sleeps_then_wakes(const std::function<bool()>& wait,
+                                                    const std::function<std::uint32_t()>& waiting,
+                                                    const std::function<void()>& wake) {
+  std::atomic<pid_t> tid{0};
+  bool done = false;
+  std::thread sleeper([&] {
+    tid.store(platform::current_tid());
+    done = wait();
+  });
+  while (tid.load() == 0) std::this_thread::yield();
+  const bool asleep = wait_until_asleep(waiting, 1, {tid.load()});
+  wake();
+  sleeper.join();
+  if (!asleep) return ::testing::AssertionFailure() << "the thread was never counted asleep";
+  if (!done) return ::testing::AssertionFailure() << "its wait failed after the wake-up";
+  return ::testing::AssertionSuccess();
 }
 
 // Kills and reaps, on scope exit, a forked child that would otherwise run on

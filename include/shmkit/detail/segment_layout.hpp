@@ -8,7 +8,8 @@
 
 #include "shmkit/type_fingerprint.hpp"
 
-// The common header at offset 0 of every shmkit object (shared layout v4).
+// The common header at offset 0 of every shmkit object (shared layout version
+// kLayoutVersion, below).
 // Prose and a diagram: docs/design/layout.md. Not API: no stability promise
 // beyond what the layout version says.
 //
@@ -31,7 +32,7 @@ namespace shmkit::detail {
 inline constexpr std::size_t kCacheLine = 64;
 
 inline constexpr std::uint32_t kMagic = 0x4B4D4853;  // "SHMK" in a little-endian dump
-inline constexpr std::uint16_t kLayoutVersion = 5;
+inline constexpr std::uint16_t kLayoutVersion = 6;
 inline constexpr std::uint32_t kAttachSlots = 64;
 inline constexpr std::uint64_t kDataAlignment = 4096;                  // data area: page-aligned
 inline constexpr std::uint64_t kMaxDataSize = std::uint64_t{1} << 46;  // 64 TiB

@@ -68,12 +68,13 @@ struct WaiterGenerations {
     }
   }
 
-  // drop(), then the waker's part: `futex_word` moves on (a bump) and every
+  // drop(), then the waker's part: `futex_word` moves on (adds `step`: 1 for
+  // a sequence, or a bit of its own that carries out of the word) and every
   // sleeper on it wakes.
-  static void drop_and_wake(std::atomic<Word>& word,
-                            std::atomic<std::uint32_t>& futex_word) noexcept {
+  static void drop_and_wake(std::atomic<Word>& word, std::atomic<std::uint32_t>& futex_word,
+                            std::uint32_t step = 1) noexcept {
     drop(word);
-    futex_word.fetch_add(1, std::memory_order_seq_cst);
+    futex_word.fetch_add(step, std::memory_order_seq_cst);
     futex_wake_all(futex_word);
   }
 };

@@ -7,8 +7,8 @@
 
 #include "shmkit/platform/futex.hpp"
 #include "shmkit/platform/thread_identity.hpp"
-#include "shmkit/platform/waiter_generations.hpp"
 #include "shmkit/sync/lock_result.hpp"
+#include "shmkit/sync/sync_waiters.hpp"
 
 // MutexState: a process-shared mutex that survives a holder killed at any
 // instruction. A plain layout struct: embed it in any segment, or use the named
@@ -32,12 +32,6 @@ namespace shmkit::sync {
 // How often a sleeping waiter checks whether the holder died (bounds how long
 // survivors wait after a holder is killed).
 inline constexpr auto kDeadOwnerCheck = std::chrono::milliseconds(20);
-
-// The waiters word of a MutexState and a ConditionState: the count bits (at
-// most 65535 threads waiting on one) under a generation
-// (platform/waiter_generations.hpp).
-inline constexpr std::uint32_t kSyncWaiterCount = 0xffffu;
-using SyncWaiters = platform::WaiterGenerations<std::uint32_t, kSyncWaiterCount>;
 
 // How often a thread drops a primitive's waiters after a wake-up that woke
 // nobody: under contention most such wake-ups find a live waiter about to

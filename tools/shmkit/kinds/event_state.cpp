@@ -12,11 +12,12 @@ void describe_event_state(const Segment& segment, Report& section) {
   if (state == nullptr) return;
   // relaxed: a snapshot.
   const std::uint32_t flag = state->flag.load(std::memory_order_relaxed);
-  const std::uint32_t waiters = state->waiters.load(std::memory_order_relaxed);
+  const std::uint32_t waiters = state->waiting();
   const bool set = (flag & sync::kEventSet) != 0;
   section.add("set", "state", set, set ? "set" : "clear");
-  section.add("sets", "times set", flag >> 1,
-              std::to_string(flag >> 1) + " (clear-to-set transitions, wrapping)");
+  const std::uint32_t sets = (flag & sync::kEventSetCount) >> 1;
+  section.add("sets", "times set", sets,
+              std::to_string(sets) + " (clear-to-set transitions, wrapping)");
   section.add("waiters", "waiters", waiters);
 }
 
