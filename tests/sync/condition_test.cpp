@@ -313,34 +313,25 @@ TEST(Condition, NotifyAllWakesEveryThreadAsleepInWait) {
 TEST(Condition, AWaiterKilledAsleepIsDroppedByTheNextNotify) {
   const test::ScopedName name("cv-dead-waiter");
   Condition cond = Condition::create(name);
-  const pid_t victim = test::fork_child([&] {
-    Condition c = Condition::open(name);
-    test::require(holds(c.lock()), "lock");
-    (void)c.wait();  // sleeps until killed
-  });
-  const bool asleep =
-      test::wait_until_asleep([&] { return cond.state().condition.waiting(); }, 1, {victim});
-  ::kill(victim, SIGKILL);
-  ASSERT_TRUE(asleep);
-  ASSERT_EQ(test::wait_exit_code(victim), 128 + SIGKILL);
+  ASSERT_TRUE(test::kill_asleep(
+      [&] {
+        Condition c = Condition::open(name);
+        test::require(holds(c.lock()), "lock");
+        (void)c.wait();
+      },
+      [&] { return cond.state().condition.waiting(); }));
   ASSERT_EQ(cond.state().condition.waiting(), 1u);  // left behind
   std::thread([&] { cond.notify_one(); }).join();
   EXPECT_EQ(cond.state().condition.waiting(), 0u);
 
-  std::atomic<pid_t> tid{0};
-  WaitResult result = WaitResult::timed_out;
-  std::thread waiter([&] {
-    ASSERT_EQ(cond.lock(), LockResult::acquired);
-    tid.store(platform::current_tid());
-    result = cond.wait_for(test::kGenerous);
-    cond.unlock();
-  });
-  while (tid.load() == 0) std::this_thread::yield();
-  ASSERT_TRUE(
-      test::wait_until_asleep([&] { return cond.state().condition.waiting(); }, 1, {tid.load()}));
-  cond.notify_one();
-  waiter.join();
-  EXPECT_EQ(result, WaitResult::notified);
+  EXPECT_TRUE(test::sleeps_then_wakes(
+      [&] {
+        if (cond.lock() != LockResult::acquired) return false;
+        const WaitResult result = cond.wait_for(test::kGenerous);
+        cond.unlock();
+        return result == WaitResult::notified;
+      },
+      [&] { return cond.state().condition.waiting(); }, [&] { cond.notify_one(); }));
   EXPECT_EQ(cond.state().condition.waiting(), 0u);
 }
 

@@ -134,18 +134,14 @@ TEST(Mutex, LockForAnEnormousTimeoutWaitsForTheHolder) {
   const test::ScopedName name("mtx");
   Mutex mutex = Mutex::create(name);
   ASSERT_EQ(mutex.lock(), LockResult::acquired);
-  std::atomic<pid_t> tid{0};
   LockResult result = LockResult::busy;
-  std::thread waiter([&] {
-    tid.store(platform::current_tid());
-    result = mutex.lock_for(std::chrono::seconds::max());  // not a deadline in the past
-    if (holds(result)) mutex.unlock();
-  });
-  while (tid.load() == 0) std::this_thread::yield();
-  ASSERT_TRUE(test::wait_until_asleep([&] { return mutex.state().waiting(); }, 1, {tid.load()}));
-  mutex.unlock();
-  waiter.join();
-  EXPECT_EQ(result, LockResult::acquired);
+  EXPECT_TRUE(test::sleeps_then_wakes(
+      [&] {
+        result = mutex.lock_for(std::chrono::seconds::max());  // not a deadline in the past
+        if (holds(result)) mutex.unlock();
+        return result == LockResult::acquired;
+      },
+      [&] { return mutex.state().waiting(); }, [&] { mutex.unlock(); }));
   EXPECT_EQ(mutex.lock_for(std::chrono::milliseconds::min()), LockResult::acquired);
   std::thread([&] { result = mutex.lock_for(std::chrono::milliseconds::min()); }).join();
   EXPECT_EQ(result, LockResult::timed_out);
@@ -171,18 +167,12 @@ TEST(Mutex, ALockerKilledAsleepIsDroppedAtTheNextUnlock) {
     mutex.unlock();
   });
   while (step.load() != 1) std::this_thread::yield();
-  const pid_t victim = test::fork_child([&] {
-    Mutex mine = Mutex::open(name);
-    (void)mine.lock();  // sleeps until killed
-  });
-  const bool asleep = test::wait_until_asleep([&] { return mutex.state().waiting(); }, 1, {victim});
-  ::kill(victim, SIGKILL);
-  const int status = test::wait_exit_code(victim);
+  const ::testing::AssertionResult killed = test::kill_asleep(
+      [&] { (void)Mutex::open(name).lock(); }, [&] { return mutex.state().waiting(); });
   const std::uint32_t left = mutex.state().waiting();
   step.store(2);
   holder.join();
-  ASSERT_TRUE(asleep);
-  ASSERT_EQ(status, test::kKilled);
+  ASSERT_TRUE(killed);
   ASSERT_EQ(left, 1u);                                 // left behind
   constexpr std::uint32_t kWakePending = 0x80000000u;  // mutex_state.cpp
   EXPECT_EQ(mutex.state().wake_seq.load() & kWakePending, 0u);
@@ -196,20 +186,18 @@ TEST(Mutex, ALockerKilledAsleepIsDroppedAtTheNextUnlock) {
 
   // The next hand-off to a sleeper: the unlock itself moves the futex word.
   ASSERT_EQ(mutex.lock(), LockResult::acquired);
-  std::atomic<pid_t> tid{0};
-  LockResult result = LockResult::busy;
-  std::thread waiter([&] {
-    tid.store(platform::current_tid());
-    result = mutex.lock();
-    if (holds(result)) mutex.unlock();
-  });
-  while (tid.load() == 0) std::this_thread::yield();
-  ASSERT_TRUE(test::wait_until_asleep([&] { return mutex.state().waiting(); }, 1, {tid.load()}));
-  const std::uint32_t seq = mutex.state().wake_seq.load();
-  mutex.unlock();
-  EXPECT_NE(mutex.state().wake_seq.load(), seq);
-  waiter.join();
-  EXPECT_EQ(result, LockResult::acquired);
+  EXPECT_TRUE(test::sleeps_then_wakes(
+      [&] {
+        const LockResult result = mutex.lock();
+        if (holds(result)) mutex.unlock();
+        return result == LockResult::acquired;
+      },
+      [&] { return mutex.state().waiting(); },
+      [&] {
+        const std::uint32_t seq = mutex.state().wake_seq.load();
+        mutex.unlock();
+        EXPECT_NE(mutex.state().wake_seq.load(), seq);
+      }));
   EXPECT_EQ(mutex.state().waiting(), 0u);
 }
 

@@ -239,14 +239,8 @@ TEST(Semaphore, ReleaseWakesThreadsAsleepInAcquire) {
 TEST(Semaphore, AnAcquirerKilledAsleepIsDroppedByTheNextRelease) {
   const test::ScopedName name("sem-dead-waiter");
   Semaphore sem = Semaphore::create(name, 0);
-  const pid_t victim = test::fork_child([&] {
-    Semaphore mine = Semaphore::open(name);
-    mine.acquire();  // sleeps until killed
-  });
-  const bool asleep = test::wait_until_asleep([&] { return sem.state().waiting(); }, 1, {victim});
-  ::kill(victim, SIGKILL);
-  ASSERT_TRUE(asleep);
-  ASSERT_EQ(test::wait_exit_code(victim), 128 + SIGKILL);
+  ASSERT_TRUE(test::kill_asleep([&] { Semaphore::open(name).acquire(); },
+                                [&] { return sem.state().waiting(); }));
   ASSERT_EQ(sem.state().waiting(), 1u);  // left behind
   std::thread([&] { EXPECT_TRUE(sem.release()); }).join();
   EXPECT_EQ(sem.state().waiting(), 0u);
@@ -257,17 +251,9 @@ TEST(Semaphore, AnAcquirerKilledAsleepIsDroppedByTheNextRelease) {
   }
   EXPECT_EQ(sem.state().wake_seq.load(), quiet);
   ASSERT_TRUE(sem.try_acquire());  // the first release's unit
-  std::atomic<pid_t> tid{0};
-  bool taken = false;
-  std::thread acquirer([&] {
-    tid.store(platform::current_tid());
-    taken = sem.try_acquire_for(test::kGenerous);
-  });
-  while (tid.load() == 0) std::this_thread::yield();
-  ASSERT_TRUE(test::wait_until_asleep([&] { return sem.state().waiting(); }, 1, {tid.load()}));
-  ASSERT_TRUE(sem.release());
-  acquirer.join();
-  EXPECT_TRUE(taken);
+  EXPECT_TRUE(test::sleeps_then_wakes([&] { return sem.try_acquire_for(test::kGenerous); },
+                                      [&] { return sem.state().waiting(); },
+                                      [&] { EXPECT_TRUE(sem.release()); }));
   EXPECT_EQ(sem.state().waiting(), 0u);
 }
 
