@@ -123,6 +123,11 @@ TEST_F(CliStatKinds, SemaphoreEventConditionBarrier) {
   EXPECT_EQ(s.at("sets"), 1);
   event.clear();
   EXPECT_EQ(kind_state("ev", "clear").at("set"), false);
+  // What a set that dropped dead waiters leaves: the drop parity is no set.
+  event.state().flag.fetch_xor(sync::kEventDropped);
+  s = kind_state("ev", "clear");
+  EXPECT_EQ(s.at("sets"), 1);
+  EXPECT_EQ(s.at("waiters"), 0);
 
   Condition condition = Condition::create("cond", options());
   ASSERT_TRUE(holds(condition.lock()));
