@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <cstring>
 #include <new>
+#include <optional>
 #include <stdexcept>
 
 #include "shmkit/platform/remote_fence.hpp"
@@ -38,6 +40,35 @@ std::uint32_t index_chunk_of(std::uint64_t i, std::uint64_t e0, std::uint64_t& f
 
 [[noreturn]] void corrupt(const Segment& root, const std::string& what) {
   throw Error(Errc::corrupt, "list '" + root.name() + "': " + what);
+}
+
+// What is under a name the list uses, without waiting: nothing, a segment of
+// `kind`, or one that cannot be opened at once (its creator died while
+// initialising it, or it is no shmkit object), which is nobody's.
+struct Occupant {
+  bool present = false;
+  std::optional<Kind> kind;  // nullopt: unreadable
+};
+
+Occupant occupant(std::string_view name, const SegmentOptions& options) {
+  SegmentOptions probe_options = options;
+  probe_options.any_kind = true;
+  probe_options.writable = false;
+  probe_options.ready_timeout = std::chrono::milliseconds(0);
+  std::error_code ec;
+  const std::optional<Segment> probe = Segment::open(name, probe_options, ec);
+  if (probe) return {true, probe->kind()};
+  return {ec != make_error_code(Errc::not_found), std::nullopt};
+}
+
+// Removes the chunk NAME if it is one (of kind list_chunk, or unreadable: a
+// killed appender's), and never an object of another kind that happens to
+// have its name: that one's kind is returned, and it is left alone.
+std::optional<Kind> remove_chunk(const std::string& name, const SegmentOptions& options) {
+  const Occupant there = occupant(name, options);
+  if (there.kind && *there.kind != Kind::list_chunk) return there.kind;
+  if (there.present) Segment::remove(name, options);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -132,26 +163,20 @@ ListCore ListCore::inspect(std::string_view name, SegmentOptions options) {
 
 bool ListCore::remove(std::string_view name, const SegmentOptions& options) {
   validate_name(name);
-  {
-    // Never remove an object of another kind under the name. One that cannot
-    // be opened at once (a creator killed while initialising it) is removed.
-    SegmentOptions probe_options = options;
-    probe_options.any_kind = true;
-    probe_options.writable = false;
-    probe_options.ready_timeout = std::chrono::milliseconds(0);
-    std::error_code ec;
-    const std::optional<Segment> probe = Segment::open(name, probe_options, ec);
-    if (probe && probe->kind() != Kind::list) {
-      throw Error(Errc::wrong_kind, "object '" + std::string(name) + "': it is a " +
-                                        std::string(kind_name(probe->kind())) +
-                                        ", not a list; not removed");
-    }
+  // Never remove an object of another kind under the name. One that cannot
+  // be opened at once (a creator killed while initialising it) is removed.
+  const Occupant there = occupant(name, options);
+  if (there.kind && *there.kind != Kind::list) {
+    throw Error(Errc::wrong_kind, "object '" + std::string(name) + "': it is a " +
+                                      std::string(kind_name(*there.kind)) +
+                                      ", not a list; not removed");
   }
   // A name too long for chunk names cannot be a list's: no chunks to remove.
-  // Chunks first, so that a crash half-way leaves the list itself to remove again.
+  // Chunks first, so that a crash half-way leaves the list itself to remove
+  // again. Objects of other kinds named like chunks are not the list's.
   for (std::uint32_t k = 1; k < kListMaxChunks && name.size() <= kMaxListName; ++k) {
-    Segment::remove(chunk_name(name, 'i', k), options);
-    Segment::remove(chunk_name(name, 'd', k), options);
+    (void)remove_chunk(chunk_name(name, 'i', k), options);
+    (void)remove_chunk(chunk_name(name, 'd', k), options);
   }
   return Segment::remove(name, options);
 }
@@ -213,8 +238,14 @@ std::span<std::byte> ListCore::make_chunk(char log, std::uint32_t k, std::uint64
   options.mode = root_.mode();
   const std::string name = chunk_name(root_.name(), log, k);
   // We hold the append lock: a chunk of this name can only be one a killed
-  // appender made and never published. Replace it.
-  Segment::remove(name, options);
+  // appender made and never published. Replace it; but an object of another
+  // kind under that name is someone else's, which the list must not take.
+  if (const std::optional<Kind> other = remove_chunk(name, options)) {
+    throw Error(Errc::already_exists,
+                "list '" + root_.name() + "': object '" + name + "' (a " +
+                    std::string(kind_name(*other)) + ") has the name of its next " +
+                    (log == 'i' ? "index" : "data") + " chunk; rename or remove that object");
+  }
   Segment chunk = Segment::create(name, bytes, options);
   std::lock_guard lock(maps_->mutex);
   const std::span<std::byte> area = chunk.data();

@@ -34,7 +34,10 @@
 //   while the handle lives.
 // - Memory grows with the content: chunks of doubling size, each reserved
 //   (posix_fallocate) before it is written, so a full /dev/shm is
-//   Errc::out_of_space from append, never a SIGBUS.
+//   Errc::out_of_space from append, never a SIGBUS. Chunks are objects named
+//   NAME.i1, NAME.d1, ... NAME.d39: an object of another kind under one of
+//   those names is never replaced or removed, and an append that needs the
+//   name fails with Errc::already_exists naming it.
 // - A writer killed mid-append leaves nothing half-published; readers are
 //   never blocked by it (one killed between publishing an item and waking the
 //   readers delays their wake-up by at most a second), and the next writer
@@ -91,7 +94,8 @@ class List {
     return List(detail::ListCore::open_or_create(name, detail::list_shape<T>(), options));
   }
   // Removes the list and its chunks; false if there was none. Errc::wrong_kind,
-  // removing nothing, if NAME is an object of another kind.
+  // removing nothing, if NAME is an object of another kind. Objects of other
+  // kinds named like its chunks are left alone.
   static bool remove(std::string_view name, const SegmentOptions& options = {}) {
     return detail::ListCore::remove(name, options);
   }

@@ -383,6 +383,57 @@ TEST(List, RemoveRefusesAnObjectOfAnotherKindAndLeavesIt) {
   EXPECT_EQ(SharedMemory::open(name).data()[0], std::byte{9});
 }
 
+// Objects of other kinds named like a list's chunks (NAME.d1, NAME.i2) are
+// someone else's: removing the list leaves them, data and all.
+TEST(List, RemoveLeavesObjectsOfOtherKindsNamedLikeItsChunks) {
+  const test::ScopedList name("rm-near");
+  const std::string d1 = name.str() + ".d1";
+  const std::string i2 = name.str() + ".i2";
+  SharedMemory::create(d1, 64).data()[0] = std::byte{7};
+  SharedMemory::create(i2, 64).data()[0] = std::byte{8};
+  {
+    auto list = List<int>::create(name);
+    for (int i = 0; i < 10; ++i) list.append(i);
+  }
+  EXPECT_TRUE(List<int>::remove(name));
+  EXPECT_EQ(SharedMemory::open(d1).data()[0], std::byte{7});
+  EXPECT_EQ(SharedMemory::open(i2).data()[0], std::byte{8});
+  EXPECT_TRUE(SharedMemory::remove(d1));
+  EXPECT_TRUE(SharedMemory::remove(i2));
+}
+
+// An object of another kind under the name of the chunk a list needs next
+// stops the list's growth with a clear error, and is neither replaced nor
+// changed; the list keeps its items and grows once the name is free.
+TEST(List, AnObjectNamedLikeTheNextChunkStopsGrowthWithAClearError) {
+  const test::ScopedList name("blocked");
+  const std::string d1 = name.str() + ".d1";
+  SharedMemory::create(d1, 64).data()[0] = std::byte{7};
+  auto list = List<std::int64_t>::create(name);
+  std::int64_t next = 0;
+  std::optional<test::Thrown> refused;
+  for (; next < 100'000; ++next) {
+    const test::Thrown t = test::thrown_by([&] { list.append(next); });
+    if (t.code) {
+      refused = t;
+      break;
+    }
+  }
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->code, code_of(Errc::already_exists)) << refused->message;
+  EXPECT_NE(refused->message.find("'" + d1 + "'"), std::string::npos) << refused->message;
+  EXPECT_NE(refused->message.find("rename or remove"), std::string::npos) << refused->message;
+  EXPECT_EQ(SharedMemory::open(d1).data()[0], std::byte{7});
+  ASSERT_EQ(list.size(), static_cast<std::size_t>(next));
+  for (std::int64_t i = 0; i < next; ++i) ASSERT_EQ(list[static_cast<std::size_t>(i)], i);
+
+  EXPECT_TRUE(SharedMemory::remove(d1));
+  list.append(next);
+  EXPECT_EQ(list.size(), static_cast<std::size_t>(next + 1));
+  EXPECT_EQ(list[static_cast<std::size_t>(next)], next);
+  EXPECT_EQ(List<std::int64_t>::open(name).size(), static_cast<std::size_t>(next + 1));
+}
+
 TEST(List, RemoveOfANameTooLongForAListIsFalse) {
   EXPECT_FALSE(List<int>::remove(std::string(kMaxNameLength, 'y')));
   EXPECT_EQ(test::thrown_by([] { (void)List<int>::remove("bad name"); }).code,
