@@ -89,6 +89,7 @@ Pipe::Pipe(Segment segment, int end) : segment_(std::move(segment)), end_(end) {
   const std::span<std::byte> area = segment_.data();
   head_ = std::launder(reinterpret_cast<PipeHead*>(area.data()));  // NOLINT: mapped layout
   slot_count_ = head_->slot_count;
+  send_slots_ = slot_count_;
   max_message_ = head_->max_message;
   slot_size_ = head_->slot_size;
   const bool shape_ok = slot_count_ >= 2 && slot_count_ <= kMaxSlots &&
@@ -147,10 +148,13 @@ Pipe::Pipe(Pipe&& other) noexcept
       head_cache_(other.head_cache_),
       sent_(other.sent_),
       released_(other.released_),
+      send_block_(other.send_block_),
       recv_pos_(other.recv_pos_),
       slot_count_(other.slot_count_),
       max_message_(other.max_message_),
-      slot_size_(other.slot_size_) {}
+      slot_size_(other.slot_size_),
+      send_slots_(other.send_slots_),
+      peeked_at_(other.peeked_at_) {}
 
 Pipe& Pipe::operator=(Pipe&& other) noexcept {
   if (this != &other) {
@@ -199,6 +203,7 @@ void Pipe::wake_peer(std::atomic<std::uint32_t>& word) noexcept {
 }
 
 bool Pipe::refresh_head() const {
+  if (send_block_ != 0) return false;  // send_slots_ is 0: no room, ever
   // The cached head says full: read the consumer's. acquire pairs with its
   // store in release(): its reading of the slots below head is done. seq_cst
   // for the re-check in sleep_on() (Dekker with [R2] there).
@@ -214,15 +219,50 @@ bool Pipe::refresh_head() const {
 }
 
 std::span<std::byte> Pipe::try_reserve() {
-  if (!can_send()) return {};
+  if ((send_block_ & kReserved) != 0) {
+    throw std::logic_error("pipe '" + segment_.name() +
+                           "': try_reserve() while a reserved slot is not committed");
+  }
+  if (closed() || !can_send()) return {};
   detail::prefetch_slot_for_write(slot(end_, send_pos_ + detail::kSlotPrefetchAhead));
+  block_sends(kReserved);
   return {payload(end_, send_pos_), max_message_};
 }
 
 void Pipe::commit(std::size_t length) {
+  if ((send_block_ & kReserved) == 0) {
+    throw std::logic_error("pipe '" + segment_.name() +
+                           "': commit() without a successful try_reserve()");
+  }
   check_size(length);
-  if (!can_send()) throw std::logic_error("commit() without a successful try_reserve()");
+  unblock_sends(kReserved);
+  if ((send_block_ & kEndClosed) != 0) {
+    throw Error(Errc::closed,
+                "pipe '" + segment_.name() + "': this end was closed before commit()");
+  }
   finish_send(static_cast<std::uint32_t>(length));
+}
+
+QueueStatus Pipe::no_room() const {
+  if ((send_block_ & kReserved) != 0) {
+    throw std::logic_error("pipe '" + segment_.name() +
+                           "': a send while a reserved slot is not committed");
+  }
+  return (send_block_ & kEndClosed) != 0 ? QueueStatus::closed : QueueStatus::full;
+}
+
+void Pipe::block_sends(std::uint8_t reason) noexcept {
+  send_block_ |= reason;
+  send_slots_ = 0;
+}
+
+void Pipe::unblock_sends(std::uint8_t reason) noexcept {
+  send_block_ &= static_cast<std::uint8_t>(~reason);
+  if (send_block_ == 0) send_slots_ = slot_count_;
+}
+
+void Pipe::throw_release_without_peek() {
+  throw std::logic_error("Pipe::release() without a message from try_peek()");
 }
 
 QueueStatus Pipe::send_until(std::span<const std::byte> message, platform::Deadline deadline) {
@@ -304,6 +344,7 @@ QueueStatus Pipe::wait_writable(platform::Deadline deadline) {
 
 void Pipe::close() noexcept {
   if (head_ == nullptr) return;
+  block_sends(kEndClosed);
   head_->ends[end_].closed.store(1, std::memory_order_seq_cst);
   // Wake a peer asleep in recv (it sees closed) or in send.
   detail::SpscControl& out = head_->control[end_];

@@ -7,6 +7,7 @@
 #include <new>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,13 +31,17 @@
 //
 // Waiting: recv/send spin briefly, then sleep (futex); try_recv/try_send
 // never wait (loop on them for busy-polling). Outcomes are QueueStatus.
-// Death and close: if the peer closes its end or dies, recv still returns
-// what it had sent, then `closed`; send returns `closed`. A waiter notices a
-// dead peer within about sync::kDeadOwnerCheck. If a process dies holding an
-// end, a later open() takes that end over. Every message the old holder had
-// committed arrives once, in order, before the new holder's; the one message
-// the old holder was reading (inside recv, or peeked and not released), if
-// any, is delivered again (at least once for that one).
+// Close: after close() (or the handle's end), this end's sends return
+// `closed`; the peer's recv returns what was sent before, then `closed`, and
+// its sends return `closed`.
+// Death: if the peer dies, recv still returns what it had sent, then
+// `closed`, and a send that has to wait for room returns `closed`; a waiter
+// notices within about sync::kDeadOwnerCheck, and peer_alive() tells at once.
+// A send that finds room succeeds: the end is not closed, and a later open()
+// takes it over. Every message the old holder had committed, and every
+// message sent to it that it had not received, arrives once, in order; the
+// one message the old holder was reading (inside recv, or peeked and not
+// released), if any, is delivered again (at least once for that one).
 //
 // Threads: one thread may send while another receives on the same handle;
 // two threads must not send (or receive) at once on one end.
@@ -65,7 +70,9 @@ class Pipe {
   Pipe& operator=(const Pipe&) = delete;
   ~Pipe();
 
-  // --- send: ok | full (try) | timed_out | closed (the peer closed or died) ---
+  // --- send: ok | full (try) | timed_out | closed (this end or the peer's was
+  // closed, or the peer died while we waited for room). std::logic_error
+  // while a try_reserve() slot is not committed. ---
   QueueStatus try_send(std::span<const std::byte> message);
   QueueStatus send(std::span<const std::byte> message) { return send_until(message, std::nullopt); }
   // The *_for forms read the clock only once the fast path found no room (or
@@ -98,15 +105,28 @@ class Pipe {
   }
 
   // --- zero-copy: write in place then commit; read in place then release ---
-  // The next slot to write (max_message() bytes), or an empty span if full.
+  // The next slot to write (max_message() bytes), or an empty span if full
+  // or closed() (try_send() then says which). std::logic_error if a reserved
+  // slot is not committed yet.
   std::span<std::byte> try_reserve();
-  void commit(std::size_t length);  // publishes the reserved slot's first `length` bytes
-  // The next message in place, or nullopt if none now.
+  // Publishes the reserved slot's first `length` bytes. std::logic_error
+  // without a successful try_reserve(); Errc::closed if this end was closed
+  // since (the slot is then given up); Errc::message_too_large, keeping the
+  // reservation, if `length` > max_message().
+  void commit(std::size_t length);
+  // The next message in place, or nullopt if none now; the same message
+  // again until release(), or a recv, which receives it (the span is then
+  // invalid).
   std::optional<std::span<const std::byte>> try_peek();
-  void release() noexcept;  // frees the message try_peek() returned
+  // Frees the message try_peek() returned; std::logic_error if none is held.
+  void release();
 
   // No more sends from this end; the peer drains, then gets closed.
   void close() noexcept;
+  // True once this end or the peer's was closed: nothing more can be sent.
+  [[nodiscard]] bool closed() const noexcept {
+    return (send_block_ & kEndClosed) != 0 || peer_closed();
+  }
   [[nodiscard]] int end() const noexcept { return end_; }
   [[nodiscard]] bool peer_alive() const;
   [[nodiscard]] std::uint32_t capacity() const noexcept { return slot_count_; }
@@ -132,6 +152,14 @@ class Pipe {
   [[nodiscard]] bool can_recv() const noexcept;
   std::uint32_t ready_length() const;
   void finish_send(std::uint32_t length) noexcept;
+  // try_send() with no room: full, closed (this end closed), or throws (a
+  // reservation is held).
+  QueueStatus no_room() const;
+  void block_sends(std::uint8_t reason) noexcept;
+  void unblock_sends(std::uint8_t reason) noexcept;
+  [[noreturn]] static void throw_release_without_peek();
+  std::optional<std::span<const std::byte>> peek_next();
+  void release_next() noexcept;
   static void wake_peer(std::atomic<std::uint32_t>& word) noexcept;
   template <class Buffer>
   QueueStatus recv_into(Buffer& out, bool wait, platform::Deadline deadline);
@@ -148,11 +176,25 @@ class Pipe {
   // (released_) yet: the first of each is seq_cst (see finish_send()).
   bool sent_ = false;
   bool released_ = false;
+  // Why this handle refuses sends (see send_slots_): kEndClosed once close()
+  // ran, kReserved while a try_reserve() slot is not committed.
+  static constexpr std::uint8_t kEndClosed = 1;
+  static constexpr std::uint8_t kReserved = 2;
+  std::uint8_t send_block_ = 0;
   std::uint64_t recv_pos_ = 0;  // next position in ring 1 - end_
   // Validated copies of the immutable head.
   std::uint32_t slot_count_ = 0;
   std::uint32_t max_message_ = 0;
   std::uint64_t slot_size_ = 0;
+  // slot_count_, or 0 while send_block_ is not 0: the sending path's room
+  // check then fails and its slow path, no_room(), says why. No test of its
+  // own on that path, which is sensitive to every instruction (see
+  // try_peek()): a byte tested there made pipe.pingpong_spin's p50 about
+  // 198 ns against 164 and the stream 9% slower, interleaved.
+  std::uint32_t send_slots_ = 0;
+  // recv_pos_ + 1 of the message try_peek() returned; release() checks it,
+  // and a recv, which moves recv_pos_, makes it stale.
+  std::uint64_t peeked_at_ = 0;
 };
 
 // --- The sending fast path, inline: a message costs a few tens of
@@ -179,7 +221,7 @@ inline void Pipe::check_size(std::size_t bytes) const {
 }
 
 inline bool Pipe::can_send() const {
-  return send_pos_ - head_cache_ < slot_count_ || refresh_head();
+  return send_pos_ - head_cache_ < send_slots_ || refresh_head();
 }
 
 inline bool Pipe::can_recv() const noexcept {
@@ -211,7 +253,7 @@ inline void Pipe::finish_send(std::uint32_t length) noexcept {
 inline QueueStatus Pipe::try_send(std::span<const std::byte> message) {
   check_size(message.size());
   if (peer_closed()) return QueueStatus::closed;
-  if (!can_send()) return QueueStatus::full;
+  if (!can_send()) return no_room();
   detail::prefetch_slot_for_write(slot(end_, send_pos_ + detail::kSlotPrefetchAhead));
   if (!message.empty()) std::memcpy(payload(end_, send_pos_), message.data(), message.size());
   finish_send(static_cast<std::uint32_t>(message.size()));
@@ -232,12 +274,14 @@ inline std::uint32_t Pipe::ready_length() const {
 // interleaved rounds), for no more throughput than inlining the sender alone
 // gives. The ping-pong is that sensitive to code placement: the same two
 // functions compiled in pipe.cpp instead measured 215 ns against 185.
-[[gnu::noinline]] inline std::optional<std::span<const std::byte>> Pipe::try_peek() {
+// The public try_peek() and release() add the held-message check around them
+// (recv checks once, then calls these directly).
+[[gnu::noinline]] inline std::optional<std::span<const std::byte>> Pipe::peek_next() {
   if (!can_recv()) return std::nullopt;
   return std::span<const std::byte>(payload(1 - end_, recv_pos_), ready_length());
 }
 
-[[gnu::noinline]] inline void Pipe::release() noexcept {
+[[gnu::noinline]] inline void Pipe::release_next() noexcept {
   const int ring = 1 - end_;
   ++recv_pos_;
   detail::SpscControl& control = head_->control[ring];
@@ -252,13 +296,24 @@ inline std::uint32_t Pipe::ready_length() const {
   }
 }
 
+inline std::optional<std::span<const std::byte>> Pipe::try_peek() {
+  auto message = peek_next();
+  if (message) peeked_at_ = recv_pos_ + 1;
+  return message;
+}
+
+inline void Pipe::release() {
+  if (peeked_at_ != recv_pos_ + 1) throw_release_without_peek();
+  release_next();
+}
+
 template <class Buffer>
 QueueStatus Pipe::recv_into(Buffer& out, bool wait, platform::Deadline deadline) {
   for (;;) {
-    if (const auto message = try_peek()) {
+    if (const auto message = peek_next()) {
       out.resize(message->size());
       if (!message->empty()) std::memcpy(out.data(), message->data(), message->size());
-      release();
+      release_next();
       return QueueStatus::ok;
     }
     if (!wait) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -236,6 +237,61 @@ TEST(Pipe, ZeroCopyReserveCommitPeekRelease) {
   }
   ASSERT_FALSE(a.try_reserve().empty());
   EXPECT_EQ(test::thrown_by([&] { a.commit(33); }).code, test::code_of(Errc::message_too_large));
+}
+
+std::span<const std::byte> bytes(const std::string& text) { return std::as_bytes(std::span(text)); }
+
+// Misused zero-copy calls are a std::logic_error, and lose or invent no
+// message.
+TEST(Pipe, ZeroCopyMisuseIsALogicErrorAndLosesNothing) {
+  const ScopedName name("p-zc-misuse");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 16});
+  auto b = Pipe::open(name);
+  EXPECT_THROW(b.release(), std::logic_error);  // nothing peeked
+  EXPECT_THROW(a.commit(3), std::logic_error);  // nothing reserved
+  std::string got;
+  EXPECT_EQ(b.try_recv(got), QueueStatus::empty);
+  ASSERT_EQ(a.try_send(bytes("m0")), QueueStatus::ok);
+  ASSERT_FALSE(a.try_reserve().empty());
+  EXPECT_THROW((void)a.try_reserve(), std::logic_error);
+  EXPECT_THROW((void)a.try_send(bytes("m1")), std::logic_error);
+  a.commit(0);  // the reserved slot, as an empty message
+  ASSERT_TRUE(b.try_peek().has_value());
+  ASSERT_EQ(b.try_peek()->size(), 2u);  // the same one again
+  EXPECT_EQ(std::memcmp(b.try_peek()->data(), "m0", 2), 0);
+  ASSERT_EQ(b.try_recv(got), QueueStatus::ok);  // a recv takes the held message
+  EXPECT_EQ(got, "m0");
+  EXPECT_THROW(b.release(), std::logic_error);  // and nothing is held any more
+  ASSERT_TRUE(b.try_peek().has_value());
+  b.release();
+  EXPECT_THROW(b.release(), std::logic_error);
+  EXPECT_EQ(b.try_recv(got), QueueStatus::empty);  // the empty message was released
+}
+
+// close(): this end sends nothing more, so a receiver told `closed` never
+// gets a message after it. A slot reserved before the close is given up.
+TEST(Pipe, AfterCloseThisEndSendsNothingMore) {
+  const ScopedName name("p-closed-end");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 8});
+  auto b = Pipe::open(name);
+  ASSERT_EQ(a.try_send(bytes("m0")), QueueStatus::ok);
+  ASSERT_FALSE(a.try_reserve().empty());
+  EXPECT_FALSE(a.closed());
+  a.close();
+  EXPECT_TRUE(a.closed());
+  EXPECT_TRUE(b.closed());
+  EXPECT_EQ(test::thrown_by([&] { a.commit(1); }).code, test::code_of(Errc::closed));
+  EXPECT_EQ(a.try_send(bytes("late")), QueueStatus::closed);
+  EXPECT_EQ(a.send_for(bytes("late"), 0ms), QueueStatus::closed);
+  EXPECT_EQ(a.send(bytes("late")), QueueStatus::closed);
+  EXPECT_TRUE(a.try_reserve().empty());
+  EXPECT_EQ(test::thrown_by([&] { (void)a.try_send(bytes("too long!")); }).code,
+            test::code_of(Errc::message_too_large));
+  std::string got;
+  ASSERT_EQ(b.try_recv(got), QueueStatus::ok);
+  EXPECT_EQ(got, "m0");
+  EXPECT_EQ(b.try_recv(got), QueueStatus::closed);
+  EXPECT_EQ(b.try_send(bytes("x")), QueueStatus::closed);  // its peer closed
 }
 
 TEST(Pipe, PeerCloseDrainsThenReportsClosed) {
