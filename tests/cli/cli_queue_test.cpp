@@ -169,6 +169,39 @@ TEST_F(CliQueue, LineLongerThanMaxMessageIsNamedByNumber) {
   EXPECT_EQ(shmkit({"get", "q"}).out, "ok\nfour\n");
 }
 
+TEST_F(CliQueue, PutCloseClosesTheQueueWhenItsFileCannotBeOpened) {
+  create("q", "4", "8");
+  const test::CommandResult r =
+      shmkit({"put", "q", "--close", "--file", dir_.path() + "/no-such-input"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(test::split_lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("no-such-input"), std::string::npos) << r.err;
+  EXPECT_EQ(queue_state("q").at("closed"), true);  // a waiting get is not left hanging
+  EXPECT_EQ(shmkit({"get", "q"}).exit_code, 0);
+}
+
+TEST_F(CliQueue, AnEmptyFileOptionIsAUsageErrorNotStdin) {
+  create("q", "4", "8");
+  const test::CommandResult r = shmkit({"put", "q", "--file", ""});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--file"), std::string::npos) << r.err;
+  EXPECT_EQ(queue_state("q").at("depth"), 0);
+}
+
+// Messages are taken before they are written: when stdout fails, get stops,
+// exits 1 and says how many it took and could not write.
+TEST_F(CliQueue, GetSaysHowManyMessagesAFailedStdoutLost) {
+  create("q", "64", "8");
+  ASSERT_EQ(shmkit({"put", "q", "--file", file_of("1\n2\n3\n")}).exit_code, 0);
+  const std::string get =
+      "'" + std::string(kCli) + "' --dir '" + dir_.path() + "' get q --timeout 0 > /dev/full";
+  const test::CommandResult r = test::run_command({"/bin/sh", "-c", get});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(test::split_lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("up to 3 messages taken from queue 'q' were not written"), std::string::npos)
+      << r.err;
+}
+
 TEST_F(CliQueue, LongLineAcrossReadBlocksIsCaught) {
   create("q", "8", "1K");
   const std::string huge(3 << 20, 'x');  // longer than put's 1 MiB read block

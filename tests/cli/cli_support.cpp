@@ -13,7 +13,6 @@
 #include <sstream>
 #include <stdexcept>
 
-
 namespace shmkit::test {
 namespace {
 

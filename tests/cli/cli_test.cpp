@@ -277,6 +277,29 @@ TEST_F(CliLs, MissingDirectoryIsOneLineError) {
   EXPECT_NE(ls.err.find(dir_.path() + "/absent"), std::string::npos) << ls.err;
 }
 
+// An empty --dir (an unset shell variable, say) is a usage error, never the
+// default directory.
+TEST_F(CliLs, AnEmptyDirIsAUsageError) {
+  const test::CommandResult ls = test::run_command({kCli, "--dir", "", "ls"});
+  EXPECT_EQ(ls.exit_code, 2);
+  EXPECT_EQ(ls.out, "");
+  EXPECT_NE(ls.err.find("--dir"), std::string::npos) << ls.err;
+}
+
+// What a command prints must reach stdout: a full disk is exit 1, with one
+// line saying so, not a success with the output lost.
+TEST_F(CliLs, AFailedWriteToStdoutExitsOne) {
+  ASSERT_EQ(shmkit({"create", "eps", "--size", "10"}).exit_code, 0);
+  for (const std::string command : {"ls", "ls --json", "stat eps", "--help"}) {
+    const std::string line =
+        "'" + std::string(kCli) + "' --dir '" + dir_.path() + "' " + command + " > /dev/full";
+    const test::CommandResult r = test::run_command({"/bin/sh", "-c", line});
+    EXPECT_EQ(r.exit_code, 1) << command;
+    EXPECT_EQ(lines(r.err), 1) << command << ": " << r.err;
+    EXPECT_NE(r.err.find("writing to stdout"), std::string::npos) << command << ": " << r.err;
+  }
+}
+
 TEST_F(CliLs, DirOptionMayFollowTheCommand) {
   ASSERT_EQ(shmkit({"create", "gamma", "--size", "10"}).exit_code, 0);
   const test::CommandResult ls = test::run_command({kCli, "ls", "--json", "--dir", dir_.path()});

@@ -39,21 +39,34 @@ struct GetOptions {
 // stdout through a large buffer of its own. The buffer is static: stdio keeps
 // using it until the program ends, and setvbuf may not be called again after
 // output, so it must outlive every write.
+//
+// Messages are taken from the queue before they are written: if writing
+// fails, those not yet written are lost, and the error says how many at most.
+// get stops taking messages as soon as it sees a failed write.
 class Output {
  public:
   Output() { std::setvbuf(stdout, buffer_.data(), _IOFBF, buffer_.size()); }
   void line(std::span<const std::byte> message) {
     std::fwrite(message.data(), 1, message.size(), stdout);
     std::fputc('\n', stdout);
+    ++unflushed_;
+  }
+  // Throws if a write failed (a full buffer is written as it fills).
+  void check(const std::string& queue_name) const {
+    if (std::ferror(stdout) != 0) fail(errno, queue_name);
   }
   void flush(const std::string& queue_name) {
-    if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
-      throw_errno(errno, "get: writing messages of queue '" + queue_name + "' to stdout");
-    }
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) fail(errno, queue_name);
+    unflushed_ = 0;
   }
 
  private:
+  [[noreturn]] void fail(int error, const std::string& queue_name) const {
+    throw_errno(error, "get: writing to stdout failed; up to " + std::to_string(unflushed_) +
+                           " messages taken from queue '" + queue_name + "' were not written");
+  }
   static std::array<char, kOutputBuffer> buffer_;
+  std::uint64_t unflushed_ = 0;
 };
 
 std::array<char, kOutputBuffer> Output::buffer_{};
@@ -73,6 +86,7 @@ int run_get(const GetOptions& options, const GlobalOptions& global) {
         queue.try_pop_batch(static_cast<std::size_t>(std::min<std::uint64_t>(left, kBatch)),
                             [&out](std::span<const std::byte> m) { out.line(m); });
     got += n;
+    out.check(name);
     if (n > 0) continue;
     out.flush(name);  // before we sleep
     const QueueStatus status =
@@ -113,7 +127,8 @@ Command add_get_command(CLI::App& main_app, const GlobalOptions& global) {
       "Stops, with exit status 0, after N messages (--count), once no message came within\n"
       "--timeout, or when the queue is closed and drained, whichever comes first. Each\n"
       "message is printed as it is, followed by a newline. Messages taken are gone from the\n"
-      "queue; several get processes share the messages between them.\n"
+      "queue; several get processes share the messages between them. If writing to stdout\n"
+      "fails, the messages taken and not yet written are lost: the error says how many.\n"
       "Exit status: 1 if NAME is not a queue (or another error), 2 for a usage error.");
   return {app, [options, &global] { return run_get(*options, global); }};
 }

@@ -1,9 +1,13 @@
+#include <cerrno>
+#include <cstdio>
 #include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
+#include "options.hpp"
+#include "shmkit/error.hpp"
 #include "shmkit/platform/shm_file.hpp"
 
 // shmkit: the command-line tool. Parses the command line (CLI11), runs one
@@ -58,6 +62,7 @@ int run(int argc, char** argv) {
   app.add_option("--dir", global.dir_option,
                  "Object directory (default: $SHMKIT_DIR if set, else /dev/shm); may also "
                  "follow the command")
+      ->check(non_empty_validator())
       ->type_name("DIR");
   app.fallthrough();  // so that `shmkit ls --dir DIR` works as well
   app.require_subcommand(0, 1);
@@ -90,13 +95,33 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace shmkit::cli
 
+namespace shmkit::cli {
+namespace {
+
+// What a command printed must have reached stdout: a full disk or a closed
+// pipe is a failure (exit 1), not a success with the output lost.
+// A command that failed already said why on its one line.
+int finish_stdout(int exit_code) {
+  errno = 0;
+  std::cout.flush();
+  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) != 0 || !std::cout.good();
+  if (!failed || exit_code != kExitOk) return exit_code;
+  print_error(errno != 0 ? "writing to stdout: " + errno_to_error_code(errno).message()
+                         : std::string("writing to stdout failed: output was lost"));
+  return kExitFailure;
+}
+
+}  // namespace
+}  // namespace shmkit::cli
+
 int main(int argc, char** argv) {
+  int exit_code = shmkit::cli::kExitFailure;
   try {
-    return shmkit::cli::run(argc, argv);
+    exit_code = shmkit::cli::run(argc, argv);
   } catch (const std::exception& e) {
     shmkit::cli::print_error(e.what());
   } catch (...) {
     shmkit::cli::print_error("unexpected error");
   }
-  return shmkit::cli::kExitFailure;
+  return shmkit::cli::finish_stdout(exit_code);
 }

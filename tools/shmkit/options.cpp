@@ -50,6 +50,13 @@ CLI::Validator count_validator(std::uint64_t min, std::uint64_t max) {
           "", "count"};
 }
 
+CLI::Validator non_empty_validator() {
+  return {[](const std::string& text) -> std::string {
+            return text.empty() ? "an empty value is not allowed" : "";
+          },
+          "", "non-empty"};
+}
+
 CLI::Validator seconds_validator() {
   return {[](std::string& text) {
             std::string why;

@@ -23,4 +23,8 @@ CLI::Validator count_validator(std::uint64_t min, std::uint64_t max);
 // kMaxSeconds (format.hpp's parse_seconds).
 CLI::Validator seconds_validator();
 
+// Any text but the empty one (a path: an empty value from an unset shell
+// variable must not mean "the default").
+CLI::Validator non_empty_validator();
+
 }  // namespace shmkit::cli

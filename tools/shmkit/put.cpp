@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "options.hpp"
 #include "shmkit/queue.hpp"
 
 // shmkit put NAME [--file PATH] [--close]
@@ -144,7 +145,11 @@ int run_put(const PutOptions& options, const GlobalOptions& global) {
   if (!options.file.empty()) {
     source = "'" + options.file + "'";
     fd = ::open(options.file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw_errno(errno, "put: cannot open " + source);
+    if (fd < 0) {
+      const int error = errno;
+      if (options.close) queue.close();  // as for any other failure of put
+      throw_errno(error, "put: cannot open " + source);
+    }
   }
   Putter putter(queue, source);
   try {
@@ -169,6 +174,7 @@ Command add_put_command(CLI::App& main_app, const GlobalOptions& global) {
       ->type_name("")
       ->required();
   app->add_option("--file", options->file, "Read the lines from PATH instead of stdin")
+      ->check(non_empty_validator())
       ->type_name("PATH");
   app->add_flag("--close", options->close,
                 "Close the queue when put ends: consumers then drain it and stop");
