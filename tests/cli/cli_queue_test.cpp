@@ -1,3 +1,4 @@
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -200,6 +201,56 @@ TEST_F(CliQueue, GetSaysHowManyMessagesAFailedStdoutLost) {
   EXPECT_EQ(test::split_lines(r.err).size(), 1u) << r.err;
   EXPECT_NE(r.err.find("up to 3 messages taken from queue 'q' were not written"), std::string::npos)
       << r.err;
+}
+
+// put and get stop on SIGINT, SIGTERM and SIGHUP the way a reader or a
+// writer leaves a queue, not attached any more: a queue whose attached
+// processes all died is stale, and 'rm --stale' would remove it with its
+// messages. put --close closes it. Exit status 128+N and one line.
+TEST_F(CliQueue, ASignalStopsGetAndPutWithoutLeavingTheQueueStale) {
+  create("q", "2", "8");
+  const auto stat = [&](const std::string& name) {
+    return json::parse(shmkit({"stat", name, "--json"}).out);
+  };
+  {
+    test::Spawned get(argv({"get", "q"}));
+    ASSERT_TRUE(test::eventually([&] { return queue_state("q").at("consumers_waiting") == 1; }));
+    ASSERT_EQ(::kill(get.pid(), SIGINT), 0);
+    const test::CommandResult r = get.finish();
+    EXPECT_EQ(r.exit_code, 128 + SIGINT) << r.err;
+    EXPECT_EQ(test::split_lines(r.err).size(), 1u) << r.err;
+    EXPECT_NE(r.err.find("get: interrupted by signal 2"), std::string::npos) << r.err;
+  }
+  {
+    test::Spawned put(argv({"put", "q", "--close"}), true);
+    put.write_stdin("1\n2\n3\n");  // two fit; the third waits for room
+    ASSERT_TRUE(test::eventually([&] { return queue_state("q").at("producers_waiting") == 1; }));
+    ASSERT_EQ(::kill(put.pid(), SIGTERM), 0);
+    const test::CommandResult r = put.finish();
+    EXPECT_EQ(r.exit_code, 128 + SIGTERM) << r.err;
+    EXPECT_EQ(test::split_lines(r.err).size(), 1u) << r.err;
+    EXPECT_NE(r.err.find("2 messages were put into queue 'q', which is closed"), std::string::npos)
+        << r.err;
+  }
+  json q = stat("q");
+  EXPECT_EQ(q.at("stale"), false);
+  EXPECT_TRUE(q.at("attached").empty()) << q.dump();
+  EXPECT_EQ(q.at("kind_state").at("closed"), true);
+  EXPECT_EQ(shmkit({"get", "q"}).out, "1\n2\n");
+
+  create("r", "4", "8");
+  {
+    test::Spawned put(argv({"put", "r"}), true);  // waits for input that never comes
+    ASSERT_TRUE(test::eventually([&] { return !stat("r").at("attached").empty(); }));
+    ASSERT_EQ(::kill(put.pid(), SIGHUP), 0);
+    const test::CommandResult r = put.finish();
+    EXPECT_EQ(r.exit_code, 128 + SIGHUP) << r.err;
+    EXPECT_NE(r.err.find("0 messages were put into queue 'r'"), std::string::npos) << r.err;
+  }
+  const json r = stat("r");
+  EXPECT_EQ(r.at("stale"), false);
+  EXPECT_TRUE(r.at("attached").empty()) << r.dump();
+  EXPECT_EQ(r.at("kind_state").at("closed"), false);
 }
 
 TEST_F(CliQueue, LongLineAcrossReadBlocksIsCaught) {

@@ -20,6 +20,7 @@
 #include "shmkit/list.hpp"
 #include "shmkit/platform/interrupt.hpp"
 #include "shmkit/process.hpp"
+#include "signal_steps.hpp"
 
 // shmkit demo [--count N] [--interval SECONDS] [--name NAME]
 //
@@ -171,8 +172,7 @@ int run_demo(const DemoOptions& options, const GlobalOptions& global) {
   const int signal = supervise(interrupts, writer, reader, cause);
   remover.remove();
   if (signal != 0) {
-    print_error("demo interrupted by signal " + std::to_string(signal) + " (" +
-                ::strsignal(signal) + "); removed list '" + options.name + "'");
+    print_error("demo " + interrupted_by(signal) + "; removed list '" + options.name + "'");
     return 128 + signal;
   }
   if (cause == nullptr) return kExitOk;

@@ -15,6 +15,7 @@
 #include "commands.hpp"
 #include "options.hpp"
 #include "shmkit/queue.hpp"
+#include "signal_steps.hpp"
 
 // shmkit get NAME [--count N] [--timeout SECONDS]
 //
@@ -72,6 +73,8 @@ class Output {
 std::array<char, kOutputBuffer> Output::buffer_{};
 
 int run_get(const GetOptions& options, const GlobalOptions& global) {
+  // First: from the moment the queue lists us, a signal must not kill us.
+  const platform::InterruptWatch interrupts;
   SegmentOptions segment_options;
   segment_options.directory = global.directory;
   ByteQueue queue = ByteQueue::open(options.name, segment_options);
@@ -79,7 +82,7 @@ int run_get(const GetOptions& options, const GlobalOptions& global) {
   Output out;
   std::uint64_t got = 0;
   std::string message;
-  while (!options.has_count || got < options.count) {
+  while ((!options.has_count || got < options.count) && interrupts.signal() == 0) {
     const std::uint64_t left = options.has_count ? options.count - got : kBatch;
     // What is there now, in place: no copy but the one into the stdout buffer.
     const std::size_t n =
@@ -89,14 +92,21 @@ int run_get(const GetOptions& options, const GlobalOptions& global) {
     out.check(name);
     if (n > 0) continue;
     out.flush(name);  // before we sleep
-    const QueueStatus status =
-        options.has_timeout ? queue.pop_for(message, std::chrono::duration<double>(options.timeout))
-                            : queue.pop(message);
-    if (status != QueueStatus::ok) break;  // timed_out, or closed and drained
+    const platform::Deadline deadline =
+        options.has_timeout ? detail::deadline_after(std::chrono::duration<double>(options.timeout))
+                            : std::nullopt;
+    const std::optional<QueueStatus> status = wait_in_steps(
+        interrupts, deadline, [&](auto step) { return queue.pop_for(message, step); });
+    if (status != QueueStatus::ok) break;  // a signal, timed_out, or closed and drained
     out.line(std::as_bytes(std::span<const char>(message)));
     ++got;
   }
-  out.flush(name);
+  out.flush(name);  // what was taken is written, signal or not
+  if (const int signal = interrupts.signal(); signal != 0) {
+    print_error("get: " + interrupted_by(signal) + " after " + std::to_string(got) +
+                " messages of queue '" + name + "'");
+    return 128 + signal;
+  }
   return kExitOk;
 }
 
@@ -129,7 +139,9 @@ Command add_get_command(CLI::App& main_app, const GlobalOptions& global) {
       "message is printed as it is, followed by a newline. Messages taken are gone from the\n"
       "queue; several get processes share the messages between them. If writing to stdout\n"
       "fails, the messages taken and not yet written are lost: the error says how many.\n"
-      "Exit status: 1 if NAME is not a queue (or another error), 2 for a usage error.");
+      "Exit status: 1 if NAME is not a queue (or another error), 2 for a usage error;\n"
+      "128+N when signal N (SIGINT, SIGTERM or SIGHUP) stops it: it writes what it took,\n"
+      "leaves the queue as any reader leaves it, and says how many messages it got.");
   return {app, [options, &global] { return run_get(*options, global); }};
 }
 

@@ -31,8 +31,8 @@ constexpr const char* kFooter =
     "Directory: --dir DIR, else $SHMKIT_DIR if set and not empty, else /dev/shm.\n"
     "Exit codes: 0 ok; 1 runtime error (one line on stderr naming the object and the\n"
     "problem); 2 usage error (unknown command or option, missing or malformed argument).\n"
-    "Except: 'shmkit lock' exits with its command's status, and 'shmkit demo' with 128+N\n"
-    "when signal N interrupts it (see their --help).\n"
+    "Except: 'shmkit lock' exits with its command's status, and 'shmkit demo', 'put' and\n"
+    "'get' with 128+N when signal N (SIGINT, SIGTERM, SIGHUP) stops them (see their --help).\n"
     "Run 'shmkit COMMAND --help' for each command's options.";
 
 // "shmkit queue create --help": the help of the deepest command parsed so far.

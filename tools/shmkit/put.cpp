@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "commands.hpp"
 #include "options.hpp"
 #include "shmkit/queue.hpp"
+#include "signal_steps.hpp"
 
 // shmkit put NAME [--file PATH] [--close]
 //
@@ -38,9 +40,13 @@ Bytes bytes_of(std::string_view text) {
   return std::as_bytes(std::span<const char>(text.data(), text.size()));
 }
 
+// Thrown when a signal stops put (InterruptWatch says which).
+struct Interrupted {};
+
 class Putter {
  public:
-  Putter(ByteQueue& queue, std::string source) : queue_(queue), source_(std::move(source)) {}
+  Putter(ByteQueue& queue, std::string source, const platform::InterruptWatch& interrupts)
+      : queue_(queue), source_(std::move(source)), interrupts_(interrupts) {}
 
   // Takes the next block of input; complete lines are pushed before it returns.
   void feed(std::string_view block) {
@@ -103,7 +109,11 @@ class Putter {
     while (!rest.empty()) {
       std::size_t n = queue_.try_push_batch(rest);
       if (n == 0) {
-        if (queue_.push(rest.front()) == QueueStatus::closed) {
+        const std::optional<QueueStatus> status =
+            wait_in_steps(interrupts_, std::nullopt,
+                          [&](auto step) { return queue_.push_for(rest.front(), step); });
+        if (!status) throw Interrupted{};
+        if (*status == QueueStatus::closed) {
           throw Error(Errc::closed, "put: queue '" + queue_.segment().name() + "' is closed (" +
                                         std::to_string(pushed_) + " messages put before)");
         }
@@ -117,16 +127,22 @@ class Putter {
 
   ByteQueue& queue_;
   std::string source_;
+  const platform::InterruptWatch& interrupts_;
   std::vector<Bytes> batch_;
   std::string partial_;
   std::uint64_t line_number_ = 0;
   std::uint64_t pushed_ = 0;
 };
 
-// Reads all of `fd` into the putter.
-void put_all(int fd, Putter& putter, const std::string& source) {
+// Reads all of `fd` into the putter; throws Interrupted once a signal came.
+void put_all(int fd, Putter& putter, const std::string& source,
+             const platform::InterruptWatch& interrupts) {
   std::vector<char> block(kReadBlock);
   for (;;) {
+    // Waits for input or a signal, whichever comes first (a read would sleep
+    // through a signal that came just before it).
+    const std::vector<std::size_t> ready = platform::wait_readable({interrupts.fd(), fd}, {});
+    if (interrupts.signal() != 0 || (!ready.empty() && ready.front() == 0)) throw Interrupted{};
     const ssize_t n = ::read(fd, block.data(), block.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw_errno(errno, "put: reading " + source);
@@ -137,6 +153,8 @@ void put_all(int fd, Putter& putter, const std::string& source) {
 }
 
 int run_put(const PutOptions& options, const GlobalOptions& global) {
+  // First: from the moment the queue lists us, a signal must not kill us.
+  const platform::InterruptWatch interrupts;
   SegmentOptions segment_options;
   segment_options.directory = global.directory;
   ByteQueue queue = ByteQueue::open(options.name, segment_options);
@@ -151,9 +169,16 @@ int run_put(const PutOptions& options, const GlobalOptions& global) {
       throw_errno(error, "put: cannot open " + source);
     }
   }
-  Putter putter(queue, source);
+  Putter putter(queue, source, interrupts);
   try {
-    put_all(fd, putter, source);
+    put_all(fd, putter, source, interrupts);
+  } catch (const Interrupted&) {
+    if (fd != STDIN_FILENO) ::close(fd);
+    if (options.close) queue.close();
+    print_error("put: " + interrupted_by(interrupts.signal()) + "; " +
+                std::to_string(putter.pushed()) + " messages were put into queue '" +
+                queue.segment().name() + "'" + (options.close ? ", which is closed" : ""));
+    return 128 + interrupts.signal();
   } catch (...) {
     if (fd != STDIN_FILENO) ::close(fd);
     if (options.close) queue.close();  // consumers drain what went in, then stop
@@ -183,8 +208,10 @@ Command add_put_command(CLI::App& main_app, const GlobalOptions& global) {
       "empty line is an empty message). Waits while the queue is full.\n"
       "Exit status: 0 once every line is in the queue; 1 if NAME is not a queue, if the\n"
       "queue is closed (message 'closed'), or if a line is longer than the queue's max\n"
-      "message (message_too_large, naming the line: the lines before it are in the queue).\n"
-      "With --close the queue is closed also when put fails.");
+      "message (message_too_large, naming the line: the lines before it are in the queue);\n"
+      "128+N when signal N (SIGINT, SIGTERM or SIGHUP) stops it: the lines put so far stay\n"
+      "in the queue, and it says how many. With --close the queue is closed also when put\n"
+      "fails or is stopped.");
   return {app, [options, &global] { return run_put(*options, global); }};
 }
 
