@@ -431,6 +431,16 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
   // A producer's slot at pos is ready when seq == pos, a consumer's when
   // seq == pos + 1.
   const std::uint64_t ready = producer ? 0 : 1;
+  // Corrupted shared state: withdraw a claim a failed CAS below may have
+  // left recorded, and say so, never spin or report full or empty for good.
+  const auto corrupt_slot = [&](std::uint64_t pos, std::uint64_t seq, const char* what) {
+    me.pending_end.store(me.pending_begin.load(std::memory_order_relaxed),
+                         std::memory_order_relaxed);
+    throw Error(Errc::corrupt, "queue '" + segment_.name() + "': slot " +
+                                   std::to_string(pos & (slot_count_ - 1)) + "'s sequence (" +
+                                   std::to_string(seq) + ") is " + what + " its " +
+                                   (producer ? "tail" : "head") + " (" + std::to_string(pos) + ")");
+  };
   std::uint64_t pos = index.load(std::memory_order_relaxed);
   std::uint64_t n = 0;
   for (;;) {
@@ -440,6 +450,12 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
     while (n < want && slot(pos + n).seq.load(std::memory_order_acquire) == pos + n + ready) ++n;
     if (n == 0) {
       const std::uint64_t seq = slot(pos).seq.load(std::memory_order_acquire);
+      // Behind by a ring at most: the slot's previous lap, still claimed or
+      // being read. Further behind, the index was moved past what any slot
+      // has seen.
+      if (distance(seq, pos + ready) < -static_cast<std::int64_t>(slot_count_)) {
+        corrupt_slot(pos, seq, "more than a ring behind");
+      }
       if (distance(seq, pos + ready) < 0) {
         // A failed CAS below may have left a claim recorded: withdraw it.
         me.pending_end.store(me.pending_begin.load(std::memory_order_relaxed),
@@ -463,13 +479,7 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
       // that move visible to this reload.) Ahead with an index that did not
       // move means corrupted shared state: report it, never spin forever.
       const std::uint64_t moved = index.load(std::memory_order_relaxed);
-      if (moved == pos && seq != pos + ready) {
-        me.pending_end.store(me.pending_begin.load(std::memory_order_relaxed),
-                             std::memory_order_relaxed);
-        throw Error(Errc::corrupt, "queue '" + segment_.name() + "': slot " +
-                                       std::to_string(pos & (slot_count_ - 1)) +
-                                       "'s sequence is ahead of its index");
-      }
+      if (moved == pos && seq != pos + ready) corrupt_slot(pos, seq, "ahead of");
       pos = moved;
       continue;
     }
@@ -550,6 +560,7 @@ QueueStatus ByteQueue::wait_to_claim(Role role, std::uint64_t want, platform::De
         // thread before we took the record over: no sleep without it (the
         // loop sets it again). Such a waker bumps the word after it, so a
         // `seen` read before the bump cannot put us to sleep either.
+        if (!producer) check_head_not_past_tail(bit);
         Clock::time_point until = deadline ? std::min(*deadline, check_at) : check_at;
         if (!fenced) until = std::min(until, now + kUnfencedStep);
         (void)platform::futex_wait(word, seen, until);
@@ -559,6 +570,19 @@ QueueStatus ByteQueue::wait_to_claim(Role role, std::uint64_t want, platform::De
     waiting.fetch_and(~bit, std::memory_order_relaxed);
   }
   return status;
+}
+
+void ByteQueue::check_head_not_past_tail(std::uint64_t waiting_bit) {
+  // A consumer only takes positions a producer committed, hence claimed: the
+  // head never passes the tail. acquire, head first: a tail loaded after it
+  // is at least the tail the head's mover saw. A head past it (a corrupted
+  // index) would leave every later message untaken: say so before sleeping.
+  const std::uint64_t head = head_->head.load(std::memory_order_acquire);
+  const std::uint64_t tail = head_->tail.load(std::memory_order_acquire);
+  if (distance(tail, head) >= 0) return;
+  head_->consumers_waiting.fetch_and(~waiting_bit, std::memory_order_relaxed);
+  throw Error(Errc::corrupt, "queue '" + segment_.name() + "': its head (" + std::to_string(head) +
+                                 ") is past its tail (" + std::to_string(tail) + ")");
 }
 
 void ByteQueue::commit(std::uint64_t pos, std::uint32_t length) noexcept {

@@ -218,6 +218,8 @@ class ByteQueue {
   }
   // claim()'s slow path: spin, then sleep until a claim succeeds or the deadline.
   QueueStatus wait_to_claim(Role role, std::uint64_t want, platform::Deadline deadline, Claim& out);
+  // Errc::corrupt (our waiting bit cleared first) if the head is past the tail.
+  void check_head_not_past_tail(std::uint64_t waiting_bit);
   QueueStatus try_claim(Role role, std::uint64_t want, Claim& out);
   void commit(std::uint64_t pos, std::uint32_t length) noexcept;
   void release(std::uint64_t pos) noexcept;

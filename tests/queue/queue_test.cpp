@@ -522,6 +522,37 @@ TEST(ByteQueue, CorruptedIndicesAreReportedNeverAWildAccess) {
   }
 }
 
+// An index further from the slots than a queue in use can be is corrupt, and
+// said so: not a queue that says full or empty for good, nor one that takes
+// pushes nobody will pop.
+TEST(ByteQueue, AnIndexPastWhatItsSlotsSayIsCorruptNotFullOrEmptyForGood) {
+  const ScopedName name("q-corrupt-index");
+  auto q = ByteQueue::create(name, {.capacity = 4, .max_message = 8});
+  ASSERT_EQ(q.try_push(as_span(std::string("a"))), QueueStatus::ok);
+  ASSERT_EQ(q.try_push(as_span(std::string("b"))), QueueStatus::ok);
+  const Segment raw = Segment::open(name, any_kind());
+  detail::QueueHead& h = queue_head(raw);
+  // The tail far ahead: every slot's sequence is more than a ring behind it.
+  h.tail.store(1'000'000);
+  EXPECT_EQ(test::thrown_by([&] { (void)q.try_push(as_span(std::string("c"))); }).code,
+            test::code_of(Errc::corrupt));
+  EXPECT_EQ(test::thrown_by([&] { (void)q.push_for(as_span(std::string("c")), 1s); }).code,
+            test::code_of(Errc::corrupt));
+  h.tail.store(2);
+  // The head past the tail: no slot there is ready, and none ever will be
+  // before the producers get there; a consumer about to wait says so.
+  h.head.store(50);
+  std::string got;
+  EXPECT_EQ(test::thrown_by([&] { (void)q.pop_for(got, 1s); }).code, test::code_of(Errc::corrupt));
+  EXPECT_EQ(h.consumers_waiting.load(), 0u);
+  h.head.store(0);
+  ASSERT_EQ(q.try_pop(got), QueueStatus::ok);  // put right, it works again
+  EXPECT_EQ(got, "a");
+  ASSERT_EQ(q.try_push(as_span(std::string("c"))), QueueStatus::ok);
+  ASSERT_EQ(q.try_pop(got), QueueStatus::ok);
+  EXPECT_EQ(got, "b");
+}
+
 TEST(ByteQueue, OversizedLengthIsCorruptAndTheSlotIsSkipped) {
   const ScopedName name("q-corrupt-len");
   auto q = ByteQueue::create(name, {.capacity = 4, .max_message = 24});
