@@ -431,16 +431,6 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
   // A producer's slot at pos is ready when seq == pos, a consumer's when
   // seq == pos + 1.
   const std::uint64_t ready = producer ? 0 : 1;
-  // Corrupted shared state: withdraw a claim a failed CAS below may have
-  // left recorded, and say so, never spin or report full or empty for good.
-  const auto corrupt_slot = [&](std::uint64_t pos, std::uint64_t seq, const char* what) {
-    me.pending_end.store(me.pending_begin.load(std::memory_order_relaxed),
-                         std::memory_order_relaxed);
-    throw Error(Errc::corrupt, "queue '" + segment_.name() + "': slot " +
-                                   std::to_string(pos & (slot_count_ - 1)) + "'s sequence (" +
-                                   std::to_string(seq) + ") is " + what + " its " +
-                                   (producer ? "tail" : "head") + " (" + std::to_string(pos) + ")");
-  };
   std::uint64_t pos = index.load(std::memory_order_relaxed);
   std::uint64_t n = 0;
   for (;;) {
@@ -450,13 +440,15 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
     while (n < want && slot(pos + n).seq.load(std::memory_order_acquire) == pos + n + ready) ++n;
     if (n == 0) {
       const std::uint64_t seq = slot(pos).seq.load(std::memory_order_acquire);
-      // Behind by a ring at most: the slot's previous lap, still claimed or
-      // being read. Further behind, the index was moved past what any slot
-      // has seen.
-      if (distance(seq, pos + ready) < -static_cast<std::int64_t>(slot_count_)) {
-        corrupt_slot(pos, seq, "more than a ring behind");
-      }
       if (distance(seq, pos + ready) < 0) {
+        // Behind by a ring at most: the slot's previous lap, still claimed or
+        // being read. Further behind, the tail was moved past what any slot
+        // has seen. (Producers only: a consumer's empty look is its polling
+        // loop, and every instruction there showed in queue.throughput; a
+        // head moved ahead is caught before a consumer sleeps.)
+        if (producer && distance(seq, pos) < -static_cast<std::int64_t>(slot_count_)) [[unlikely]] {
+          corrupt_claim(role, pos, seq, "more than a ring behind");
+        }
         // A failed CAS below may have left a claim recorded: withdraw it.
         me.pending_end.store(me.pending_begin.load(std::memory_order_relaxed),
                              std::memory_order_relaxed);
@@ -479,7 +471,7 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
       // that move visible to this reload.) Ahead with an index that did not
       // move means corrupted shared state: report it, never spin forever.
       const std::uint64_t moved = index.load(std::memory_order_relaxed);
-      if (moved == pos && seq != pos + ready) corrupt_slot(pos, seq, "ahead of");
+      if (moved == pos && seq != pos + ready) corrupt_claim(role, pos, seq, "ahead of");
       pos = moved;
       continue;
     }
@@ -570,6 +562,16 @@ QueueStatus ByteQueue::wait_to_claim(Role role, std::uint64_t want, platform::De
     waiting.fetch_and(~bit, std::memory_order_relaxed);
   }
   return status;
+}
+
+void ByteQueue::corrupt_claim(Role role, std::uint64_t pos, std::uint64_t seq, const char* what) {
+  // Withdraw a claim a failed CAS in try_claim() may have left recorded.
+  QueueParticipant& me = participant(role);
+  me.pending_end.store(me.pending_begin.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  throw Error(Errc::corrupt,
+              "queue '" + segment_.name() + "': slot " + std::to_string(pos & (slot_count_ - 1)) +
+                  "'s sequence (" + std::to_string(seq) + ") is " + what + " its " +
+                  (role == Role::producer ? "tail" : "head") + " (" + std::to_string(pos) + ")");
 }
 
 void ByteQueue::check_head_not_past_tail(std::uint64_t waiting_bit) {

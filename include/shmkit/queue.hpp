@@ -220,6 +220,11 @@ class ByteQueue {
   QueueStatus wait_to_claim(Role role, std::uint64_t want, platform::Deadline deadline, Claim& out);
   // Errc::corrupt (our waiting bit cleared first) if the head is past the tail.
   void check_head_not_past_tail(std::uint64_t waiting_bit);
+  // try_claim() found slot `pos` with a sequence that no queue in use has:
+  // withdraws this thread's recorded claim and throws Errc::corrupt. Cold,
+  // out of the claim's way.
+  [[noreturn, gnu::noinline, gnu::cold]] void corrupt_claim(Role role, std::uint64_t pos,
+                                                            std::uint64_t seq, const char* what);
   QueueStatus try_claim(Role role, std::uint64_t want, Claim& out);
   void commit(std::uint64_t pos, std::uint32_t length) noexcept;
   void release(std::uint64_t pos) noexcept;
