@@ -219,7 +219,17 @@ std::span<std::byte> ListCore::map_chunk(char log, std::uint32_t k, std::uint64_
   options.directory = root_.directory();
   options.kind = Kind::list_chunk;
   options.writable = root_.writable();
-  Segment chunk = Segment::open(chunk_name(root_.name(), log, k), options);
+  // A chunk is made before anything that names it is published: one that
+  // is missing was removed, or the list's size or entries are corrupted.
+  const std::string name = chunk_name(root_.name(), log, k);
+  std::optional<Segment> opened;
+  try {
+    opened.emplace(Segment::open(name, options));
+  } catch (const Error& e) {
+    if (e.code() != make_error_code(Errc::not_found)) throw;
+    corrupt(root_, "its chunk '" + name + "' is missing");
+  }
+  Segment chunk = std::move(*opened);
   if (chunk.data().size() < min_bytes) {
     corrupt(root_, "chunk " + std::string(1, log) + std::to_string(k) + " is too small");
   }
@@ -417,6 +427,12 @@ std::span<const std::byte> ListCore::item(std::uint64_t i) const {
   const auto k = static_cast<std::uint32_t>(entry >> kListChunkShift);
   const std::uint64_t offset = entry & kListOffsetMask;
   // Never trust the entry: it must name a published chunk and lie inside it.
+  // Only item 0 lies at the very start (records never move back there): a
+  // zero entry elsewhere was never written, so the size is corrupted.
+  if (entry == 0 && i != 0) {
+    corrupt(root_,
+            "item " + std::to_string(i) + " was never written (size " + std::to_string(n) + ")");
+  }
   if (k >= head_->data_chunks.load(std::memory_order_acquire)) {
     corrupt(root_, "item " + std::to_string(i) + " names an unpublished chunk");
   }

@@ -434,6 +434,27 @@ TEST(List, AnObjectNamedLikeTheNextChunkStopsGrowthWithAClearError) {
   EXPECT_EQ(List<std::int64_t>::open(name).size(), static_cast<std::size_t>(next + 1));
 }
 
+// A size past what was written (a buggy process) is reported as corrupt,
+// naming the list: never an item that is not there, nor the file name of a
+// chunk that was never made.
+TEST(List, ASizePastTheWrittenItemsIsCorrupt) {
+  const test::ScopedList name("corrupt-size");
+  auto list = List<std::int64_t>::create(name);
+  for (std::int64_t i = 0; i < 3; ++i) list.append(10 + i);
+  auto& head = *reinterpret_cast<detail::ListHead*>(list.segment().data().data());  // NOLINT
+  head.size.store(10);
+  const test::Thrown near = test::thrown_by([&] { (void)list[5]; });
+  EXPECT_EQ(near.code, code_of(Errc::corrupt)) << near.message;
+  EXPECT_NE(near.message.find("list '" + name.str() + "'"), std::string::npos) << near.message;
+  EXPECT_EQ(list[2], 12);
+  head.size.store(5000);  // past index chunk 0: the next one was never made
+  const test::Thrown far = test::thrown_by([&] { (void)list[4000]; });
+  EXPECT_EQ(far.code, code_of(Errc::corrupt)) << far.message;
+  EXPECT_NE(far.message.find("missing"), std::string::npos) << far.message;
+  head.size.store(3);
+  EXPECT_EQ(list.to_vector(), (std::vector<std::int64_t>{10, 11, 12}));
+}
+
 TEST(List, RemoveOfANameTooLongForAListIsFalse) {
   EXPECT_FALSE(List<int>::remove(std::string(kMaxNameLength, 'y')));
   EXPECT_EQ(test::thrown_by([] { (void)List<int>::remove("bad name"); }).code,
