@@ -83,6 +83,8 @@ struct QueueConfig {
 
 class ByteQueue {
  public:
+  // A Reservation or a Message refers to the handle that made it: commit or
+  // release it before that handle is moved or destroyed.
   class Reservation;
   class Message;
 
@@ -135,7 +137,10 @@ class ByteQueue {
     return pop_into(out, true, deadline);
   }
   // Pops up to `max` messages now, calling visit(std::span<const std::byte>)
-  // on each in place, in order; returns how many.
+  // on each in place, in order; returns how many. If `visit` throws, the
+  // exception propagates and the batch's messages not yet visited are lost
+  // with it: they were taken from the queue. Visit must not throw where
+  // every message counts.
   template <class Visit>
   std::size_t try_pop_batch(std::size_t max, Visit&& visit) {
     return pop_batch(
