@@ -186,6 +186,8 @@ Segment Segment::open(std::string_view name, const SegmentOptions& options) {
   platform::FileDescriptor fd =
       platform::open_file(dir, file_name(name), options.writable ? O_RDWR : O_RDONLY, 0, ec);
   if (ec.value() == ENOENT) throw Error(Errc::not_found, "cannot open " + what);
+  // O_NOFOLLOW: no object is a link, and one is never followed.
+  if (ec.value() == ELOOP) throw Error(Errc::corrupt, what + " is a symbolic link; not opened");
   if (ec) throw_errno(ec.value(), "cannot open " + what);
 
   detail::Expectation expect;

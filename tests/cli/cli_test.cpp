@@ -441,6 +441,23 @@ TEST_F(CliRm, StaleRemovesOnlyObjectsWhoseAttachedProcessesAllDied) {
   EXPECT_EQ(again.out, "");
 }
 
+// An object name that is a symbolic link is never followed, and every
+// command says what it is (not the system's "too many levels of links").
+TEST_F(CliForeignFile, ASymbolicLinkIsNamedAsOneAndNotFollowed) {
+  write_file(dir_.path() + "/target", "not an object");
+  fs::create_symlink(dir_.path() + "/target", path_of("L"));
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"stat", "L"}, {"get", "L", "--timeout", "0"}, {"rm", "L"}}) {
+    const test::CommandResult r = shmkit(args);
+    EXPECT_EQ(r.exit_code, 1) << args[0];
+    EXPECT_EQ(lines(r.err), 1) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("'L'"), std::string::npos) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("is a symbolic link"), std::string::npos) << args[0] << ": " << r.err;
+  }
+  EXPECT_TRUE(fs::is_symlink(path_of("L")));
+  EXPECT_EQ(fs::file_size(dir_.path() + "/target"), std::string("not an object").size());
+}
+
 TEST_F(CliForeignFile, StatFailsCleanlyRmRefusesLsListsItAsInvalid) {
   const std::string garbage = "hello, I am not a shmkit object at all";
   write_file(path_of("X"), garbage);
