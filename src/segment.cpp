@@ -10,6 +10,7 @@
 
 #include "shmkit/detail/attach_table.hpp"
 #include "shmkit/detail/header_check.hpp"
+#include "shmkit/detail/printable.hpp"
 #include "shmkit/platform/futex.hpp"
 
 namespace shmkit {
@@ -102,7 +103,7 @@ void validate_name(std::string_view name) {
   } else {
     why = "it may hold only A-Z a-z 0-9 . _ -";
   }
-  throw Error(Errc::invalid_name, "object name '" + std::string(name) + "' (" + why + ")");
+  throw Error(Errc::invalid_name, "object name '" + detail::printable(name) + "' (" + why + ")");
 }
 
 Segment Segment::create(std::string_view name, std::uint64_t data_size,

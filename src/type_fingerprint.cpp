@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "shmkit/detail/checksum.hpp"
+#include "shmkit/detail/printable.hpp"
 
 namespace shmkit {
 
@@ -29,28 +30,7 @@ std::string TypeFingerprint::name_string() const {
   return {name.data(), strnlen(name.data(), name.size())};
 }
 
-namespace {
-
-// `text` with every byte outside printable ASCII (and the backslash) shown as
-// \xNN: names read from a header end up in messages printed on terminals.
-std::string printable(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && byte < 0x7f && byte != '\\') {
-      out += c;
-    } else {
-      std::array<char, 8> buf{};
-      std::snprintf(buf.data(), buf.size(), "\\x%02x", byte);
-      out += buf.data();
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-std::string TypeFingerprint::printable_name() const { return printable(name_string()); }
+std::string TypeFingerprint::printable_name() const { return detail::printable(name_string()); }
 
 std::string TypeFingerprint::describe() const {
   return printable_name() + " (" + std::to_string(size) + (size == 1 ? " byte" : " bytes") +

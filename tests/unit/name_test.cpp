@@ -65,6 +65,12 @@ TEST(Name, ErrorSaysWhatIsWrong) {
   const std::string slash = test::thrown_by([] { validate_name("a/b"); }).message;
   EXPECT_NE(slash.find("'a/b'"), std::string::npos) << slash;
   EXPECT_NE(slash.find("A-Z a-z 0-9 . _ -"), std::string::npos) << slash;
+  // Bytes a terminal would not show whole (a NUL cuts a C string short, a
+  // newline splits the one line) are shown as \xNN.
+  const std::string odd = test::thrown_by([] { validate_name(std::string("a\0b\nc", 5)); }).message;
+  EXPECT_NE(odd.find("'a\\x00b\\x0ac'"), std::string::npos) << odd;
+  EXPECT_EQ(odd.find('\0'), std::string::npos);
+  EXPECT_EQ(odd.find('\n'), std::string::npos);
 }
 
 TEST(Name, EveryEntryPointRejectsABadNameAndCreatesNothing) {
