@@ -25,6 +25,7 @@ class Category final : public std::error_category {
       case Errc::message_too_large: return "message too large";
       case Errc::owner_died: return "previous owner died";
       case Errc::out_of_space: return "out of space";
+      case Errc::process_failed: return "process failed";
     }
     return "unknown shmkit error " + std::to_string(code);
   }

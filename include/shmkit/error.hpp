@@ -26,6 +26,7 @@ enum class Errc {
   message_too_large,  // larger than the object's maximum
   owner_died,         // a lock owner died; the state it protected may need repair
   out_of_space,       // /dev/shm (or SHMKIT_DIR) has no room to reserve the memory
+  process_failed,     // a child Process exited non-zero, threw, or was killed by a signal
 };
 
 }  // namespace shmkit

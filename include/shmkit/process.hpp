@@ -51,8 +51,10 @@ class Process {
   // Waits at most `timeout` (zero or negative: not at all); nullopt if the
   // child still runs.
   std::optional<ExitStatus> join_for(std::chrono::milliseconds timeout);
-  // Throws shmkit::Error naming the process and how it failed, with the
-  // child's exception message if it threw. Call after join().
+  // Throws shmkit::Error (Errc::process_failed) naming the process and how it
+  // failed, with the child's exception message if it threw; nothing if it
+  // succeeded or was never started. Call after join(): std::logic_error
+  // while the child may still run.
   void check() const;
 
   // SIGTERM (terminate) or SIGKILL (kill) the running child.

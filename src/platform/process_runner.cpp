@@ -195,11 +195,15 @@ std::optional<ExitStatus> Process::join_for(std::chrono::milliseconds timeout) {
 }
 
 void Process::check() const {
+  if (!status_ && pid_ > 0) {
+    throw std::logic_error("process '" + name_ + "' (pid " + std::to_string(pid_) +
+                           "): check() before join()");
+  }
   if (!status_ || status_->ok()) return;
   std::string what =
       "process '" + name_ + "' (pid " + std::to_string(pid_) + ") failed: " + status_->describe();
   if (!failure_.empty()) what += ": " + failure_;
-  throw Error(std::make_error_code(std::errc::operation_canceled), what);
+  throw Error(Errc::process_failed, what);
 }
 
 void Process::terminate() noexcept {

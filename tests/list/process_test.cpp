@@ -80,6 +80,7 @@ TEST(Process, JoinIsIdempotentAndTheExitStatusIsKept) {
   EXPECT_EQ(p.join_for(0ms)->code, 3);
   EXPECT_FALSE(p.is_alive());
   const test::Thrown t = check_of(p);
+  EXPECT_EQ(t.code, test::code_of(Errc::process_failed)) << t.message;
   EXPECT_NE(t.message.find("exit code 3"), std::string::npos) << t.message;
   EXPECT_NE(t.message.find("'process'"), std::string::npos) << t.message;  // the default name
 }
@@ -91,7 +92,7 @@ TEST(Process, AChildThatThrowsExitsOneAndCheckRethrowsItsMessageAndName) {
   EXPECT_EQ(status.code, 1);
   EXPECT_EQ(status.signal, 0);
   const test::Thrown t = check_of(p);
-  EXPECT_TRUE(t.code) << "check() threw no shmkit::Error";
+  EXPECT_EQ(t.code, test::code_of(Errc::process_failed)) << t.message;
   EXPECT_NE(t.message.find("the disk is on fire"), std::string::npos) << t.message;
   EXPECT_NE(t.message.find("writer-7"), std::string::npos) << t.message;
   EXPECT_NE(t.message.find(std::to_string(p.pid())), std::string::npos) << t.message;
@@ -293,7 +294,9 @@ TEST(Process, StartingTwiceOrJoiningBeforeStartThrows) {
   const test::Thrown t = test::thrown_by([&] { p.start(); });
   EXPECT_TRUE(t.code);
   EXPECT_NE(t.message.find("process"), std::string::npos) << t.message;
+  EXPECT_THROW(p.check(), std::logic_error);  // before join(): it may still run
   EXPECT_TRUE(p.join().ok());
+  EXPECT_NO_THROW(p.check());
   EXPECT_THROW(p.start(), Error);  // a Process runs once, as in Python
 }
 

@@ -127,6 +127,7 @@ std::string error_name(const std::error_code& ec) {
       case Errc::message_too_large: return "message_too_large";
       case Errc::owner_died: return "owner_died";
       case Errc::out_of_space: return "out_of_space";
+      case Errc::process_failed: return "process_failed";
     }
   }
   return ec.message();
