@@ -31,7 +31,9 @@
 #include <filesystem>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shmkit/error.hpp"
@@ -191,6 +193,15 @@ void run_queue(Target& t, Input& in) {
     } catch (const shmkit::Error& e) {
       if (e.code() == Errc::message_too_large) continue;
       check_error(e);
+    } catch (const std::logic_error& e) {
+      // libFuzzer learns this thread's identity from the comparisons it
+      // traces and can write it into a participant record, with a claim:
+      // a record that names this thread and shows it holding slots. The
+      // queue cannot tell that from a claim this thread made, and refuses
+      // a second one as the caller's mistake. An exception, no wild access.
+      require(
+          std::string_view(e.what()).find("this thread already holds") != std::string_view::npos,
+          "a logic_error other than a forged claim of this thread");
     }
   }
 }
