@@ -51,12 +51,8 @@ struct Occupant {
 };
 
 Occupant occupant(std::string_view name, const SegmentOptions& options) {
-  SegmentOptions probe_options = options;
-  probe_options.any_kind = true;
-  probe_options.writable = false;
-  probe_options.ready_timeout = std::chrono::milliseconds(0);
   std::error_code ec;
-  const std::optional<Segment> probe = Segment::open(name, probe_options, ec);
+  const std::optional<Segment> probe = Segment::look(name, options, ec);
   if (probe) return {true, probe->kind()};
   return {ec != make_error_code(Errc::not_found), std::nullopt};
 }

@@ -76,6 +76,17 @@ class Segment {
   static std::optional<Segment> open(std::string_view name, const SegmentOptions& options,
                                      std::error_code& ec) noexcept;
 
+  // A look at what is under NAME now: opened read-only as whatever kind it
+  // is, without waiting for a creator. nullopt and `ec` if it cannot be
+  // opened at once (absent, corrupt, initialising, foreign). Never throws.
+  static std::optional<Segment> look(std::string_view name, SegmentOptions options,
+                                     std::error_code& ec) noexcept {
+    options.any_kind = true;
+    options.writable = false;
+    options.ready_timeout = std::chrono::milliseconds(0);
+    return open(name, options, ec);
+  }
+
   // Opens NAME, or creates it if absent. Race-free: when many processes call
   // it at once, exactly one creates and initialises; the others wait for it.
   // created() tells which happened. A creator's `data_size` wins.

@@ -27,12 +27,9 @@ std::optional<ChunkName> parse_chunk_name(std::string_view name) {
 
 bool object_exists(const std::string& name, const std::string& directory) {
   SegmentOptions options;
-  options.any_kind = true;
-  options.writable = false;
   options.directory = directory;
-  options.ready_timeout = std::chrono::milliseconds(0);
   std::error_code ec;
-  const std::optional<Segment> segment = Segment::open(name, options, ec);
+  const std::optional<Segment> segment = Segment::look(name, options, ec);
   return segment.has_value() || (ec && ec != Errc::not_found);
 }
 
