@@ -22,16 +22,9 @@ using detail::SegmentHeader;
 using detail::SegmentState;
 using Clock = std::chrono::steady_clock;
 
-// The command that removes object `name`: with --dir when the caller named a
-// directory (the default one the CLI resolves as the library does).
-std::string rm_command(std::string_view name, const std::string& explicit_directory) {
-  std::string command = "shmkit ";
-  if (!explicit_directory.empty()) command += "--dir " + explicit_directory + " ";
-  return command + "rm " + std::string(name);
-}
-
 std::string describe(std::string_view name, const std::string& directory) {
-  return "object '" + std::string(name) + "' (" + directory + "/" + Segment::file_name(name) + ")";
+  return "object '" + std::string(name) + "' (" + detail::printable(directory) + "/" +
+         Segment::file_name(name) + ")";
 }
 
 using detail::round_up;
@@ -249,9 +242,8 @@ Segment Segment::open(std::string_view name, const SegmentOptions& options) {
         std::string message = what;
         message += creator.pid == 0 ? ": its creator"
                                     : ": its creator (pid " + std::to_string(creator.pid) + ")";
-        message += " died while initialising it; remove it with '";
-        message += rm_command(name, options.directory);
-        message += "'";
+        message += " died while initialising it; remove it with: ";
+        message += detail::rm_command(name, options.directory);
         throw Error(Errc::corrupt, message);
       }
     }
@@ -260,7 +252,7 @@ Segment Segment::open(std::string_view name, const SegmentOptions& options) {
       throw Error(Errc::timeout,
                   what + " is not ready after " + std::to_string(options.ready_timeout.count()) +
                       " ms: " + check.problem + "; if no process is creating it, " +
-                      "remove it with '" + rm_command(name, options.directory) + "'");
+                      "remove it with: " + detail::rm_command(name, options.directory));
     }
     // Sleep until the creator publishes, re-checking its liveness every 50 ms.
     const Clock::time_point wake = std::min(deadline, now + std::chrono::milliseconds(50));

@@ -239,12 +239,12 @@ TEST_P(SegmentOpenCorpus, ThrowsTheSameCodeWithAMessageNamingTheObject) {
     if (initialising && !c.live_creator) {
       code = Errc::corrupt;
       fragments = {"died while initialising",
-                   "remove it with 'shmkit --dir " + dir_.path() + " rm " + c.name + "'"};
+                   "remove it with: shmkit --dir " + dir_.path() + " rm " + c.name};
     } else {
       code = Errc::timeout;
       fragments.emplace_back("is not ready after 30 ms");
-      fragments.emplace_back("if no process is creating it, remove it with 'shmkit --dir " +
-                             dir_.path() + " rm " + c.name + "'");
+      fragments.emplace_back("if no process is creating it, remove it with: shmkit --dir " +
+                             dir_.path() + " rm " + c.name);
     }
   }
   try {

@@ -17,6 +17,7 @@
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "shmkit/detail/printable.hpp"
 #include "shmkit/list.hpp"
 #include "shmkit/platform/interrupt.hpp"
 #include "shmkit/process.hpp"
@@ -154,7 +155,8 @@ int run_demo(const DemoOptions& options, const GlobalOptions& global) {
   } catch (const Error& e) {
     if (e.code() != Errc::already_exists) throw;
     print_error("demo: object '" + options.name + "' already exists in " + global.directory +
-                ": choose another --name, or remove it with 'shmkit rm " + options.name + "'");
+                ": choose another --name, or remove it with: " +
+                detail::rm_command(options.name, global.directory));
     return kExitFailure;
   }
   ListRemover remover(options.name, segment_options);
