@@ -80,6 +80,19 @@ TEST(Semaphore, CreateRefusesAnInitialCountAboveTheMaximum) {
             make_error_code(Errc::wrong_kind));
 }
 
+TEST(Semaphore, OpenRefusesACountAboveTheMaximum) {
+  const test::ScopedName name("sem");
+  {
+    const Semaphore sem = Semaphore::create(name, 1);
+    // What a buggy or hostile process could write: units nobody released.
+    sem.state().count.store(sync::kSemaphoreMax + 1);
+  }
+  const test::Thrown thrown = test::thrown_by([&] { Semaphore::open(name); });
+  EXPECT_EQ(thrown.code, make_error_code(Errc::corrupt));
+  EXPECT_NE(thrown.message.find("count 2147483648 exceeds the maximum"), std::string::npos)
+      << thrown.message;
+}
+
 TEST(Semaphore, ReleaseOfNWakesNProcessesAsleepInAcquire) {
   constexpr int kWaiters = 4;
   const test::ScopedName name("sem");

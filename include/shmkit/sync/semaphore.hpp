@@ -47,7 +47,16 @@ class Semaphore : public detail::NamedState<sync::SemaphoreState, Kind::semaphor
 
  private:
   using State = sync::SemaphoreState;
-  explicit Semaphore(Segment segment) : NamedState(std::move(segment)) {}
+  explicit Semaphore(Segment segment) : NamedState(std::move(segment)) {
+    // A count above the maximum was never stored by create() or release():
+    // a buggy or hostile writer's, which would hand out units nobody gave.
+    // Checked once, here; a count corrupted after open is not detected.
+    const std::uint32_t count = state().value();
+    if (count > sync::kSemaphoreMax) {
+      throw Error(Errc::corrupt, "semaphore '" + name() + "': count " + std::to_string(count) +
+                                     " exceeds the maximum " + std::to_string(sync::kSemaphoreMax));
+    }
+  }
   static SegmentOptions init_options(const SegmentOptions& options, std::uint32_t initial) {
     if (initial > sync::kSemaphoreMax) {
       throw Error(std::make_error_code(std::errc::invalid_argument),
