@@ -271,6 +271,28 @@ TEST_F(CliStatKinds, RmRemovesAListWithItsChunks) {
   EXPECT_EQ(files(), std::vector<std::string>{});
 }
 
+TEST_F(CliStatKinds, RmRefusesAChunkOfAnExistingListAndRemovesAnOrphanOne) {
+  auto list = List<std::int64_t>::create("nums", options());
+  for (std::int64_t i = 0; i < 3000; ++i) list.append(i);
+  const std::vector<std::string> before = files();
+  const test::CommandResult refused = shmkit({"rm", "nums.i1"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("not removing object 'nums.i1': it is a chunk of list 'nums'"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_NE(refused.err.find("shmkit --dir " + dir_.path() + " rm nums"), std::string::npos)
+      << refused.err;
+  EXPECT_EQ(files(), before);
+  EXPECT_EQ(list[2999], 2999);
+
+  // Once its list is gone (here, its file unlinked by hand), a chunk is
+  // an orphan, removed by name like any object.
+  fs::remove(path_of("nums"));
+  const test::CommandResult orphan = shmkit({"rm", "nums.i1"});
+  EXPECT_EQ(orphan.exit_code, 0) << orphan.err;
+  EXPECT_FALSE(fs::exists(path_of("nums.i1")));
+}
+
 TEST_F(CliStatKinds, RmStaleLeavesTheChunksOfALiveList) {
   const SegmentOptions opts = options();
   // A writer fills the list (chunks too) and exits cleanly.

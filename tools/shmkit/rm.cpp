@@ -1,11 +1,13 @@
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
 #include "inspect.hpp"
 #include "list_chunks.hpp"
+#include "shmkit/detail/printable.hpp"
 #include "shmkit/remove.hpp"
 
 // shmkit rm NAME... | shmkit rm --stale
@@ -18,10 +20,29 @@ struct RmOptions {
   bool stale = false;
 };
 
-// Removes NAME; false (and a message on stderr) if that failed.
+// The list whose chunk NAME is, if NAME is a list chunk and that list exists.
+std::optional<std::string> list_of_chunk(const std::string& name, const GlobalOptions& global) {
+  const std::optional<ChunkName> chunk = parse_chunk_name(name);
+  if (!chunk || !object_exists(chunk->list, global.directory)) return std::nullopt;
+  SegmentOptions options;
+  options.directory = global.directory;
+  std::error_code ec;
+  const std::optional<Segment> segment = Segment::look(name, options, ec);
+  if (!segment || segment->kind() != Kind::list_chunk) return std::nullopt;
+  return chunk->list;
+}
+
+// Removes NAME; false (and a message on stderr) if that failed. A chunk of an
+// existing list is refused: its list would then report it missing, as corrupt.
 bool remove_one(const std::string& name, const GlobalOptions& global) {
   SegmentOptions options;
   options.directory = global.directory;
+  if (const std::optional<std::string> list = list_of_chunk(name, global)) {
+    print_error(
+        "not removing object '" + name + "': it is a chunk of list '" + *list +
+        "'; remove the list, chunks and all, with: " + detail::rm_command(*list, global.directory));
+    return false;
+  }
   try {
     if (remove_object(name, options)) return true;
     print_error("cannot remove object '" + name + "' (" + global.directory + "/" +
@@ -47,10 +68,7 @@ int remove_stale(const GlobalOptions& global) {
     if (!info.stale) continue;
     // A chunk goes with its list, never on its own while the list exists: a
     // live reader of the list may not have mapped it yet.
-    if (info.segment && info.segment->kind() == Kind::list_chunk) {
-      const std::optional<ChunkName> chunk = parse_chunk_name(name);
-      if (chunk && object_exists(chunk->list, global.directory)) continue;
-    }
+    if (list_of_chunk(name, global)) continue;
     // A process may attach between the look and the removal: removing only
     // unlinks the name, and processes that have the object open keep it.
     if (remove_one(name, global)) {
@@ -81,8 +99,8 @@ Command add_rm_command(CLI::App& main_app, const GlobalOptions& global) {
       "dead (killed while attached), or an object stuck being created whose creator died.\n"
       "An object with no attached process at all (every process closed it cleanly) is not\n"
       "stale: it is kept on purpose. Objects that fail validation are left alone.\n"
-      "A list is removed with its chunk objects (NAME.i<k>, NAME.d<k>); a chunk is removed\n"
-      "as stale only once its list is gone.\n"
+      "A list is removed with its chunk objects (NAME.i<k>, NAME.d<k>). A chunk is not removed\n"
+      "on its own while its list exists (by name: refused; as stale: skipped).\n"
       "Removing unlinks the name; processes that have the object open keep their mapping.\n"
       "Refuses (exit 1) a file shmkit.NAME that is not a shmkit object. Goes on past a name\n"
       "that fails (missing: 'not found'), reports each failure on stderr, and exits 1 if any\n"
