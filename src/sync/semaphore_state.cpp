@@ -57,6 +57,7 @@ bool SemaphoreState::acquire_until(platform::Deadline deadline) noexcept {
 
 bool SemaphoreState::release(std::uint32_t n) noexcept {
   if (n == 0) return true;
+  if (n > kSemaphoreMax) return false;  // (and kSemaphoreMax - n below cannot wrap)
   std::uint32_t c = count.load(std::memory_order_relaxed);
   do {
     if (c > kSemaphoreMax - n) return false;
@@ -66,6 +67,7 @@ bool SemaphoreState::release(std::uint32_t n) noexcept {
       !count.compare_exchange_weak(c, c + n, std::memory_order_seq_cst, std::memory_order_relaxed));
   if (SyncWaiters::count(waiters.load(std::memory_order_seq_cst)) != 0) {
     wake_seq.fetch_add(1, std::memory_order_seq_cst);
+    // n <= kSemaphoreMax, which is INT_MAX: the cast keeps it.
     if (platform::futex_wake(wake_seq, static_cast<int>(n)) == 0) {
       // Nobody woke: the waiters counted are about to sleep, or were just
       // woken, or died waiting; a dead one's count would make every release

@@ -58,6 +58,7 @@ TEST(Semaphore, OpenOrCreateAppliesTheInitialCountOnlyWhenItCreates) {
 
 TEST(Semaphore, ReleaseRefusesToOverflowAndAddsNothing) {
   const test::ScopedName name("sem");
+  const test::ScopedName low_name("sem");
   Semaphore sem = Semaphore::create(name, sync::kSemaphoreMax - 1);
   EXPECT_FALSE(sem.release(2));
   EXPECT_EQ(sem.value(), sync::kSemaphoreMax - 1);
@@ -67,6 +68,18 @@ TEST(Semaphore, ReleaseRefusesToOverflowAndAddsNothing) {
   EXPECT_FALSE(sem.release(sync::kSemaphoreMax));
   EXPECT_EQ(sem.value(), sync::kSemaphoreMax);
   EXPECT_TRUE(sem.release(0));
+
+  // An n above the maximum adds nothing whatever the count (kSemaphoreMax - n
+  // must not wrap).
+  Semaphore low = Semaphore::create(low_name, 1);
+  EXPECT_FALSE(low.release(0xffffffffu));
+  EXPECT_FALSE(low.release(sync::kSemaphoreMax + 2));
+  EXPECT_EQ(low.value(), 1u);
+  ASSERT_TRUE(low.try_acquire());
+  EXPECT_FALSE(low.release(sync::kSemaphoreMax + 1));
+  EXPECT_EQ(low.value(), 0u);
+  EXPECT_TRUE(low.release(sync::kSemaphoreMax));
+  EXPECT_EQ(low.value(), sync::kSemaphoreMax);
 }
 
 TEST(Semaphore, CreateRefusesAnInitialCountAboveTheMaximum) {
