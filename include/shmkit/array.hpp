@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "shmkit/detail/named_state.hpp"
+#include "shmkit/detail/op_lock.hpp"
 #include "shmkit/sync/lock_guard.hpp"
 #include "shmkit/sync/mutex_state.hpp"
 
@@ -24,8 +25,9 @@
 // (std::out_of_range); operator[] is the unchecked plain reference.
 //
 // The length is fixed at creation and validated against the object's size at
-// open. Death: see Value<T>. A handle is move-only; its operations are
-// thread-safe.
+// open. Death: see Value<T>; here store() throws owner_died too (it writes
+// one element, and others may be half-written). A handle is move-only; its
+// operations are thread-safe.
 
 namespace shmkit {
 
@@ -87,7 +89,7 @@ class Array : public detail::NamedState<detail::ArrayHead, Kind::array> {
       // acquire pairs with store()'s release.
       return std::atomic_ref<T>(elements_[i]).load(std::memory_order_acquire);
     } else {
-      LockGuard guard(this->state().mutex);
+      const detail::OpLock op = op_lock();
       return elements_[i];
     }
   }
@@ -96,7 +98,7 @@ class Array : public detail::NamedState<detail::ArrayHead, Kind::array> {
     if constexpr (is_lock_free) {
       std::atomic_ref<T>(elements_[i]).store(value, std::memory_order_release);
     } else {
-      LockGuard guard(this->state().mutex);
+      const detail::OpLock op = op_lock();
       elements_[i] = value;
     }
   }
@@ -106,7 +108,7 @@ class Array : public detail::NamedState<detail::ArrayHead, Kind::array> {
     if constexpr (is_lock_free) {
       return std::atomic_ref<T>(elements_[i]).fetch_add(delta, std::memory_order_acq_rel);
     } else {
-      LockGuard guard(this->state().mutex);
+      const detail::OpLock op = op_lock();
       const T before = elements_[i];
       elements_[i] = static_cast<T>(before + delta);
       return before;
@@ -129,6 +131,12 @@ class Array : public detail::NamedState<detail::ArrayHead, Kind::array> {
   Locked lock() { return Locked(this->state(), elements_); }
 
  private:
+  // For a T that is not lock-free (detail/op_lock.hpp). Even store() fails
+  // after a holder died: it overwrites one element, and others may be
+  // half-written.
+  detail::OpLock op_lock() const {
+    return {this->state().mutex, "array", this->name(), detail::OpLock::OnDeadHolder::fail};
+  }
   explicit Array(Segment segment) : Base(std::move(segment), kOffset) {
     // Read once and checked against the mapped size: a corrupted length must
     // not let an index address memory outside the object.

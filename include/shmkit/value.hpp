@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "shmkit/detail/named_state.hpp"
+#include "shmkit/detail/op_lock.hpp"
 #include "shmkit/sync/lock_guard.hpp"
 #include "shmkit/sync/mutex_state.hpp"
 
@@ -27,7 +28,10 @@
 //   }
 //
 // Death: a process killed holding the lock makes the next lock() report
-// owner_died (see Mutex). Atomic operations cannot be interrupted half-way.
+// owner_died (see Mutex). Lock-free operations cannot be interrupted half-way.
+// The others hold the lock: one killed in the middle may leave the value
+// half-written, and the operations after it throw Errc::owner_died (store()
+// overwrites it instead) until a lock() holder, told owner_died, repairs it.
 // A handle is move-only; its operations are thread-safe.
 
 namespace shmkit {
@@ -70,40 +74,44 @@ class Value : public detail::NamedState<detail::ValueLayout<T>, Kind::value> {
     return Segment::remove(name, options);
   }
 
-  [[nodiscard]] T load() const noexcept {
+  // For a T that is not lock-free, the operations below take the embedded
+  // mutex, and throw Error(Errc::owner_died) if a process died holding it,
+  // maybe leaving the value half-written (detail/op_lock.hpp); store()
+  // overwrites it instead. Lock-free, they never throw.
+  [[nodiscard]] T load() const noexcept(is_lock_free) {
     if constexpr (is_lock_free) {
       // acquire pairs with store()'s release: what the storer wrote before is visible.
       return std::atomic_ref<T>(layout().value).load(std::memory_order_acquire);
     } else {
-      LockGuard guard(layout().mutex);
+      const detail::OpLock op = op_lock(Fail);
       return layout().value;
     }
   }
-  void store(const T& desired) noexcept {
+  void store(const T& desired) noexcept(is_lock_free) {
     if constexpr (is_lock_free) {
       std::atomic_ref<T>(layout().value).store(desired, std::memory_order_release);
     } else {
-      LockGuard guard(layout().mutex);
+      const detail::OpLock op = op_lock(detail::OpLock::OnDeadHolder::overwrite);
       layout().value = desired;
     }
   }
-  T exchange(const T& desired) noexcept {
+  T exchange(const T& desired) noexcept(is_lock_free) {
     if constexpr (is_lock_free) {
       return std::atomic_ref<T>(layout().value).exchange(desired, std::memory_order_acq_rel);
     } else {
-      LockGuard guard(layout().mutex);
+      const detail::OpLock op = op_lock(Fail);
       return std::exchange(layout().value, desired);
     }
   }
   // If the value equals `expected` (bytewise for non-lock-free T), replaces it.
   // Otherwise loads the current value into `expected`.
-  bool compare_exchange(T& expected, const T& desired) noexcept {
+  bool compare_exchange(T& expected, const T& desired) noexcept(is_lock_free) {
     if constexpr (is_lock_free) {
       return std::atomic_ref<T>(layout().value)
           .compare_exchange_strong(expected, desired, std::memory_order_acq_rel,
                                    std::memory_order_acquire);
     } else {
-      LockGuard guard(layout().mutex);
+      const detail::OpLock op = op_lock(Fail);
       if (std::memcmp(&layout().value, &expected, sizeof(T)) == 0) {
         layout().value = desired;
         return true;
@@ -114,12 +122,12 @@ class Value : public detail::NamedState<detail::ValueLayout<T>, Kind::value> {
   }
   // Adds `delta`; returns the previous value. For arithmetic T other than bool
   // (std::atomic_ref<bool> has no fetch_add).
-  T fetch_add(const T& delta) noexcept
-      requires(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+  T fetch_add(const T& delta) noexcept(is_lock_free) requires(std::is_arithmetic_v<T> &&
+                                                              !std::is_same_v<T, bool>) {
     if constexpr (is_lock_free && (std::is_integral_v<T> || std::is_floating_point_v<T>)) {
       return std::atomic_ref<T>(layout().value).fetch_add(delta, std::memory_order_acq_rel);
     } else {
-      LockGuard guard(layout().mutex);
+      const detail::OpLock op = op_lock(Fail);
       const T before = layout().value;
       layout().value = static_cast<T>(before + delta);
       return before;
@@ -144,6 +152,10 @@ class Value : public detail::NamedState<detail::ValueLayout<T>, Kind::value> {
  private:
   explicit Value(Segment segment) : Base(std::move(segment)) {}
   Layout& layout() const noexcept { return this->state(); }
+  static constexpr auto Fail = detail::OpLock::OnDeadHolder::fail;
+  detail::OpLock op_lock(detail::OpLock::OnDeadHolder on_dead_holder) const {
+    return {layout().mutex, "value", this->name(), on_dead_holder};
+  }
   static SegmentOptions init_options(const SegmentOptions& options, const T& initial) {
     return Base::options_for(options, TypeFingerprint::of<T>(),
                              [initial](Layout& l) { l.value = initial; });

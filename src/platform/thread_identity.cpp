@@ -4,8 +4,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "shmkit/error.hpp"
-
 namespace shmkit::platform {
 
 thread_local constinit std::uint64_t thread_word_cache::t_this_thread_word = 0;
@@ -18,11 +16,8 @@ void forget_in_child() noexcept { thread_word_cache::t_this_thread_word = 0; }
 const int kAtforkRegistered = ::pthread_atfork(nullptr, nullptr, &forget_in_child);
 
 std::uint64_t read_this_thread() {
-  const std::int32_t tid = current_tid();
   // /proc/TID/stat works for any thread id, listed in /proc or not.
-  const std::optional<ProcessIdentity> me = ProcessIdentity::of(tid);
-  if (!me) throw Error(Errc::corrupt, "cannot read /proc/" + std::to_string(tid) + "/stat");
-  return me->pack();
+  return ProcessIdentity::read_own(current_tid(), "the calling thread").pack();
 }
 
 }  // namespace

@@ -22,6 +22,7 @@ WaitResult ConditionState::wait_until(MutexState& mutex, platform::Deadline dead
   mutex.unlock();
   const auto woke = platform::futex_wait(seq, s, deadline);
   SyncWaiters::leave(waiters, joined);
+  // Cannot throw: this thread held the mutex, so its identity is cached.
   const LockResult relock = mutex.lock();
   if (relock == LockResult::owner_died) return WaitResult::owner_died;
   return woke == platform::FutexWait::timed_out ? WaitResult::timed_out : WaitResult::notified;

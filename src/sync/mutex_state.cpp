@@ -21,7 +21,7 @@ constexpr std::uint32_t kWakePending = 0x80000000u;
 thread_local Clock::time_point t_next_drop{};
 }  // namespace
 
-LockResult MutexState::try_lock() noexcept {
+LockResult MutexState::try_lock() {
   const std::uint64_t me = platform::this_thread_word();
   std::uint64_t holder = 0;
   // acquire: as in lock_until().
@@ -44,6 +44,14 @@ void MutexState::unlock() noexcept {
   // waiter's increment, or the waiter's re-check of `owner` sees 0.
   owner.exchange(0, std::memory_order_seq_cst);
   // [U2]
+  if (SyncWaiters::count(waiters.load(std::memory_order_seq_cst)) != 0) wake_one();
+}
+
+void MutexState::unlock_unrepaired() noexcept {
+  SHMKIT_ASSERT(owner.load(std::memory_order_relaxed) == platform::this_thread_word(),
+                "unlock_unrepaired() by a thread that does not hold the mutex");
+  // As unlock() [U1], [U2]; a waiter woken finds kUnrepaired and takes it over.
+  owner.exchange(kUnrepaired, std::memory_order_seq_cst);
   if (SyncWaiters::count(waiters.load(std::memory_order_seq_cst)) != 0) wake_one();
 }
 
@@ -100,7 +108,9 @@ void MutexState::clear_wake_pending() noexcept {
 }
 
 LockResult MutexState::take_over_if_dead(std::uint64_t holder, std::uint64_t me) noexcept {
-  if (holder == 0 || is_alive(ProcessIdentity::unpack(holder))) return LockResult::busy;
+  if (holder == 0) return LockResult::busy;
+  // kUnrepaired has pid 0, which is_alive() finds dead without reading /proc.
+  if (is_alive(ProcessIdentity::unpack(holder))) return LockResult::busy;
   // Cases: (a) the CAS succeeds: the dead holder's lock is ours; (b) it fails:
   // another survivor took it over first, or the word changed: we do not hold it.
   // acquire: whatever the dead holder wrote is visible to us for the repair.
@@ -140,7 +150,9 @@ LockResult MutexState::lock_slow(std::uint64_t me, platform::Deadline deadline) 
       }
       continue;  // another locker won; look again
     }
-    if (check_holder) {
+    // A holder that released it unrepaired is taken over at once, not after a
+    // check interval.
+    if (check_holder || holder == kUnrepaired) {
       check_holder = false;
       if (take_over_if_dead(holder, me) == LockResult::owner_died) {
         result = LockResult::owner_died;

@@ -106,6 +106,14 @@ TEST_F(CliStatKinds, MutexShowsItsOwnerAliveOrDead) {
   s = kind_state("m", "died holding it");
   EXPECT_EQ(s.at("locked"), true);
   EXPECT_EQ(s.at("owner").at("alive"), false);
+
+  // Released unrepaired (as a Value's operation does after a holder died).
+  Mutex survivor = Mutex::open("m", opts);
+  ASSERT_EQ(survivor.lock(), LockResult::owner_died);
+  survivor.state().unlock_unrepaired();
+  s = kind_state("m", "released unrepaired");
+  EXPECT_EQ(s.at("locked"), false);
+  EXPECT_EQ(s.at("owner"), "unrepaired");
 }
 
 TEST_F(CliStatKinds, SemaphoreEventConditionBarrier) {

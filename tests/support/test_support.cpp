@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <stdexcept>
 #include <thread>
 
 extern char** environ;  // NOLINT: POSIX global
@@ -239,6 +240,25 @@ TmpfsMount::TmpfsMount(std::size_t bytes) {
 TmpfsMount::~TmpfsMount() {
   if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
   if (!path_.empty()) ::rmdir(path_.c_str());
+}
+
+NoFreeDescriptors::NoFreeDescriptors() {
+  if (::getrlimit(RLIMIT_NOFILE, &saved_) != 0) throw std::runtime_error("getrlimit failed");
+  rlimit lowered = saved_;
+  if (lowered.rlim_cur > 1024) lowered.rlim_cur = 1024;
+  if (::setrlimit(RLIMIT_NOFILE, &lowered) != 0) throw std::runtime_error("setrlimit failed");
+  for (;;) {
+    const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) break;
+    fds_.push_back(fd);
+  }
+  if (errno != EMFILE)
+    throw std::runtime_error("filling descriptors: " + std::string(strerror(errno)));
+}
+
+NoFreeDescriptors::~NoFreeDescriptors() {
+  for (const int fd : fds_) ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &saved_);
 }
 
 TempDir::TempDir() {

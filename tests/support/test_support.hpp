@@ -1,11 +1,13 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -150,6 +152,22 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// While it lives, this process can open no file: every descriptor up to
+// RLIMIT_NOFILE (first lowered to at most 1024) is in use, so open() fails
+// with EMFILE, as in a process that leaks descriptors. The destructor closes
+// what it opened and restores the limit.
+class NoFreeDescriptors {
+ public:
+  NoFreeDescriptors();
+  NoFreeDescriptors(const NoFreeDescriptors&) = delete;
+  NoFreeDescriptors& operator=(const NoFreeDescriptors&) = delete;
+  ~NoFreeDescriptors();
+
+ private:
+  std::vector<int> fds_;
+  rlimit saved_{};
 };
 
 // Names of the shmkit.* files in `directory` (default /dev/shm) that this test

@@ -1,5 +1,6 @@
 #include "shmkit/array.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -158,6 +159,32 @@ TEST(Array, FortyByteElementsAreStoredAndLoadedWholeAcrossProcesses) {
   EXPECT_EQ(test::wait_exit_code(writer), 0);
   EXPECT_EQ(arr.load(0), filled(kStores));
   EXPECT_EQ(arr.load(1), filled(kStores - 1));
+}
+
+// A holder killed inside lock(): load and even store of one element throw
+// owner_died (other elements may be half-written) until lock() repairs.
+TEST(Array, OperationsAfterAHolderKilledInsideLockThrowUntilRepaired) {
+  const test::ScopedName name("big");
+  auto arr = Array<Big>::create(name, 2);
+  ASSERT_TRUE(test::kill_holding([&](const std::function<void()>& stay) {
+    auto mine = Array<Big>::open(name);
+    auto locked = mine.lock();
+    locked[1].f[0] = 9;  // half an update
+    stay();
+  }));
+  const test::Thrown load = test::thrown_by([&] { (void)arr.load(0); });
+  EXPECT_EQ(load.code, make_error_code(Errc::owner_died));
+  EXPECT_NE(load.message.find("array '" + name.str() + "'"), std::string::npos) << load.message;
+  EXPECT_EQ(test::thrown_by([&] { arr.store(0, filled(1)); }).code,
+            make_error_code(Errc::owner_died));
+  {
+    auto locked = arr.lock();
+    EXPECT_TRUE(locked.owner_died());
+    locked[1] = filled(9);
+  }
+  arr.store(0, filled(1));
+  EXPECT_EQ(arr.load(0), filled(1));
+  EXPECT_EQ(arr.load(1), filled(9));
 }
 
 // Under lock(), every element goes up by one: they stay equal to each other

@@ -399,11 +399,10 @@ TEST(Mutex, AnOwnerWordWithALiveIdButAnotherStartTimeIsADeadOwner) {
   EXPECT_EQ(test::wait_exit_code(live.pid()), 0);
 }
 
-TEST(Mutex, LockForTimesOutWhileAnotherProcessHoldsIt) {
-  const test::ScopedName name("mtx");
-  Mutex mutex = Mutex::create(name);
+// Forks a child that locks mutex NAME and holds it until `release` gets a
+// byte; returns its pid once it holds the lock, or -1 (reaped) if it never did.
+pid_t hold_in_child(std::string_view name, const test::Pipe& release) {
   const test::Pipe locked;
-  const test::Pipe release;
   const pid_t holder = test::fork_child([&] {
     Mutex m = Mutex::open(name);
     test::require(m.lock() == LockResult::acquired, "child lock");
@@ -411,14 +410,92 @@ TEST(Mutex, LockForTimesOutWhileAnotherProcessHoldsIt) {
     test::require(release.receive(), "never released");
     m.unlock();
   });
+  if (locked.receive()) return holder;
+  ::kill(holder, SIGKILL);
+  test::wait_exit_code(holder);
+  return -1;
+}
+
+TEST(Mutex, LockForTimesOutWhileAnotherProcessHoldsIt) {
+  const test::ScopedName name("mtx");
+  Mutex mutex = Mutex::create(name);
+  const test::Pipe release;
+  const pid_t holder = hold_in_child(name, release);
   const test::KillOnExit holder_guard(holder);
-  ASSERT_TRUE(locked.receive());
+  ASSERT_NE(holder, -1);
   EXPECT_EQ(mutex.lock_for(10ms), LockResult::timed_out);
   EXPECT_EQ(mutex.lock_for(0ms), LockResult::timed_out);
   EXPECT_EQ(mutex.state().waiting(), 0u);
   release.send();
   EXPECT_EQ(test::wait_exit_code(holder), 0);
   EXPECT_EQ(mutex.lock_for(test::kGenerous), LockResult::acquired);
+  mutex.unlock();
+}
+
+// A locker that cannot read the holder's /proc entry (it is out of file
+// descriptors) must not take the holder for dead: that would give a live
+// holder's lock to a second thread.
+TEST(Mutex, ALockerOutOfDescriptorsDoesNotTakeALiveHoldersLock) {
+  const test::ScopedName name("mtx");
+  Mutex mutex = Mutex::create(name);
+  ASSERT_EQ(mutex.lock(), LockResult::acquired);  // this thread's identity is read now
+  mutex.unlock();
+  const test::Pipe release;
+  const pid_t holder = hold_in_child(name, release);
+  const test::KillOnExit holder_guard(holder);
+  ASSERT_NE(holder, -1);
+  {
+    const test::NoFreeDescriptors none;
+    EXPECT_EQ(mutex.lock_for(50ms), LockResult::timed_out);
+    EXPECT_EQ(mutex.try_lock(), LockResult::busy);
+  }
+  release.send();
+  EXPECT_EQ(test::wait_exit_code(holder), 0);
+  EXPECT_EQ(mutex.lock_for(test::kGenerous), LockResult::acquired);
+  mutex.unlock();
+}
+
+// A thread's first lock reads its identity from /proc; when it cannot, lock()
+// throws the errno (it used to be noexcept, and the process terminated).
+TEST(Mutex, AThreadsFirstLockThrowsWhenItCannotReadItsIdentity) {
+  const test::ScopedName name("mtx");
+  Mutex mutex = Mutex::create(name);
+  test::Thrown thrown;
+  std::thread first([&] {
+    const test::NoFreeDescriptors none;
+    thrown = test::thrown_by([&] { (void)mutex.lock(); });
+  });
+  first.join();
+  EXPECT_EQ(thrown.code, std::errc::too_many_files_open) << thrown.message;
+  EXPECT_NE(thrown.message.find("the calling thread"), std::string::npos) << thrown.message;
+  EXPECT_FALSE(mutex.state().locked());
+}
+
+// unlock_unrepaired(): the next locker is told owner_died at once, whether it
+// was asleep waiting or comes later, and only that one.
+TEST(Mutex, UnlockUnrepairedMakesTheNextLockerRepair) {
+  const test::ScopedName name("mtx");
+  Mutex mutex = Mutex::create(name);
+  ASSERT_EQ(mutex.lock(), LockResult::acquired);
+  mutex.state().unlock_unrepaired();
+  EXPECT_EQ(mutex.try_lock(), LockResult::owner_died);
+  mutex.unlock();
+  EXPECT_EQ(mutex.try_lock(), LockResult::acquired);
+
+  // A waiter asleep in another process is handed the lock by the release.
+  const test::Pipe waiting;
+  const pid_t waiter = test::fork_child([&] {
+    Mutex m = Mutex::open(name);
+    waiting.send();
+    test::require(m.lock() == LockResult::owner_died, "waiter told owner_died");
+    m.unlock();
+  });
+  const test::KillOnExit waiter_guard(waiter);
+  ASSERT_TRUE(waiting.receive());
+  ASSERT_TRUE(test::eventually([&] { return mutex.state().waiting() == 1; }));
+  mutex.state().unlock_unrepaired();
+  EXPECT_EQ(test::wait_exit_code(waiter), 0);
+  EXPECT_EQ(mutex.lock(), LockResult::acquired);
   mutex.unlock();
 }
 

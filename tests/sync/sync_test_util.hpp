@@ -125,6 +125,27 @@ inline ::testing::AssertionResult kill_asleep(const std::function<void()>& sleep
   return ::testing::AssertionSuccess();
 }
 
+// Forks a child that runs `hold` (it takes a lock and writes half an update,
+// say), which calls stay() where it is to be killed: stay() never returns.
+// SIGKILLs and reaps the child there: a holder killed in the middle of its
+// work.
+inline ::testing::AssertionResult kill_holding(
+    const std::function<void(const std::function<void()>& stay)>& hold) {
+  const Pipe holding;
+  const pid_t holder = fork_child([&] {
+    hold([&] {
+      holding.send();
+      for (;;) ::pause();
+    });
+  });
+  const bool held = holding.receive();
+  ::kill(holder, SIGKILL);
+  const int status = wait_exit_code(holder);
+  if (!held) return ::testing::AssertionFailure() << "the child never called stay()";
+  if (status != kKilled) return ::testing::AssertionFailure() << "the child ended with " << status;
+  return ::testing::AssertionSuccess();
+}
+
 // Runs `wait` on a new thread, waits until `waiting` counts it and it is
 // asleep, then runs `wake` (whatever happened, so that the thread ends):
 // success if it slept and `wait` then returned true.

@@ -3,8 +3,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <random>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -186,18 +191,12 @@ TEST(Value, LockedAccessUpdatesAStructFromFourThreadsExactly) {
 TEST(Value, LockReportsOwnerDiedAfterAHolderWasKilled) {
   const test::ScopedName name("val");
   auto v = Value<Big>::create(name);
-  const test::Pipe holding;
-  const pid_t holder = test::fork_child([&] {
+  ASSERT_TRUE(test::kill_holding([&](const std::function<void()>& stay) {
     auto mine = Value<Big>::open(name);
     auto locked = mine.lock();
     locked->a = 1;  // half an update: b is still 0
-    holding.send();
-    for (;;) ::pause();
-  });
-  const test::KillOnExit holder_guard(holder);
-  ASSERT_TRUE(holding.receive());
-  ASSERT_EQ(::kill(holder, SIGKILL), 0);
-  EXPECT_EQ(test::wait_exit_code(holder), 128 + SIGKILL);
+    stay();
+  }));
   {
     auto locked = v.lock();
     EXPECT_TRUE(locked.owner_died());
@@ -207,6 +206,105 @@ TEST(Value, LockReportsOwnerDiedAfterAHolderWasKilled) {
   auto locked = v.lock();
   EXPECT_FALSE(locked.owner_died());
   EXPECT_EQ(locked->b, 1u);
+}
+
+// A holder killed halfway through writing a non-lock-free value: the
+// operations after it throw owner_died, every time, until a lock() holder
+// repairs the value; none returns the half-written value.
+TEST(Value, OperationsAfterAHolderKilledHalfwayThrowUntilALockHolderRepairs) {
+  const test::ScopedName name("val");
+  auto v = Value<Big>::create(name, Big{1, 1, 1, 1, 1});
+  ASSERT_TRUE(test::kill_holding([&](const std::function<void()>& stay) {
+    auto mine = Value<Big>::open(name);
+    auto locked = mine.lock();
+    locked->a = 2;  // half an update
+    stay();
+  }));
+
+  for (int i = 0; i < 2; ++i) {  // the first throw does not clear it
+    const test::Thrown thrown = test::thrown_by([&] { (void)v.load(); });
+    EXPECT_EQ(thrown.code, make_error_code(Errc::owner_died));
+    EXPECT_NE(thrown.message.find("value '" + name.str() + "': a process died holding its lock"),
+              std::string::npos)
+        << thrown.message;
+  }
+  EXPECT_EQ(test::thrown_by([&] { (void)v.exchange(Big{}); }).code,
+            make_error_code(Errc::owner_died));
+  Big expected{};
+  EXPECT_EQ(test::thrown_by([&] { (void)v.compare_exchange(expected, Big{}); }).code,
+            make_error_code(Errc::owner_died));
+  {
+    auto locked = v.lock();
+    EXPECT_TRUE(locked.owner_died());
+    EXPECT_EQ(locked->a, 2u);
+    *locked = Big{2, 2, 2, 2, 2};  // the repair
+  }
+  EXPECT_EQ(v.load(), (Big{2, 2, 2, 2, 2}));
+  EXPECT_FALSE(v.lock().owner_died());
+}
+
+TEST(Value, AStoreAfterAHolderWasKilledOverwritesTheWholeValue) {
+  const test::ScopedName name("val");
+  auto v = Value<Big>::create(name);
+  ASSERT_TRUE(test::kill_holding([&](const std::function<void()>& stay) {
+    auto mine = Value<Big>::open(name);
+    auto locked = mine.lock();
+    locked->a = 2;
+    stay();
+  }));
+  v.store(Big{3, 3, 3, 3, 3});
+  EXPECT_EQ(v.load(), (Big{3, 3, 3, 3, 3}));
+  EXPECT_FALSE(v.lock().owner_died());
+}
+
+// Kills a process storing whole values in a loop at random instants: the
+// survivor never loads a mix of two values. It loads an intact one, or is
+// told owner_died and finds the lock reporting it.
+TEST(Value, AStorerKilledAtAnyInstantNeverLeavesAMixedValueToLoad) {
+  struct Page {
+    std::array<std::uint64_t, 2048> words;  // 16 KiB: a store takes a while
+  };
+  const auto filled = [](std::uint64_t x) {
+    Page p{};
+    p.words.fill(x);
+    return p;
+  };
+  std::mt19937 random(7);
+  int told = 0;
+  for (int trial = 0; trial < 20; ++trial) {
+    const test::ScopedName name("val");
+    auto v = Value<Page>::create(name, filled(0));
+    const test::Pipe started;
+    const pid_t storer = test::fork_child([&] {
+      auto mine = Value<Page>::open(name);
+      const Page one = filled(1);
+      const Page two = filled(2);
+      started.send();
+      for (;;) {
+        mine.store(one);
+        mine.store(two);
+      }
+    });
+    const test::KillOnExit storer_guard(storer);
+    ASSERT_TRUE(started.receive());
+    std::this_thread::sleep_for(std::chrono::microseconds(random() % 2000));
+    ASSERT_EQ(::kill(storer, SIGKILL), 0);
+    ASSERT_EQ(test::wait_exit_code(storer), 128 + SIGKILL);
+    const test::Thrown thrown = test::thrown_by([&] {
+      const Page got = v.load();
+      const std::uint64_t first = got.words[0];
+      EXPECT_TRUE(std::all_of(got.words.begin(), got.words.end(),
+                              [&](std::uint64_t w) { return w == first; }))
+          << "a mixed value in trial " << trial;
+    });
+    if (thrown.code) {
+      EXPECT_EQ(thrown.code, make_error_code(Errc::owner_died));
+      EXPECT_TRUE(v.lock().owner_died());
+      ++told;
+    }
+  }
+  // Most kills land inside a store (the loop does little else).
+  EXPECT_GT(told, 0);
 }
 
 TEST(Value, OpenWithAnotherTypeIsATypeMismatch) {

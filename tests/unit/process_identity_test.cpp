@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -128,6 +129,38 @@ TEST(ProcessIdentity, SelfAfterForkIsTheChild) {
   });
   EXPECT_EQ(test::wait_exit_code(pid), 0);
   EXPECT_EQ(ProcessIdentity::self(), parent);
+}
+
+// Unreadable is not dead: a caller out of file descriptors cannot open
+// /proc/PID/stat, and must not take a live process for a dead one (a lock
+// would get two holders). It finds the truth once it can read again.
+TEST(ProcessIdentity, AProcessThatCannotBeLookedAtIsNotTakenForDead) {
+  const test::ParkedChild child;
+  const std::optional<ProcessIdentity> id = ProcessIdentity::of(child.pid());
+  ASSERT_TRUE(id.has_value());
+  {
+    const test::NoFreeDescriptors none;
+    EXPECT_TRUE(is_alive(*id));
+  }
+  child.release();
+  ASSERT_EQ(test::wait_exit_code(child.pid()), 0);
+  {
+    const test::NoFreeDescriptors none;
+    EXPECT_TRUE(is_alive(*id));  // unknown: not known to be dead
+  }
+  EXPECT_FALSE(is_alive(*id));
+  EXPECT_FALSE(is_alive(ProcessIdentity{0, 1}));  // pid 0 needs no look
+}
+
+TEST(ProcessIdentity, SelfThrowsTheErrnoWhenProcCannotBeRead) {
+  const pid_t pid = test::fork_child([] {  // a child: self() is not read yet there
+    const test::NoFreeDescriptors none;
+    const test::Thrown thrown = test::thrown_by([] { (void)ProcessIdentity::self(); });
+    if (thrown.code != std::errc::too_many_files_open) {
+      throw std::runtime_error("self() threw: " + thrown.message);
+    }
+  });
+  EXPECT_EQ(test::wait_exit_code(pid), 0);
 }
 
 }  // namespace

@@ -58,8 +58,13 @@ void describe_mutex(const sync::MutexState& mutex, Report& section) {
   // relaxed: a snapshot; nothing else is read on the strength of it.
   const std::uint64_t owner = mutex.owner.load(std::memory_order_relaxed);
   const std::uint32_t waiters = mutex.waiting();
-  section.add("locked", "locked", owner != 0, owner != 0 ? "yes" : "no");
-  if (owner != 0) {
+  const bool held = owner != 0 && owner != sync::MutexState::kUnrepaired;
+  section.add("locked", "locked", held, held ? "yes" : "no");
+  if (owner == sync::MutexState::kUnrepaired) {
+    section.add("owner", "owner", "unrepaired",
+                "none; released unrepaired after a holder died (the next locker is told "
+                "owner_died)");
+  } else if (owner != 0) {
     const bool alive = is_alive(ProcessIdentity::unpack(owner));
     section.add("owner", "owner", identity_json(owner, "tid"),
                 identity_text(owner, "tid") +

@@ -22,16 +22,21 @@ struct ProcessIdentity {
   static constexpr std::uint64_t kPidMask = (std::uint64_t{1} << kPidBits) - 1;
 
   // The calling process. Re-read after fork(), so a child gets its own.
+  // Throws shmkit::Error with the errno if /proc cannot be read (out of file
+  // descriptors, say).
   static ProcessIdentity self();
+  // The calling process's or thread's own identity (`id`: its pid or thread
+  // id; `what` names it in the error), read from /proc; throws as self().
+  static ProcessIdentity read_own(std::int32_t id, const char* what);
 
   // The process `pid` as it is now; nullopt if there is none or it is a zombie.
   static std::optional<ProcessIdentity> of(std::int32_t pid);
 
   // One 64-bit word, for lock-free use in shared memory; 0 means nobody.
-  [[nodiscard]] std::uint64_t pack() const noexcept {
+  [[nodiscard]] constexpr std::uint64_t pack() const noexcept {
     return (start_ticks << kPidBits) | (static_cast<std::uint64_t>(pid) & kPidMask);
   }
-  static ProcessIdentity unpack(std::uint64_t word) noexcept {
+  static constexpr ProcessIdentity unpack(std::uint64_t word) noexcept {
     return {static_cast<std::int32_t>(word & kPidMask), word >> kPidBits};
   }
 
@@ -50,7 +55,11 @@ struct ProcessStatus {
 std::int32_t current_pid() noexcept;
 
 // True while the process named by `who` runs: same pid, same start time, not a
-// zombie. A pid of 0 or out of range is not alive.
+// zombie. A pid of 0 or out of range is not alive. A process whose /proc entry
+// exists but cannot be read (the caller is out of file descriptors, /proc is
+// mounted with hidepid) counts as alive: never dead unless known dead.
+// Processes that share objects must see each other in /proc: one PID
+// namespace.
 bool is_alive(const ProcessIdentity& who) noexcept;
 
 }  // namespace shmkit

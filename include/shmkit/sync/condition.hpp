@@ -52,10 +52,10 @@ class Condition : public detail::NamedState<sync::ConditionPair, Kind::condition
   }
 
   // The mutex (Lockable: use with LockGuard).
-  LockResult lock() noexcept { return state().mutex.lock(); }
-  LockResult try_lock() noexcept { return state().mutex.try_lock(); }
+  LockResult lock() { return state().mutex.lock(); }
+  LockResult try_lock() { return state().mutex.try_lock(); }
   template <class Rep, class Period>
-  LockResult lock_for(std::chrono::duration<Rep, Period> timeout) noexcept {
+  LockResult lock_for(std::chrono::duration<Rep, Period> timeout) {
     return state().mutex.lock_until(detail::deadline_after(timeout));
   }
   void unlock() noexcept { state().mutex.unlock(); }

@@ -40,16 +40,18 @@ class Mutex : public detail::NamedState<sync::MutexState, Kind::mutex> {
     return Segment::remove(name, options);
   }
 
-  // Blocks until held: acquired or owner_died.
-  LockResult lock() noexcept { return state().lock(); }
+  // Blocks until held: acquired or owner_died. A thread's first lock reads
+  // its identity from /proc, and throws shmkit::Error (with the errno) if it
+  // cannot, out of file descriptors say; nothing else throws, here or below.
+  LockResult lock() { return state().lock(); }
   // acquired or owner_died, else busy at once.
-  LockResult try_lock() noexcept { return state().try_lock(); }
+  LockResult try_lock() { return state().try_lock(); }
   // acquired, owner_died or timed_out.
   template <class Rep, class Period>
-  LockResult lock_for(std::chrono::duration<Rep, Period> timeout) noexcept {
+  LockResult lock_for(std::chrono::duration<Rep, Period> timeout) {
     return state().lock_until(detail::deadline_after(timeout));
   }
-  LockResult lock_until(std::chrono::steady_clock::time_point deadline) noexcept {
+  LockResult lock_until(std::chrono::steady_clock::time_point deadline) {
     return state().lock_until(deadline);
   }
   void unlock() noexcept { state().unlock(); }

@@ -46,8 +46,10 @@ inline bool drop_turn(std::chrono::steady_clock::time_point& next) noexcept {
 
 // Shared layout, 16 bytes. Zero-initialised memory is an unlocked mutex.
 struct MutexState {
-  // Packed identity of the holding thread; 0 when free. Written by lockers
-  // (CAS 0 -> self, or dead holder -> self) and by the holder (unlock).
+  // Packed identity of the holding thread; 0 when free; kUnrepaired when a
+  // holder released it unrepaired (unlock_unrepaired()). Written by lockers
+  // (CAS 0 -> self, or dead holder or kUnrepaired -> self) and by the holder
+  // (unlock).
   std::atomic<std::uint64_t> owner;
   // Futex word the waiters sleep on: a sequence (low 31 bits) bumped by an
   // unlock that wakes a waiter, and a wake-pending bit (bit 31) set by that
@@ -62,14 +64,17 @@ struct MutexState {
   // make a wake call).
   std::atomic<std::uint32_t> waiters;
 
-  // Blocks until the lock is ours: acquired or owner_died.
-  LockResult lock() noexcept { return lock_until(std::nullopt); }
+  // Blocks until the lock is ours: acquired or owner_died. The first lock
+  // of a thread reads its identity from /proc, and throws shmkit::Error if
+  // it cannot (out of file descriptors, say); nothing else throws.
+  LockResult lock() { return lock_until(std::nullopt); }
 
-  // acquired or owner_died, or busy without waiting.
-  LockResult try_lock() noexcept;
+  // acquired or owner_died, or busy without waiting. Throws as lock().
+  LockResult try_lock();
 
   // acquired, owner_died, or timed_out once `deadline` (steady clock) passes.
-  LockResult lock_until(platform::Deadline deadline) noexcept {
+  // Throws as lock().
+  LockResult lock_until(platform::Deadline deadline) {
     const std::uint64_t me = platform::this_thread_word();
     std::uint64_t expected = 0;
     // acquire pairs with the release in unlock(): the previous holder's writes
@@ -83,6 +88,15 @@ struct MutexState {
 
   // Releases the lock. The caller must hold it.
   void unlock() noexcept;
+  // Releases the lock as if its holder had died holding it: the next locker
+  // takes it over at once and is told owner_died. For a holder that was told
+  // owner_died and left the protected data unrepaired (it threw, say), so
+  // that the next holder is told too. The caller must hold it.
+  void unlock_unrepaired() noexcept;
+
+  // The owner word unlock_unrepaired() leaves: pid 0 (no process), so every
+  // liveness check finds it dead.
+  static constexpr std::uint64_t kUnrepaired = ProcessIdentity{0, 1}.pack();
 
   // True if some thread holds it now (a snapshot, for tools and tests).
   [[nodiscard]] bool locked() const noexcept { return owner.load(std::memory_order_relaxed) != 0; }
