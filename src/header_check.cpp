@@ -41,8 +41,10 @@ std::string kind_label(std::uint32_t number) {
 // Checks that need only the first bytes: is it ours at all, and is it ready?
 std::optional<HeaderCheck> check_identity(const FixedHeader& fixed, std::uint32_t state,
                                           std::uint64_t file_size) {
-  // A creator reserves the whole file in one posix_fallocate, so the only
-  // short file it can leave is an empty one, right after its O_EXCL open.
+  // A creator reserves the header area, records itself there, and only then
+  // the whole file: the short files it can leave are an empty one (right
+  // after its O_EXCL open) and a header-sized one, initialising, which names
+  // it.
   if (file_size == 0) return not_ready("the file is empty: its creator has not reserved it yet");
   if (file_size < sizeof(fixed.magic)) {
     return invalid(Errc::corrupt, "not a shmkit object (" + std::to_string(file_size) + " bytes)");

@@ -140,7 +140,26 @@ Segment Segment::try_create(std::string_view name, std::uint64_t data_size,
   CreateGuard guard(dir, file);
 
   FixedHeader fixed = make_fixed_header(options, data_size);
-  platform::reserve_file(fd, fixed.total_size, what);  // zero-filled from here on
+  const ProcessIdentity me = ProcessIdentity::self();
+  // Step 1 of the init protocol (segment_layout.hpp), on the header area
+  // alone: reserving the whole object can take seconds (gigabytes), and a
+  // creator killed in it must leave a file that names it, which open reports
+  // and rm --stale removes, not an anonymous empty one.
+  platform::reserve_file(fd, fixed.data_offset, what);  // zero-filled from here on
+  segment.mapping_ = platform::Mapping(fd, fixed.data_offset, true, what);
+  SegmentHeader* header = &segment.shared_header();
+  // relaxed: both stores are published by the release store of
+  // `initialising` below.
+  magic_word(*header).store(detail::kMagic, std::memory_order_relaxed);
+  header->attached[0].store(me.pack(), std::memory_order_relaxed);
+  segment.attach_slot_ = 0;
+  segment.attach_word_ = me.pack();
+  // release pairs with the opener's acquire load of state in open().
+  header->state.store(static_cast<std::uint32_t>(SegmentState::initialising),
+                      std::memory_order_release);
+
+  // Then the whole object, mapped again at its size.
+  platform::reserve_file(fd, fixed.total_size, what);
   segment.mapping_ = platform::Mapping(fd, fixed.total_size, true, what);
   segment.file_ = platform::stat_file(fd, what);
   segment.name_ = std::string(name);
@@ -148,26 +167,16 @@ Segment Segment::try_create(std::string_view name, std::uint64_t data_size,
   segment.fixed_ = fixed;
   segment.created_ = true;
   segment.writable_ = true;
+  header = &segment.shared_header();
 
-  SegmentHeader& header = segment.shared_header();
-  const ProcessIdentity me = ProcessIdentity::self();
-  // Step 1 of the init protocol (segment_layout.hpp). relaxed: both stores are
-  // published by the release store of `initialising` below.
-  magic_word(header).store(detail::kMagic, std::memory_order_relaxed);
-  header.attached[0].store(me.pack(), std::memory_order_relaxed);
-  segment.attach_slot_ = 0;
-  segment.attach_word_ = me.pack();
-  // release pairs with the opener's acquire load of state in open().
-  header.state.store(static_cast<std::uint32_t>(SegmentState::initialising),
-                     std::memory_order_release);
   // Step 2: every other fixed field (the magic is already there).
-  std::memcpy(reinterpret_cast<std::byte*>(&header.fixed) + sizeof(fixed.magic),  // NOLINT
-              reinterpret_cast<const std::byte*>(&fixed) + sizeof(fixed.magic),   // NOLINT
+  std::memcpy(reinterpret_cast<std::byte*>(&header->fixed) + sizeof(fixed.magic),  // NOLINT
+              reinterpret_cast<const std::byte*>(&fixed) + sizeof(fixed.magic),    // NOLINT
               sizeof(FixedHeader) - sizeof(fixed.magic));
   if (options.initialize) options.initialize(segment.data());
   // Step 3. release: everything above happens-before an opener's acquire of ready.
-  header.state.store(static_cast<std::uint32_t>(SegmentState::ready), std::memory_order_release);
-  platform::futex_wake_all(header.state);
+  header->state.store(static_cast<std::uint32_t>(SegmentState::ready), std::memory_order_release);
+  platform::futex_wake_all(header->state);
   guard.release();
   return segment;
 }

@@ -1,11 +1,13 @@
 #include "shmkit/segment.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -585,6 +587,47 @@ TEST(Segment, OpenWaitsForACreatorThatIsInitialising) {
   EXPECT_FALSE(creator_error.code) << creator_error.message;
   EXPECT_FALSE(opener_error.code) << opener_error.message;
   EXPECT_TRUE(opener_saw_pattern);
+}
+
+// A creator killed while it reserves a large object (posix_fallocate of
+// hundreds of MiB takes a while on tmpfs) has already recorded itself in the
+// header: open reports it at once, instead of waiting out its timeout on an
+// anonymous empty file.
+TEST(Segment, ACreatorKilledWhileReservingALargeObjectIsReportedAtOnce) {
+  constexpr std::uint64_t kSize = std::uint64_t{256} << 20;
+  int caught = 0;
+  for (int trial = 0; trial < 5 && caught == 0; ++trial) {
+    test::ScopedName name("big-create");
+    const std::string path = "/dev/shm/" + Segment::file_name(name.str());
+    const pid_t creator = test::fork_child([&] { Segment::create(name, kSize); });
+    // Wait for the file to be past its first reservation (the header area)
+    // and short of its full size.
+    bool short_file = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      struct stat st {};
+      if (::stat(path.c_str(), &st) == 0 && st.st_size > 0 &&
+          static_cast<std::uint64_t>(st.st_size) < kSize) {
+        short_file = true;
+        break;
+      }
+      if (test::wait_until_ended(creator, 0)) break;
+    }
+    ::kill(creator, SIGKILL);
+    const int status = test::wait_exit_code(creator);
+    if (!short_file || status != test::kKilled) continue;  // it finished first: try again
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) >= kSize) {
+      continue;  // it got past the reservation before the kill landed
+    }
+    ++caught;
+    SegmentOptions options;
+    options.ready_timeout = std::chrono::seconds(2);  // an anonymous file: timeout
+    const test::Thrown t = test::thrown_by([&] { Segment::open(name, options); });
+    EXPECT_EQ(t.code, code(Errc::corrupt)) << t.message;
+    EXPECT_NE(t.message.find("died while initialising"), std::string::npos) << t.message;
+  }
+  EXPECT_EQ(caught, 1) << "no kill landed inside the reservation in 5 tries";
 }
 
 // A creator whose initialize fails removes the object; an opener waiting for

@@ -16,10 +16,13 @@
 // Bump kLayoutVersion when a field changes width, position or meaning.
 //
 // Init protocol (writers: the creator only, once):
-//   1. the creator makes the file with O_EXCL and reserves it (posix_fallocate:
-//      all zero), maps it, stores its identity in attached[0] (relaxed), then
-//      state = initialising (release: attached[0] is visible with it);
-//   2. it writes every plain field, the checksum and the kind's own state;
+//   1. the creator makes the file with O_EXCL, reserves its header area
+//      (posix_fallocate of data_offset bytes: all zero), maps it, stores its
+//      identity in attached[0] (relaxed), then state = initialising (release:
+//      attached[0] is visible with it);
+//   2. it reserves the whole file and maps it (a creator killed while that
+//      takes its time is named in the header), then writes every plain
+//      field, the checksum and the kind's own state;
 //   3. it stores state = ready (release) and wakes state's futex waiters.
 // An opener loads state (acquire) before reading anything else, sleeping on the
 // state word (futex, bounded) while it is initialising. Once ready, the fields
