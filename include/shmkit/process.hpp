@@ -9,10 +9,10 @@
 
 // Process: run a function in a child process, the counterpart of Python's
 // multiprocessing.Process (start, join, exit status), for fork()-based
-// programs. The child runs `target` and exits 0; if it throws, it exits 1 and
-// the exception's message (its first 4000 bytes) is forwarded to the parent,
-// where check() rethrows it as a shmkit::Error. The child never returns into
-// the caller's code.
+// programs. The child runs `target` and exits 0; if it throws, it exits 1,
+// prints the exception's message whole to its stderr, and forwards its first
+// 4000 bytes to the parent, where check() rethrows it as a shmkit::Error. The child never returns
+// into the caller's code.
 //
 //   shmkit::Process writer([] { /* ... */ }, "writer");
 //   writer.start();
@@ -44,12 +44,15 @@ class Process {
   Process& operator=(const Process&) = delete;
   ~Process();
 
-  // Forks the child. Throws shmkit::Error if fork fails or it was started before.
+  // Forks the child. Throws shmkit::Error if fork fails or it was started
+  // before; std::logic_error if this process ignores SIGCHLD (or set
+  // SA_NOCLDWAIT): the kernel would reap the child, and its status be lost.
   void start();
-  // Waits for the child to end; returns how it ended. Idempotent.
+  // Waits for the child to end; returns how it ended. Idempotent once
+  // started; shmkit::Error (Errc::not_found) if it was never started.
   ExitStatus join();
   // Waits at most `timeout` (zero or negative: not at all); nullopt if the
-  // child still runs.
+  // child still runs. Errc::not_found as join().
   std::optional<ExitStatus> join_for(std::chrono::milliseconds timeout);
   // Throws shmkit::Error (Errc::process_failed) naming the process and how it
   // failed, with the child's exception message if it threw; nothing if it

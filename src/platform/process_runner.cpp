@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -114,6 +116,17 @@ void Process::release() noexcept {
 
 void Process::start() {
   if (pid_ > 0) throw Error(Errc::already_exists, "process '" + name_ + "' was already started");
+  // With SIGCHLD ignored (or SA_NOCLDWAIT) the kernel reaps the child itself:
+  // join() would find no child, its exit status lost, and its pid could be
+  // reused by a stranger that kill() then signals.
+  struct sigaction chld {};
+  if (::sigaction(SIGCHLD, nullptr, &chld) == 0 &&
+      (chld.sa_handler == SIG_IGN || (chld.sa_flags & SA_NOCLDWAIT) != 0)) {
+    throw std::logic_error("process '" + name_ +
+                           "': SIGCHLD is ignored (or SA_NOCLDWAIT set) in this process, so the "
+                           "child's exit status would be lost; restore SIGCHLD's default action "
+                           "before start()");
+  }
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno(errno, "pipe for process '" + name_ + "'");
   std::fflush(stdout);  // or the child would print the parent's buffered output again

@@ -300,6 +300,30 @@ TEST(Process, StartingTwiceOrJoiningBeforeStartThrows) {
   EXPECT_THROW(p.start(), Error);  // a Process runs once, as in Python
 }
 
+// With SIGCHLD ignored the kernel would reap the child: join() would find no
+// child and the exit status be lost. start() refuses, and starts nothing.
+TEST(Process, StartRefusesWhenSigchldIsIgnored) {
+  for (const bool no_cld_wait : {false, true}) {
+    struct sigaction ignore {};
+    struct sigaction saved {};
+    ignore.sa_handler = no_cld_wait ? SIG_DFL : SIG_IGN;
+    ignore.sa_flags = no_cld_wait ? SA_NOCLDWAIT : 0;
+    ASSERT_EQ(::sigaction(SIGCHLD, &ignore, &saved), 0);
+    Process p([] {});
+    std::string message;
+    try {
+      p.start();
+    } catch (const std::logic_error& e) {
+      message = e.what();
+    }
+    ::sigaction(SIGCHLD, &saved, nullptr);
+    EXPECT_NE(message.find("SIGCHLD is ignored"), std::string::npos) << message;
+    EXPECT_EQ(p.pid(), -1);
+    p.start();  // with SIGCHLD's default action back
+    EXPECT_TRUE(p.join().ok());
+  }
+}
+
 TEST(Process, MovingAProcessMovesItsChild) {
   const test::Pipe release;
   Process a([&] { (void)release.receive(test::kGenerousMs); }, "moved");
