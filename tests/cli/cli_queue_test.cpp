@@ -203,6 +203,39 @@ TEST_F(CliQueue, GetSaysHowManyMessagesAFailedStdoutLost) {
       << r.err;
 }
 
+// A closed stdin or stdout stays closed: no file the tool opens itself (the
+// signal self-pipe, an object) takes its place. put must not read its own
+// self-pipe as stdin (it hung), nor get write messages into it (they were
+// lost with exit 0).
+TEST_F(CliQueue, PutWithStdinClosedFailsToReadIt) {
+  create("q", "4", "8");
+  const std::string put =
+      "exec '" + std::string(kCli) + "' --dir '" + dir_.path() + "' put q --close <&-";
+  test::Spawned spawned({"/bin/sh", "-c", put});
+  const test::CommandResult r = spawned.finish(30'000);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err, "shmkit: put: reading stdin: Bad file descriptor\n");
+  const json state = queue_state("q");
+  EXPECT_EQ(state.at("depth"), 0);
+  EXPECT_EQ(state.at("closed"), true);
+}
+
+TEST_F(CliQueue, GetWithStdoutClosedSaysWhatItLost) {
+  create("q", "4", "8");
+  ASSERT_EQ(shmkit({"put", "q", "--file", file_of("a\nb\n")}).exit_code, 0);
+  const std::string get =
+      "exec '" + std::string(kCli) + "' --dir '" + dir_.path() + "' get q --timeout 0 <&- >&-";
+  test::Spawned spawned({"/bin/sh", "-c", get});
+  const test::CommandResult r = spawned.finish(30'000);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err,
+            "shmkit: get: writing to stdout failed; up to 2 messages taken from queue 'q' were "
+            "not written: Bad file descriptor\n");
+  const json stat = json::parse(shmkit({"stat", "q", "--json"}).out);
+  EXPECT_EQ(stat.at("kind_state").at("depth"), 0);
+  EXPECT_TRUE(stat.at("attached").empty()) << stat.dump();
+}
+
 // put and get stop on SIGINT, SIGTERM and SIGHUP the way a reader or a
 // writer leaves a queue, not attached any more: a queue whose attached
 // processes all died is stale, and 'rm --stale' would remove it with its

@@ -9,6 +9,7 @@
 #include "options.hpp"
 #include "shmkit/error.hpp"
 #include "shmkit/platform/shm_file.hpp"
+#include "std_fds.hpp"
 
 // shmkit: the command-line tool. Parses the command line (CLI11), runs one
 // subcommand, and maps every outcome to an exit code: 0 ok, 1 runtime error
@@ -115,6 +116,11 @@ int finish_stdout(int exit_code) {
 }  // namespace shmkit::cli
 
 int main(int argc, char** argv) {
+  // Before anything opens a file, so that none lands on a closed 0, 1 or 2.
+  if (!shmkit::cli::occupy_closed_std_fds()) {
+    shmkit::cli::print_error("cannot open /dev/null in place of a closed stdin, stdout or stderr");
+    return shmkit::cli::kExitFailure;
+  }
   int exit_code = shmkit::cli::kExitFailure;
   try {
     exit_code = shmkit::cli::run(argc, argv);

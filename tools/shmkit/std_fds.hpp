@@ -1,0 +1,17 @@
+#pragma once
+
+// The tool's standard streams at start-up. Not thread-safe: main calls it
+// first, before any thread starts and before anything opens a file.
+
+namespace shmkit::cli {
+
+// Occupies each of fds 0, 1 and 2 that is closed with /dev/null, opened so
+// that the closed direction still fails: fd 0 write-only (a read is EBADF),
+// fds 1 and 2 read-only (a write is EBADF). Otherwise the next file the tool
+// opens (the signal self-pipe, a shared-memory file) would land there: put
+// would read its own self-pipe as stdin, and a write to stdout could go into
+// a shared-memory object. Returns false if one stayed closed (no /dev/null):
+// the tool must not go on.
+bool occupy_closed_std_fds() noexcept;
+
+}  // namespace shmkit::cli
