@@ -203,6 +203,41 @@ TEST_F(CliQueue, GetSaysHowManyMessagesAFailedStdoutLost) {
       << r.err;
 }
 
+// 'shmkit get Q | head -1': once head has gone, get's next write fails with
+// EPIPE (SIGPIPE would kill it silently, leaving a dead process attached to
+// the queue). get stops, exits 1, and says how many of the messages it took
+// it could not write: one batch at most (64 KiB of output), not the whole
+// queue. The rest stay in the queue.
+TEST_F(CliQueue, GetIntoAPipeWhoseReaderHasGoneLosesOneBatchAndSaysSo) {
+  create("q", "8192", "16");
+  std::string lines;
+  for (int i = 1; i <= 5000; ++i) lines += std::to_string(i) + "\n";
+  ASSERT_EQ(shmkit({"put", "q", "--file", file_of(lines)}).exit_code, 0);
+  const test::CommandResult r = test::run_into_closed_pipe(argv({"get", "q", "--timeout", "0"}));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const std::string prefix = "shmkit: get: writing to stdout failed; up to ";
+  const std::string suffix = " messages taken from queue 'q' were not written: Broken pipe\n";
+  ASSERT_EQ(r.err.rfind(prefix, 0), 0u) << r.err;
+  ASSERT_GT(r.err.size(), prefix.size() + suffix.size()) << r.err;
+  ASSERT_EQ(r.err.substr(r.err.size() - suffix.size()), suffix) << r.err;
+  const int lost = std::stoi(r.err.substr(prefix.size()));
+  EXPECT_GE(lost, 1);
+  EXPECT_LE(lost, (64 << 10) / 17);  // a batch: 64 KiB of lines of up to 16 bytes and \n
+  const json stat = json::parse(shmkit({"stat", "q", "--json"}).out);
+  EXPECT_EQ(stat.at("kind_state").at("depth"), 5000 - lost);  // nothing else lost
+  EXPECT_TRUE(stat.at("attached").empty()) << stat.dump();
+  EXPECT_EQ(stat.at("stale"), false);
+
+  // Any command: a closed pipe on stdout is a one-line runtime error.
+  const test::CommandResult listed = test::run_into_closed_pipe(argv({"stat", "q"}));
+  EXPECT_EQ(listed.exit_code, 1) << listed.err;
+  EXPECT_EQ(listed.err, "shmkit: writing to stdout: Broken pipe\n");
+  // A command run by 'shmkit lock' gets SIGPIPE as shmkit was given it.
+  const test::CommandResult locked =
+      test::run_into_closed_pipe(argv({"lock", "l", "--", "/bin/sh", "-c", "echo x"}));
+  EXPECT_EQ(locked.exit_code, 128 + SIGPIPE) << locked.err;
+}
+
 // A closed stdin or stdout stays closed: no file the tool opens itself (the
 // signal self-pipe, an object) takes its place. put must not read its own
 // self-pipe as stdin (it hung), nor get write messages into it (they were

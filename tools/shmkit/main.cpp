@@ -34,6 +34,7 @@ constexpr const char* kFooter =
     "problem); 2 usage error (unknown command or option, missing or malformed argument).\n"
     "Except: 'shmkit lock' exits with its command's status, and 'shmkit demo', 'put' and\n"
     "'get' with 128+N when signal N (SIGINT, SIGTERM, SIGHUP) stops them (see their --help).\n"
+    "Output to a pipe whose reader has gone (like 'head') is a runtime error, not SIGPIPE.\n"
     "Run 'shmkit COMMAND --help' for each command's options.";
 
 // "shmkit queue create --help": the help of the deepest command parsed so far.
@@ -121,6 +122,7 @@ int main(int argc, char** argv) {
     shmkit::cli::print_error("cannot open /dev/null in place of a closed stdin, stdout or stderr");
     return shmkit::cli::kExitFailure;
   }
+  shmkit::cli::ignore_sigpipe();  // a closed stdout is an error that says what was lost
   int exit_code = shmkit::cli::kExitFailure;
   try {
     exit_code = shmkit::cli::run(argc, argv);

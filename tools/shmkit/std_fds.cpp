@@ -1,11 +1,17 @@
 #include "std_fds.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 namespace shmkit::cli {
+namespace {
+
+bool g_sigpipe_ignored_at_start = false;  // written once by main, before any thread
+
+}  // namespace
 
 bool occupy_closed_std_fds() noexcept {
   for (int fd = 0; fd <= 2; ++fd) {
@@ -20,5 +26,21 @@ bool occupy_closed_std_fds() noexcept {
   }
   return true;
 }
+
+}  // namespace shmkit::cli
+
+namespace shmkit::cli {
+
+void ignore_sigpipe() noexcept {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  struct sigaction previous {};
+  if (::sigaction(SIGPIPE, &ignore, &previous) == 0) {
+    g_sigpipe_ignored_at_start = previous.sa_handler == SIG_IGN;
+  }
+}
+
+bool sigpipe_ignored_at_start() noexcept { return g_sigpipe_ignored_at_start; }
 
 }  // namespace shmkit::cli

@@ -1,6 +1,6 @@
 #pragma once
 
-// The tool's standard streams at start-up. Not thread-safe: main calls it
+// The tool's standard streams and SIGPIPE at start-up. Not thread-safe: main calls it
 // first, before any thread starts and before anything opens a file.
 
 namespace shmkit::cli {
@@ -13,5 +13,15 @@ namespace shmkit::cli {
 // a shared-memory object. Returns false if one stayed closed (no /dev/null):
 // the tool must not go on.
 bool occupy_closed_std_fds() noexcept;
+
+// Ignores SIGPIPE: a write to a pipe whose reader has gone fails with EPIPE,
+// so a command says what it lost and leaves its objects as it should, instead
+// of dying silently (exit 141) and staying listed as attached to them.
+void ignore_sigpipe() noexcept;
+
+// Whether SIGPIPE was ignored when shmkit started (before ignore_sigpipe()):
+// processes that shmkit starts ('lock' COMMAND, demo's children) get back the
+// action shmkit was started with.
+bool sigpipe_ignored_at_start() noexcept;
 
 }  // namespace shmkit::cli
