@@ -370,6 +370,8 @@ TEST_F(CliQueue, CreateChecksItsOptions) {
       {"queue", "create", "z", "--capacity", "16777217", "--max-msg", "4"},
       {"queue", "create", "z", "--capacity", "4", "--max-msg", "0"},
       {"queue", "create", "z", "--capacity", "4", "--max-msg", "65M"},
+      {"queue", "create", "z", "--capacity", "16777216", "--max-msg", "64M"},
+      {"queue", "create", "z", "--capacity", "524289", "--max-msg", "64M"},
       {"queue", "create", "z", "--capacity", "4", "--max-msg", "4", "--mode", "rw"},
       {"queue", "frob"},
       {"put"},
@@ -391,6 +393,26 @@ TEST_F(CliQueue, CreateChecksItsOptions) {
   const test::CommandResult nested =
       shmkit({"queue", "create", "z", "--capacity", "4", "--max-msg", "0"});
   EXPECT_NE(nested.err.find("shmkit queue create --help"), std::string::npos) << nested.err;
+}
+
+// Each option within its own limit, but together more memory than one object
+// may have (64 TiB): a usage error naming both, not a runtime error about a
+// size the user never gave.
+TEST_F(CliQueue, CreateTooLargeInAllIsAUsageErrorNamingBothOptions) {
+  const test::CommandResult r =
+      shmkit({"queue", "create", "z", "--capacity", "16777216", "--max-msg", "64M"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err,
+            "shmkit: --capacity and --max-msg: 16777216 slots of 67108864 bytes need "
+            "1125900980592896 bytes of memory, more than the 64T a queue may have "
+            "(70368744177664); with this --max-msg, --capacity is at most 524288\n"
+            "Run 'shmkit queue create --help' for usage.\n");
+  // The capacity is rounded up to a power of two before the check.
+  const test::CommandResult rounded =
+      shmkit({"queue", "create", "z", "--capacity", "524289", "--max-msg", "64M"});
+  EXPECT_EQ(rounded.exit_code, 2) << rounded.err;
+  EXPECT_NE(rounded.err.find("1048576 slots of 67108864 bytes"), std::string::npos) << rounded.err;
+  EXPECT_FALSE(fs::exists(dir_.path() + "/shmkit.z"));
 }
 
 TEST_F(CliQueue, HelpTellsTheContract) {
