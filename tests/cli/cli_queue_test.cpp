@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
+#include "shmkit/queue.hpp"
 #include "test_support.hpp"
 
 // End-to-end tests of the queue commands (issue 5): `shmkit queue create`,
@@ -350,6 +351,29 @@ TEST_F(CliQueue, WrongKindIsRuntimeError) {
   EXPECT_NE(unreadable.err.find("absent"), std::string::npos) << unreadable.err;
 }
 
+// put and get carry lines, so they take a byte queue only. A typed Queue<T>
+// made by the library is a queue too (ls and stat say so): the error says
+// plainly what it is and what put and get take.
+TEST_F(CliQueue, PutAndGetRefuseATypedQueueSayingTheyTakeAByteQueue) {
+  SegmentOptions options;
+  options.directory = dir_.path();
+  auto typed = Queue<std::int32_t>::create("ints", 4, options);
+  ASSERT_EQ(typed.push(7), QueueStatus::ok);
+  EXPECT_EQ(queue_state("ints").at("depth"), 1);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"get", "ints", "--timeout", "0"}, {"put", "ints", "--file", file_of("8\n")}}) {
+    const test::CommandResult r = shmkit(args);
+    EXPECT_EQ(r.exit_code, 1) << args[0];
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err,
+              "shmkit: " + args[0] +
+                  ": queue 'ints' is a Queue<int32>, not a byte queue; put and get take a "
+                  "byte queue (made by 'shmkit queue create' or shmkit::ByteQueue): element type "
+                  "mismatch\n");
+  }
+  EXPECT_EQ(queue_state("ints").at("depth"), 1);  // untouched
+}
+
 TEST_F(CliQueue, CreateChecksItsOptions) {
   create("q", "1000", "64K");
   const json state = queue_state("q");
@@ -418,9 +442,11 @@ TEST_F(CliQueue, CreateTooLargeInAllIsAUsageErrorNamingBothOptions) {
 TEST_F(CliQueue, HelpTellsTheContract) {
   const std::vector<std::pair<std::vector<std::string>, std::vector<const char*>>> cases{
       {{"queue", "create", "--help"}, {"--capacity", "--max-msg", "power of two", "--mode"}},
-      {{"put", "--help"}, {"--file", "--close", "line", "message_too_large", "closed"}},
+      {{"put", "--help"},
+       {"--file", "--close", "line", "message_too_large", "closed", "byte queue", "Queue<T>"}},
       {{"get", "--help"},
-       {"--count", "--timeout", "closed and drained", "exit status 0", "line of its own"}},
+       {"--count", "--timeout", "closed and drained", "exit status 0", "line of its own",
+        "byte queue", "Queue<T>", "64 KiB"}},
   };
   for (const auto& [args, texts] : cases) {
     std::vector<std::string> all{kCli};

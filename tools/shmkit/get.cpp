@@ -14,6 +14,7 @@
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "queue_open.hpp"
 #include "shmkit/queue.hpp"
 #include "signal_steps.hpp"
 
@@ -80,9 +81,7 @@ std::array<char, kOutputBuffer> Output::buffer_{};
 int run_get(const GetOptions& options, const GlobalOptions& global) {
   // First: from the moment the queue lists us, a signal must not kill us.
   const platform::InterruptWatch interrupts;
-  SegmentOptions segment_options;
-  segment_options.directory = global.directory;
-  ByteQueue queue = ByteQueue::open(options.name, segment_options);
+  ByteQueue queue = open_byte_queue("get", options.name, global.directory);
   const std::string& name = queue.segment().name();
   Output out;
   const std::size_t batch = batch_for(queue.max_message());
@@ -139,6 +138,8 @@ Command add_get_command(CLI::App& main_app, const GlobalOptions& global) {
     options->has_timeout = timeout->count() > 0;
   });
   app->footer(
+      "Takes a byte queue: one made by 'shmkit queue create' or shmkit::ByteQueue, not a\n"
+      "typed Queue<T> of the library (its messages are T values, not lines).\n"
       "Stops, with exit status 0, after N messages (--count), once no message came within\n"
       "--timeout, or when the queue is closed and drained, whichever comes first. Each\n"
       "message is printed as it is, followed by a newline. Messages taken are gone from the\n"
@@ -148,7 +149,7 @@ Command add_get_command(CLI::App& main_app, const GlobalOptions& global) {
       "like 'head'), get stops with exit status 1, and the messages of the batch it could\n"
       "not write are lost: the error says how many at most. Messages written to a pipe\n"
       "that its reader then never read are gone from the queue too.\n"
-      "Exit status: 1 if NAME is not a queue (or another error), 2 for a usage error;\n"
+      "Exit status: 1 if NAME is not a byte queue (or another error), 2 for a usage error;\n"
       "128+N when signal N (SIGINT, SIGTERM or SIGHUP) stops it: it writes what it took,\n"
       "leaves the queue as any reader leaves it, and says how many messages it got.");
   return {app, [options, &global] { return run_get(*options, global); }};
