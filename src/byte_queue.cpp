@@ -43,9 +43,7 @@ constexpr std::uint32_t kWokeNobodyPerLook = 16;
 // Rounds of one pause that a revoker spins before it sleeps between looks.
 constexpr std::uint32_t kRevokeSpinRounds = 64;
 
-// On a 128-byte boundary, as a pipe's rings: a two-line slot is one pair for
-// the adjacent-line prefetcher.
-std::uint64_t slots_offset() { return round_up(sizeof(QueueHead), 2 * detail::kCacheLine); }
+std::uint64_t slots_offset() { return detail::queue_slots_offset(); }
 
 // Signed distance a - b between positions that may wrap.
 std::int64_t distance(std::uint64_t a, std::uint64_t b) noexcept {
@@ -111,8 +109,8 @@ ByteQueue ByteQueue::create(std::string_view name, const QueueConfig& config,
       s->seq.store(i, std::memory_order_relaxed);  // free for the producer of position i
     }
   };
-  const std::uint64_t bytes = slots_offset() + std::uint64_t{count} * slot_size_for(max_message);
-  return ByteQueue(Segment::create(name, bytes, segment_options));
+  return ByteQueue(
+      Segment::create(name, detail::queue_data_size(count, max_message), segment_options));
 }
 
 ByteQueue ByteQueue::open(std::string_view name, SegmentOptions options) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
+#include "shmkit/queue.hpp"
 #include "test_support.hpp"
 
 // End-to-end tests of the queue commands (issue 5): `shmkit queue create`,
@@ -203,6 +204,74 @@ TEST_F(CliQueue, GetSaysHowManyMessagesAFailedStdoutLost) {
       << r.err;
 }
 
+// 'shmkit get Q | head -1': once head has gone, get's next write fails with
+// EPIPE (SIGPIPE would kill it silently, leaving a dead process attached to
+// the queue). get stops, exits 1, and says how many of the messages it took
+// it could not write: one batch at most (64 KiB of output), not the whole
+// queue. The rest stay in the queue.
+TEST_F(CliQueue, GetIntoAPipeWhoseReaderHasGoneLosesOneBatchAndSaysSo) {
+  create("q", "8192", "16");
+  std::string lines;
+  for (int i = 1; i <= 5000; ++i) lines += std::to_string(i) + "\n";
+  ASSERT_EQ(shmkit({"put", "q", "--file", file_of(lines)}).exit_code, 0);
+  const test::CommandResult r = test::run_into_closed_pipe(argv({"get", "q", "--timeout", "0"}));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const std::string prefix = "shmkit: get: writing to stdout failed; up to ";
+  const std::string suffix = " messages taken from queue 'q' were not written: Broken pipe\n";
+  ASSERT_EQ(r.err.rfind(prefix, 0), 0u) << r.err;
+  ASSERT_GT(r.err.size(), prefix.size() + suffix.size()) << r.err;
+  ASSERT_EQ(r.err.substr(r.err.size() - suffix.size()), suffix) << r.err;
+  const int lost = std::stoi(r.err.substr(prefix.size()));
+  EXPECT_GE(lost, 1);
+  EXPECT_LE(lost, (64 << 10) / 17);  // a batch: 64 KiB of lines of up to 16 bytes and \n
+  const json stat = json::parse(shmkit({"stat", "q", "--json"}).out);
+  EXPECT_EQ(stat.at("kind_state").at("depth"), 5000 - lost);  // nothing else lost
+  EXPECT_TRUE(stat.at("attached").empty()) << stat.dump();
+  EXPECT_EQ(stat.at("stale"), false);
+
+  // Any command: a closed pipe on stdout is a one-line runtime error.
+  const test::CommandResult listed = test::run_into_closed_pipe(argv({"stat", "q"}));
+  EXPECT_EQ(listed.exit_code, 1) << listed.err;
+  EXPECT_EQ(listed.err, "shmkit: writing to stdout: Broken pipe\n");
+  // A command run by 'shmkit lock' gets SIGPIPE as shmkit was given it.
+  const test::CommandResult locked =
+      test::run_into_closed_pipe(argv({"lock", "l", "--", "/bin/sh", "-c", "echo x"}));
+  EXPECT_EQ(locked.exit_code, 128 + SIGPIPE) << locked.err;
+}
+
+// A closed stdin or stdout stays closed: no file the tool opens itself (the
+// signal self-pipe, an object) takes its place. put must not read its own
+// self-pipe as stdin (it hung), nor get write messages into it (they were
+// lost with exit 0).
+TEST_F(CliQueue, PutWithStdinClosedFailsToReadIt) {
+  create("q", "4", "8");
+  const std::string put =
+      "exec '" + std::string(kCli) + "' --dir '" + dir_.path() + "' put q --close <&-";
+  test::Spawned spawned({"/bin/sh", "-c", put});
+  const test::CommandResult r = spawned.finish(30'000);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err, "shmkit: put: reading stdin: Bad file descriptor\n");
+  const json state = queue_state("q");
+  EXPECT_EQ(state.at("depth"), 0);
+  EXPECT_EQ(state.at("closed"), true);
+}
+
+TEST_F(CliQueue, GetWithStdoutClosedSaysWhatItLost) {
+  create("q", "4", "8");
+  ASSERT_EQ(shmkit({"put", "q", "--file", file_of("a\nb\n")}).exit_code, 0);
+  const std::string get =
+      "exec '" + std::string(kCli) + "' --dir '" + dir_.path() + "' get q --timeout 0 <&- >&-";
+  test::Spawned spawned({"/bin/sh", "-c", get});
+  const test::CommandResult r = spawned.finish(30'000);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err,
+            "shmkit: get: writing to stdout failed; up to 2 messages taken from queue 'q' were "
+            "not written: Bad file descriptor\n");
+  const json stat = json::parse(shmkit({"stat", "q", "--json"}).out);
+  EXPECT_EQ(stat.at("kind_state").at("depth"), 0);
+  EXPECT_TRUE(stat.at("attached").empty()) << stat.dump();
+}
+
 // put and get stop on SIGINT, SIGTERM and SIGHUP the way a reader or a
 // writer leaves a queue, not attached any more: a queue whose attached
 // processes all died is stale, and 'rm --stale' would remove it with its
@@ -282,6 +351,29 @@ TEST_F(CliQueue, WrongKindIsRuntimeError) {
   EXPECT_NE(unreadable.err.find("absent"), std::string::npos) << unreadable.err;
 }
 
+// put and get carry lines, so they take a byte queue only. A typed Queue<T>
+// made by the library is a queue too (ls and stat say so): the error says
+// plainly what it is and what put and get take.
+TEST_F(CliQueue, PutAndGetRefuseATypedQueueSayingTheyTakeAByteQueue) {
+  SegmentOptions options;
+  options.directory = dir_.path();
+  auto typed = Queue<std::int32_t>::create("ints", 4, options);
+  ASSERT_EQ(typed.push(7), QueueStatus::ok);
+  EXPECT_EQ(queue_state("ints").at("depth"), 1);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"get", "ints", "--timeout", "0"}, {"put", "ints", "--file", file_of("8\n")}}) {
+    const test::CommandResult r = shmkit(args);
+    EXPECT_EQ(r.exit_code, 1) << args[0];
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err,
+              "shmkit: " + args[0] +
+                  ": queue 'ints' is a Queue<int32>, not a byte queue; put and get take a "
+                  "byte queue (made by 'shmkit queue create' or shmkit::ByteQueue): element type "
+                  "mismatch\n");
+  }
+  EXPECT_EQ(queue_state("ints").at("depth"), 1);  // untouched
+}
+
 TEST_F(CliQueue, CreateChecksItsOptions) {
   create("q", "1000", "64K");
   const json state = queue_state("q");
@@ -302,6 +394,8 @@ TEST_F(CliQueue, CreateChecksItsOptions) {
       {"queue", "create", "z", "--capacity", "16777217", "--max-msg", "4"},
       {"queue", "create", "z", "--capacity", "4", "--max-msg", "0"},
       {"queue", "create", "z", "--capacity", "4", "--max-msg", "65M"},
+      {"queue", "create", "z", "--capacity", "16777216", "--max-msg", "64M"},
+      {"queue", "create", "z", "--capacity", "524289", "--max-msg", "64M"},
       {"queue", "create", "z", "--capacity", "4", "--max-msg", "4", "--mode", "rw"},
       {"queue", "frob"},
       {"put"},
@@ -325,12 +419,34 @@ TEST_F(CliQueue, CreateChecksItsOptions) {
   EXPECT_NE(nested.err.find("shmkit queue create --help"), std::string::npos) << nested.err;
 }
 
+// Each option within its own limit, but together more memory than one object
+// may have (64 TiB): a usage error naming both, not a runtime error about a
+// size the user never gave.
+TEST_F(CliQueue, CreateTooLargeInAllIsAUsageErrorNamingBothOptions) {
+  const test::CommandResult r =
+      shmkit({"queue", "create", "z", "--capacity", "16777216", "--max-msg", "64M"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err,
+            "shmkit: --capacity and --max-msg: 16777216 slots of 67108864 bytes need "
+            "1125900980592896 bytes of memory, more than the 64T a queue may have "
+            "(70368744177664); with this --max-msg, --capacity is at most 524288\n"
+            "Run 'shmkit queue create --help' for usage.\n");
+  // The capacity is rounded up to a power of two before the check.
+  const test::CommandResult rounded =
+      shmkit({"queue", "create", "z", "--capacity", "524289", "--max-msg", "64M"});
+  EXPECT_EQ(rounded.exit_code, 2) << rounded.err;
+  EXPECT_NE(rounded.err.find("1048576 slots of 67108864 bytes"), std::string::npos) << rounded.err;
+  EXPECT_FALSE(fs::exists(dir_.path() + "/shmkit.z"));
+}
+
 TEST_F(CliQueue, HelpTellsTheContract) {
   const std::vector<std::pair<std::vector<std::string>, std::vector<const char*>>> cases{
       {{"queue", "create", "--help"}, {"--capacity", "--max-msg", "power of two", "--mode"}},
-      {{"put", "--help"}, {"--file", "--close", "line", "message_too_large", "closed"}},
+      {{"put", "--help"},
+       {"--file", "--close", "line", "message_too_large", "closed", "byte queue", "Queue<T>"}},
       {{"get", "--help"},
-       {"--count", "--timeout", "closed and drained", "exit status 0", "line of its own"}},
+       {"--count", "--timeout", "closed and drained", "exit status 0", "line of its own",
+        "byte queue", "Queue<T>", "64 KiB"}},
   };
   for (const auto& [args, texts] : cases) {
     std::vector<std::string> all{kCli};

@@ -128,6 +128,44 @@ CommandResult Spawned::finish(int timeout_ms) {
   return result;
 }
 
+CommandResult run_into_closed_pipe(const std::vector<std::string>& argv) {
+  int out_pipe[2];
+  int err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe2 failed");
+  }
+  ::close(out_pipe[0]);  // no reader: a write is EPIPE, or SIGPIPE
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t sigpipe;
+  sigemptyset(&sigpipe);
+  sigaddset(&sigpipe, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &sigpipe);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+  const SpawnArgs spawn(argv, {});
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, spawn.path(), &actions, &attr, spawn.argv(), spawn.envp());
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  CommandResult result;
+  if (rc != 0) {
+    ::close(err_pipe[0]);
+    throw std::runtime_error(std::string("posix_spawn: ") + std::strerror(rc));
+  }
+  std::mutex mutex;
+  std::condition_variable unused;
+  pump(err_pipe[0], result.err, nullptr, mutex, unused);  // closes it
+  result.exit_code = wait_exit_code(pid);
+  return result;
+}
+
 bool eventually(const std::function<bool()>& done, int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {

@@ -57,6 +57,12 @@ class Spawned {
   std::thread err_reader_;
 };
 
+// Runs `argv` with stdout a pipe whose reader has gone (its read end closed
+// before the command starts, as after 'cmd | head -1' once head exited),
+// stdin /dev/null and SIGPIPE at its default action whatever this test was
+// given. Returns its exit code (128 + N for signal N) and stderr (out is "").
+CommandResult run_into_closed_pipe(const std::vector<std::string>& argv);
+
 // Calls `done` every few milliseconds until it is true (true) or `timeout_ms`
 // passes (false): for conditions that have no event to wait on, such as
 // another process's state in shared memory.

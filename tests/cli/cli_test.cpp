@@ -514,6 +514,7 @@ TEST_F(CliUsage, MalformedCommandLinesExitTwo) {
       {"create", "x", "--size", "-5"},
       {"create", "x", "--size", "K"},
       {"create", "x", "--size", "99999999999999999999"},
+      {"create", "x", "--size", "65T"},  // more than one object may have
       {"create", "x", "--size", "100", "--mode", "999"},
       {"create", "x", "--size", "100", "--mode", "1777"},
       {"create", "x", "--size", "100", "--mode", "rw"},

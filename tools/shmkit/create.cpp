@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "shmkit/detail/segment_layout.hpp"
 #include "shmkit/shared_memory.hpp"
 
 // shmkit create NAME --size BYTES [--mode OCTAL]
@@ -29,9 +30,16 @@ Command add_create_command(CLI::App& main_app, const GlobalOptions& global) {
       ->required();
   app->add_option("--size", options->size,
                   "Bytes of data: a number, or one with a suffix K, M, G or T (powers of 1024: "
-                  "64K = 65536). The file is one 4096-byte header page larger.")
+                  "64K = 65536), at most 64T. The file is one 4096-byte header page larger.")
       ->required()
       ->transform(size_validator())
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            if (std::stoull(text) <= detail::kMaxDataSize) return {};
+            return "size " + text + " bytes is more than 64T (" +
+                   std::to_string(detail::kMaxDataSize) + ")";
+          },
+          "", "size-limit"))
       ->type_name("BYTES");
   app->add_option("--mode", options->mode,
                   "Permission bits in octal, like 600 or 0644 (default 0600), applied exactly "

@@ -22,6 +22,7 @@
 #include "shmkit/platform/interrupt.hpp"
 #include "shmkit/process.hpp"
 #include "signal_steps.hpp"
+#include "std_fds.hpp"
 
 // shmkit demo [--count N] [--interval SECONDS] [--name NAME]
 //
@@ -76,6 +77,9 @@ void read_items(const DemoOptions& options, const SegmentOptions& segment_option
 // that a signal ended (it could not speak for itself).
 void run_child(const char* who, pid_t parent, const std::function<void()>& part) {
   platform::InterruptWatch::reset_in_child();
+  // A child that writes to a closed pipe dies of it, as before main ignored
+  // SIGPIPE: the parent reports the signal (a reader like 'head' has gone).
+  if (!sigpipe_ignored_at_start()) ::signal(SIGPIPE, SIG_DFL);
   // If the demo is killed outright (SIGKILL: it can clean nothing up), its
   // children go too, instead of waiting for ever for a list nobody writes.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);

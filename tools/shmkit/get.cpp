@@ -14,20 +14,29 @@
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "queue_open.hpp"
 #include "shmkit/queue.hpp"
 #include "signal_steps.hpp"
 
 // shmkit get NAME [--count N] [--timeout SECONDS]
 //
 // Prints one message per line. Takes messages in batches while there are
-// some, writing them through a large stdout buffer, and flushes before it
-// sleeps waiting for more, so a reader downstream sees each message promptly.
+// some and writes out each batch before it takes the next: a batch fits the
+// stdout buffer (64 KiB, or one message), so it is one write, and a failed
+// write loses that batch at most. A reader downstream sees each message
+// promptly, since get never sleeps with messages unwritten.
 
 namespace shmkit::cli {
 namespace {
 
 constexpr std::size_t kBatch = 4096;
-constexpr std::size_t kOutputBuffer = std::size_t{1} << 20;
+constexpr std::size_t kOutputBuffer = std::size_t{64} << 10;
+
+// Messages of one batch: as many as surely fit the output buffer (each with
+// its newline), at least 1 and at most kBatch.
+std::size_t batch_for(std::uint32_t max_message) {
+  return std::clamp<std::size_t>(kOutputBuffer / (std::size_t{max_message} + 1), 1, kBatch);
+}
 
 struct GetOptions {
   std::string name;
@@ -43,7 +52,8 @@ struct GetOptions {
 //
 // Messages are taken from the queue before they are written: if writing
 // fails, those not yet written are lost, and the error says how many at most.
-// get stops taking messages as soon as it sees a failed write.
+// get stops taking messages as soon as it sees a failed write. (SIGPIPE is
+// ignored, in main: a pipe whose reader has gone is a failed write, EPIPE.)
 class Output {
  public:
   Output() { std::setvbuf(stdout, buffer_.data(), _IOFBF, buffer_.size()); }
@@ -51,10 +61,6 @@ class Output {
     std::fwrite(message.data(), 1, message.size(), stdout);
     std::fputc('\n', stdout);
     ++unflushed_;
-  }
-  // Throws if a write failed (a full buffer is written as it fills).
-  void check(const std::string& queue_name) const {
-    if (std::ferror(stdout) != 0) fail(errno, queue_name);
   }
   void flush(const std::string& queue_name) {
     if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) fail(errno, queue_name);
@@ -75,23 +81,21 @@ std::array<char, kOutputBuffer> Output::buffer_{};
 int run_get(const GetOptions& options, const GlobalOptions& global) {
   // First: from the moment the queue lists us, a signal must not kill us.
   const platform::InterruptWatch interrupts;
-  SegmentOptions segment_options;
-  segment_options.directory = global.directory;
-  ByteQueue queue = ByteQueue::open(options.name, segment_options);
+  ByteQueue queue = open_byte_queue("get", options.name, global.directory);
   const std::string& name = queue.segment().name();
   Output out;
+  const std::size_t batch = batch_for(queue.max_message());
   std::uint64_t got = 0;
   std::string message;
   while ((!options.has_count || got < options.count) && interrupts.signal() == 0) {
-    const std::uint64_t left = options.has_count ? options.count - got : kBatch;
+    const std::uint64_t left = options.has_count ? options.count - got : batch;
     // What is there now, in place: no copy but the one into the stdout buffer.
     const std::size_t n =
-        queue.try_pop_batch(static_cast<std::size_t>(std::min<std::uint64_t>(left, kBatch)),
+        queue.try_pop_batch(static_cast<std::size_t>(std::min<std::uint64_t>(left, batch)),
                             [&out](std::span<const std::byte> m) { out.line(m); });
     got += n;
-    out.check(name);
+    out.flush(name);  // this batch, before we take more or sleep
     if (n > 0) continue;
-    out.flush(name);  // before we sleep
     const platform::Deadline deadline =
         options.has_timeout ? detail::deadline_after(std::chrono::duration<double>(options.timeout))
                             : std::nullopt;
@@ -134,12 +138,18 @@ Command add_get_command(CLI::App& main_app, const GlobalOptions& global) {
     options->has_timeout = timeout->count() > 0;
   });
   app->footer(
+      "Takes a byte queue: one made by 'shmkit queue create' or shmkit::ByteQueue, not a\n"
+      "typed Queue<T> of the library (its messages are T values, not lines).\n"
       "Stops, with exit status 0, after N messages (--count), once no message came within\n"
       "--timeout, or when the queue is closed and drained, whichever comes first. Each\n"
       "message is printed as it is, followed by a newline. Messages taken are gone from the\n"
-      "queue; several get processes share the messages between them. If writing to stdout\n"
-      "fails, the messages taken and not yet written are lost: the error says how many.\n"
-      "Exit status: 1 if NAME is not a queue (or another error), 2 for a usage error;\n"
+      "queue; several get processes share the messages between them. get takes a batch\n"
+      "of at most 64 KiB of messages (or one message, if larger) and writes it before it\n"
+      "takes more. If writing to stdout fails (a full disk; a pipe whose reader has gone,\n"
+      "like 'head'), get stops with exit status 1, and the messages of the batch it could\n"
+      "not write are lost: the error says how many at most. Messages written to a pipe\n"
+      "that its reader then never read are gone from the queue too.\n"
+      "Exit status: 1 if NAME is not a byte queue (or another error), 2 for a usage error;\n"
       "128+N when signal N (SIGINT, SIGTERM or SIGHUP) stops it: it writes what it took,\n"
       "leaves the queue as any reader leaves it, and says how many messages it got.");
   return {app, [options, &global] { return run_get(*options, global); }};

@@ -16,6 +16,7 @@
 #include "commands.hpp"
 #include "options.hpp"
 #include "shmkit/sync/mutex.hpp"
+#include "std_fds.hpp"
 
 // shmkit lock NAME [--timeout SECONDS] [--mode OCTAL] -- COMMAND [ARGS...]
 //
@@ -86,6 +87,8 @@ class SignalsWhileRunning {
       // ignored by whoever started us stays ignored.
       if (previous_[i].sa_handler != SIG_IGN) sigaddset(&reset_in_child_, kSignals[i]);
     }
+    // main ignores SIGPIPE for shmkit itself only.
+    if (!sigpipe_ignored_at_start()) sigaddset(&reset_in_child_, SIGPIPE);
   }
   SignalsWhileRunning(const SignalsWhileRunning&) = delete;
   SignalsWhileRunning& operator=(const SignalsWhileRunning&) = delete;

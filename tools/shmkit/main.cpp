@@ -9,6 +9,7 @@
 #include "options.hpp"
 #include "shmkit/error.hpp"
 #include "shmkit/platform/shm_file.hpp"
+#include "std_fds.hpp"
 
 // shmkit: the command-line tool. Parses the command line (CLI11), runs one
 // subcommand, and maps every outcome to an exit code: 0 ok, 1 runtime error
@@ -33,6 +34,7 @@ constexpr const char* kFooter =
     "problem); 2 usage error (unknown command or option, missing or malformed argument).\n"
     "Except: 'shmkit lock' exits with its command's status, and 'shmkit demo', 'put' and\n"
     "'get' with 128+N when signal N (SIGINT, SIGTERM, SIGHUP) stops them (see their --help).\n"
+    "Output to a pipe whose reader has gone (like 'head') is a runtime error, not SIGPIPE.\n"
     "Run 'shmkit COMMAND --help' for each command's options.";
 
 // "shmkit queue create --help": the help of the deepest command parsed so far.
@@ -115,6 +117,12 @@ int finish_stdout(int exit_code) {
 }  // namespace shmkit::cli
 
 int main(int argc, char** argv) {
+  // Before anything opens a file, so that none lands on a closed 0, 1 or 2.
+  if (!shmkit::cli::occupy_closed_std_fds()) {
+    shmkit::cli::print_error("cannot open /dev/null in place of a closed stdin, stdout or stderr");
+    return shmkit::cli::kExitFailure;
+  }
+  shmkit::cli::ignore_sigpipe();  // a closed stdout is an error that says what was lost
   int exit_code = shmkit::cli::kExitFailure;
   try {
     exit_code = shmkit::cli::run(argc, argv);

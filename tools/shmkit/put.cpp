@@ -14,6 +14,7 @@
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "queue_open.hpp"
 #include "shmkit/queue.hpp"
 #include "signal_steps.hpp"
 
@@ -155,9 +156,7 @@ void put_all(int fd, Putter& putter, const std::string& source,
 int run_put(const PutOptions& options, const GlobalOptions& global) {
   // First: from the moment the queue lists us, a signal must not kill us.
   const platform::InterruptWatch interrupts;
-  SegmentOptions segment_options;
-  segment_options.directory = global.directory;
-  ByteQueue queue = ByteQueue::open(options.name, segment_options);
+  ByteQueue queue = open_byte_queue("put", options.name, global.directory);
   int fd = STDIN_FILENO;
   std::string source = "stdin";
   if (!options.file.empty()) {
@@ -204,9 +203,11 @@ Command add_put_command(CLI::App& main_app, const GlobalOptions& global) {
   app->add_flag("--close", options->close,
                 "Close the queue when put ends: consumers then drain it and stop");
   app->footer(
+      "Takes a byte queue: one made by 'shmkit queue create' or shmkit::ByteQueue, not a\n"
+      "typed Queue<T> of the library (its messages are T values, not lines).\n"
       "A message is a line without its newline (a last line without one counts too; an\n"
       "empty line is an empty message). Waits while the queue is full.\n"
-      "Exit status: 0 once every line is in the queue; 1 if NAME is not a queue, if the\n"
+      "Exit status: 0 once every line is in the queue; 1 if NAME is not a byte queue, if the\n"
       "queue is closed (message 'closed'), or if a line is longer than the queue's max\n"
       "message (message_too_large, naming the line: the lines before it are in the queue);\n"
       "128+N when signal N (SIGINT, SIGTERM or SIGHUP) stops it: the lines put so far stay\n"

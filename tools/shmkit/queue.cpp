@@ -1,9 +1,13 @@
+#include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "shmkit/detail/queue_layout.hpp"
+#include "shmkit/detail/segment_layout.hpp"
 #include "shmkit/queue.hpp"
 
 // shmkit queue create NAME --capacity N --max-msg BYTES [--mode OCTAL]
@@ -13,6 +17,23 @@ namespace {
 
 constexpr std::uint32_t kMaxCapacity = std::uint32_t{1} << 24;  // ByteQueue's limits
 constexpr std::uint64_t kMaxMessage = std::uint64_t{64} << 20;
+
+// A usage error unless the queue's memory (capacity rounded up to a power of
+// two, times a slot of max-msg and a header) is within one object's limit.
+void check_total_size(std::uint32_t capacity, std::uint64_t max_message) {
+  const auto slots = std::max<std::uint32_t>(2, std::bit_ceil(capacity));
+  const auto max = static_cast<std::uint32_t>(max_message);  // within kMaxMessage
+  const std::uint64_t bytes = detail::queue_data_size(slots, max);
+  if (bytes <= detail::kMaxDataSize) return;
+  const std::uint64_t most = std::bit_floor((detail::kMaxDataSize - detail::queue_slots_offset()) /
+                                            detail::slot_size_for(max));
+  throw CLI::ValidationError(
+      "--capacity and --max-msg",
+      std::to_string(slots) + " slots of " + std::to_string(max_message) + " bytes need " +
+          std::to_string(bytes) + " bytes of memory, more than the 64T a queue may have (" +
+          std::to_string(detail::kMaxDataSize) + "); with this --max-msg, --capacity is at most " +
+          std::to_string(most));
+}
 
 struct QueueCreateOptions {
   std::string name;
@@ -34,9 +55,10 @@ CLI::App* add_create(CLI::App& queue_app, const std::shared_ptr<QueueCreateOptio
       ->required()
       ->transform(count_validator(1, kMaxCapacity))
       ->type_name("N");
-  app->add_option("--max-msg", options->max_message,
-                  "Largest message in bytes: a number, or one with a suffix K or M (powers of "
-                  "1024), at most 64M. Every slot has this room: memory is capacity x max-msg")
+  app->add_option(
+         "--max-msg", options->max_message,
+         "Largest message in bytes: a number, or one with a suffix K or M (powers of "
+         "1024), at most 64M. Every slot has this room: memory is capacity x max-msg, at most 64T")
       ->required()
       ->transform(size_validator())
       ->check(CLI::Validator(
@@ -51,6 +73,7 @@ CLI::App* add_create(CLI::App& queue_app, const std::shared_ptr<QueueCreateOptio
                   "whatever the umask")
       ->transform(mode_validator())
       ->type_name("OCTAL");
+  app->callback([options] { check_total_size(options->capacity, options->max_message); });
   app->footer(
       "Fails (exit 1) if NAME exists, if the name is invalid, or if the directory has no room\n"
       "for the queue's memory, which is all reserved now. Use it with 'shmkit put' and\n"

@@ -148,6 +148,19 @@ static_assert(offsetof(QueueHead, closed) == 32);
 static_assert(offsetof(QueueHead, producer_lease) == 36);
 static_assert(offsetof(QueueHead, consumer_lease) == 40);
 static_assert(offsetof(QueueHead, light_consumers) == 44);
+
+// Where a queue's slots begin in its data area: on a 128-byte boundary, as a
+// pipe's rings, so that a two-line slot is one pair for the adjacent-line
+// prefetcher.
+constexpr std::uint64_t queue_slots_offset() noexcept {
+  return round_up(sizeof(QueueHead), 2 * kCacheLine);
+}
+
+// Bytes of the data area of a queue of `slot_count` slots of `max_message`.
+constexpr std::uint64_t queue_data_size(std::uint32_t slot_count,
+                                        std::uint32_t max_message) noexcept {
+  return queue_slots_offset() + std::uint64_t{slot_count} * slot_size_for(max_message);
+}
 static_assert(offsetof(QueueHead, producers) == 256);
 static_assert(offsetof(QueueHead, consumers) == 256 + 64 * 64);
 static_assert(sizeof(QueueHead) == 256 + 2 * 64 * 64);
