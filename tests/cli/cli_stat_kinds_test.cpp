@@ -301,6 +301,39 @@ TEST_F(CliStatKinds, RmRefusesAChunkOfAnExistingListAndRemovesAnOrphanOne) {
   EXPECT_FALSE(fs::exists(path_of("nums.i1")));
 }
 
+// Orphan chunks (their list gone, none attached) would be an invisible leak:
+// plain ls shows them, stat says they are stale, and rm --stale removes them.
+TEST_F(CliStatKinds, OrphanChunksAreListedStaleAndRemovedByRmStale) {
+  {
+    auto list = List<std::int64_t>::create("nums", options());
+    for (std::int64_t i = 0; i < 3000; ++i) list.append(i);
+  }
+  auto other = List<std::int64_t>::create("kept", options());
+  for (std::int64_t i = 0; i < 3000; ++i) other.append(i);
+  fs::remove(path_of("nums"));  // the list alone, as a crash between unlinks could leave it
+
+  const json listed = shmkit_json({"ls", "--json"});
+  std::vector<std::string> names;
+  for (const json& entry : listed) {
+    names.push_back(entry.at("name"));
+    if (entry.at("kind") == "list-chunk") {
+      EXPECT_EQ(entry.at("stale"), true) << entry.dump();
+    }
+  }
+  EXPECT_NE(std::find(names.begin(), names.end(), "nums.d1"), names.end()) << listed.dump(2);
+  EXPECT_NE(std::find(names.begin(), names.end(), "nums.i1"), names.end()) << listed.dump(2);
+  EXPECT_EQ(std::find(names.begin(), names.end(), "kept.d1"), names.end()) << listed.dump(2);
+  kind_state("nums.d1", "'shmkit rm --stale' removes it");
+
+  const test::CommandResult removed = shmkit({"rm", "--stale"});
+  EXPECT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_NE(removed.out.find("removed nums.d1\n"), std::string::npos) << removed.out;
+  for (const std::string& file : files()) {
+    EXPECT_EQ(file.rfind("shmkit.nums", 0), std::string::npos) << file;
+  }
+  EXPECT_EQ(other[2999], 2999);  // the live list's chunks are all still there
+}
+
 TEST_F(CliStatKinds, RmStaleLeavesTheChunksOfALiveList) {
   const SegmentOptions opts = options();
   // A writer fills the list (chunks too) and exits cleanly.

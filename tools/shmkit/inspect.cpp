@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "list_chunks.hpp"
 #include "shmkit/detail/segment_layout.hpp"
 #include "shmkit/error.hpp"
 #include "shmkit/platform/shm_file.hpp"
@@ -74,6 +75,12 @@ bool attachers_all_dead(const std::vector<ProcessStatus>& attached) {
   return !attached.empty() && !any_alive;
 }
 
+bool is_orphan_chunk(const ObjectInfo& info) {
+  if (!info.segment || info.segment->kind() != Kind::list_chunk) return false;
+  const std::optional<ChunkName> chunk = parse_chunk_name(info.name);
+  return chunk && !object_exists(chunk->list, info.segment->directory());
+}
+
 ObjectInfo inspect(const std::string& name, const std::string& directory) {
   ObjectInfo info;
   info.name = name;
@@ -81,7 +88,7 @@ ObjectInfo inspect(const std::string& name, const std::string& directory) {
   try {
     info.segment.emplace(Segment::open(name, inspect_options(directory)));
     info.attached = info.segment->attached();
-    info.stale = attachers_all_dead(info.attached);
+    info.stale = attachers_all_dead(info.attached) || is_orphan_chunk(info);
     return info;
   } catch (const std::system_error& e) {
     info.error = e.code();

@@ -40,13 +40,17 @@ struct ObjectInfo {
   // The attach table (valid objects only).
   std::vector<ProcessStatus> attached;
   // What `shmkit rm --stale` removes: a valid object whose attached processes
-  // are all dead (attachers_all_dead), or one stuck initialising whose creator
-  // died.
+  // are all dead (attachers_all_dead), a list chunk whose list is gone
+  // (is_orphan_chunk), or one stuck initialising whose creator died.
   bool stale = false;
   // From the file itself, for objects that could not be opened.
   std::optional<std::uint64_t> file_size;
   std::optional<std::uint32_t> file_mode;
 };
+
+// A valid list chunk (NAME.i<k>, NAME.d<k>) whose list NAME does not exist:
+// nothing will ever map it again.
+bool is_orphan_chunk(const ObjectInfo& info);
 
 // Inspects the object NAME in `directory`; never throws for a problem with the
 // object itself (that goes into `error` and `problem`).

@@ -136,7 +136,8 @@ Command add_ls_command(CLI::App& main_app, const GlobalOptions& global) {
                 "Print one JSON array of objects (sizes as numbers, mode as an octal string)");
   app->add_flag("--all", options->all,
                 "Also list the chunk objects of lists (kind list-chunk, named NAME.i<k> and "
-                "NAME.d<k>), which are hidden by default");
+                "NAME.d<k>), which are hidden by default; an orphan chunk, whose list is gone, "
+                "is always listed");
   app->footer(
       "Columns: NAME, KIND, SIZE (data bytes; a list's includes its chunk objects'), MODE,\n"
       "CREATOR (pid), ATTACHED (attached processes still alive). In --json, a list also has\n"
@@ -163,7 +164,7 @@ Command add_ls_command(CLI::App& main_app, const GlobalOptions& global) {
             }
             const ChunkMap chunks = chunk_totals(infos);
             for (const ObjectInfo& info : infos) {
-              if (is_chunk(info) && !options->all) continue;
+              if (is_chunk(info) && !options->all && !is_orphan_chunk(info)) continue;
               if (options->json) {
                 list.push_back(to_json(info, chunks));
               } else {

@@ -96,11 +96,13 @@ Command add_rm_command(CLI::App& main_app, const GlobalOptions& global) {
   });
   app->footer(
       "Stale: an object with at least one attached process and all of its attached processes\n"
-      "dead (killed while attached), or an object stuck being created whose creator died.\n"
+      "dead (killed while attached), an object stuck being created whose creator died, or a\n"
+      "list chunk whose list is gone.\n"
       "An object with no attached process at all (every process closed it cleanly) is not\n"
       "stale: it is kept on purpose. Objects that fail validation are left alone.\n"
       "A list is removed with its chunk objects (NAME.i<k>, NAME.d<k>). A chunk is not removed\n"
-      "on its own while its list exists (by name: refused; as stale: skipped).\n"
+      "on its own while its list exists (by name: refused; as stale: skipped); an orphan\n"
+      "chunk, whose list is gone, is stale.\n"
       "Removing unlinks the name; processes that have the object open keep their mapping.\n"
       "Refuses (exit 1) a file shmkit.NAME that is not a shmkit object. Goes on past a name\n"
       "that fails (missing: 'not found'), reports each failure on stderr, and exits 1 if any\n"

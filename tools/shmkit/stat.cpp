@@ -79,9 +79,11 @@ Report describe(const ObjectInfo& info) {
   report.add("checksum", "checksum", hex32(h.checksum));
   report.add("attach_capacity", "attach slots", h.attach_capacity);
   add_attached(info.attached, report);
-  report.add(
-      "stale", "stale", info.stale,
-      info.stale ? "yes (every attached process is dead: 'shmkit rm --stale' removes it)" : "no");
+  report.add("stale", "stale", info.stale,
+             !info.stale ? "no"
+             : is_orphan_chunk(info)
+                 ? "yes (a chunk whose list is gone: 'shmkit rm --stale' removes it)"
+                 : "yes (every attached process is dead: 'shmkit rm --stale' removes it)");
   describe_kind_state(segment, report);
   return report;
 }

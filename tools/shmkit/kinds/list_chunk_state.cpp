@@ -25,7 +25,9 @@ void describe_list_chunk_state(const Segment& segment, Report& section) {
               chunk->log == 'i' ? "index (8-byte entries)" : "data (item records)");
   section.add("chunk", "chunk", chunk->k);
   section.add("size", "size", size,
-              std::to_string(size) + " bytes; 'shmkit stat " + chunk->list + "' shows the list");
+              std::to_string(size) + " bytes" +
+                  (exists ? "; 'shmkit stat " + chunk->list + "' shows the list"
+                          : "; nothing maps it again: 'shmkit rm --stale' removes it"));
 }
 
 }  // namespace shmkit::cli
