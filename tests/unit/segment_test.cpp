@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "shmkit/detail/segment_layout.hpp"
 #include "test_support.hpp"
 
 namespace shmkit {
@@ -589,6 +590,21 @@ TEST(Segment, OpenWaitsForACreatorThatIsInitialising) {
   EXPECT_TRUE(opener_saw_pattern);
 }
 
+// Whether the file at `path` has its header's state at initialising and is
+// shorter than `full`.
+bool initialising_and_short(const std::string& path, std::uint64_t full) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  std::uint32_t state = 0;
+  const bool read = ::fstat(fd, &st) == 0 &&
+                    ::pread(fd, &state, sizeof state, offsetof(detail::SegmentHeader, state)) ==
+                        static_cast<ssize_t>(sizeof state);
+  ::close(fd);
+  return read && static_cast<std::uint64_t>(st.st_size) < full &&
+         state == static_cast<std::uint32_t>(detail::SegmentState::initialising);
+}
+
 // A creator killed while it reserves a large object (posix_fallocate of
 // hundreds of MiB takes a while on tmpfs) has already recorded itself in the
 // header: open reports it at once, instead of waiting out its timeout on an
@@ -600,14 +616,14 @@ TEST(Segment, ACreatorKilledWhileReservingALargeObjectIsReportedAtOnce) {
     test::ScopedName name("big-create");
     const std::string path = "/dev/shm/" + Segment::file_name(name.str());
     const pid_t creator = test::fork_child([&] { Segment::create(name, kSize); });
-    // Wait for the file to be past its first reservation (the header area)
-    // and short of its full size.
+    // Wait for the header to say initialising (the creator has recorded
+    // itself) while the file is still short of its full size. (Between its
+    // O_EXCL open and that store, microseconds, a creator killed leaves an
+    // anonymous file: not what this test is about.)
     bool short_file = false;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline) {
-      struct stat st {};
-      if (::stat(path.c_str(), &st) == 0 && st.st_size > 0 &&
-          static_cast<std::uint64_t>(st.st_size) < kSize) {
+      if (initialising_and_short(path, kSize)) {
         short_file = true;
         break;
       }
