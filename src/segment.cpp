@@ -216,6 +216,12 @@ Segment Segment::open(std::string_view name, const SegmentOptions& options) {
     }
     if (state == static_cast<std::uint32_t>(SegmentState::ready)) {
       fixed = header->fixed;  // immutable from here on
+      // The size above may predate the creator's reservation of the whole
+      // file (it publishes initialising on the header area alone): a size
+      // read now, after the acquire of ready, is the reserved one.
+      if (fixed.total_size != info.size && platform::stat_file(fd, what).size != info.size) {
+        continue;  // look again at the new size
+      }
     } else if (info.size >= sizeof(fixed.magic)) {
       // The creator may be writing the other fields: look at the magic only.
       fixed.magic = magic_word(*header).load(std::memory_order_relaxed);
