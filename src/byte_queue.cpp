@@ -93,9 +93,10 @@ CachedRecords& cache_entry(const QueueHead* head) noexcept {
 
 ByteQueue ByteQueue::create(std::string_view name, const QueueConfig& config,
                             const SegmentOptions& options) {
-  const std::uint32_t count = detail::ring_slot_count("queue '" + std::string(name) + "'",
-                                                      config.capacity, config.max_message);
+  const std::string what = "queue '" + std::string(name) + "'";
+  const std::uint32_t count = detail::ring_slot_count(what, config.capacity, config.max_message);
   const std::uint32_t max_message = config.max_message;
+  const std::uint64_t bytes = detail::ring_data_size(what, slots_offset(), 1, count, max_message);
   SegmentOptions segment_options = options;
   segment_options.kind = Kind::queue;
   segment_options.initialize = [count, max_message](std::span<std::byte> data) {
@@ -109,8 +110,7 @@ ByteQueue ByteQueue::create(std::string_view name, const QueueConfig& config,
       s->seq.store(i, std::memory_order_relaxed);  // free for the producer of position i
     }
   };
-  return ByteQueue(
-      Segment::create(name, detail::queue_data_size(count, max_message), segment_options));
+  return ByteQueue(Segment::create(name, bytes, segment_options));
 }
 
 ByteQueue ByteQueue::open(std::string_view name, SegmentOptions options) {

@@ -42,14 +42,15 @@ bool take_end(PipeHead& head, int e, std::uint64_t me) {
 }  // namespace
 
 Pipe Pipe::create(std::string_view name, const PipeConfig& config, const SegmentOptions& options) {
-  const std::uint32_t count = detail::ring_slot_count("pipe '" + std::string(name) + "'",
-                                                      config.capacity, config.max_message);
+  const std::string what = "pipe '" + std::string(name) + "'";
+  const std::uint32_t count = detail::ring_slot_count(what, config.capacity, config.max_message);
   const std::uint32_t max_message = config.max_message;
   const std::uint64_t ring_bytes = std::uint64_t{count} * slot_size_for(max_message);
   // On a 128-byte boundary: a slot of two lines is then one pair of the kind
   // x86's adjacent-line prefetcher fetches together, so a 64-byte message
   // (16-byte header, two lines) arrives in about one transfer, not two.
   const std::uint64_t first_ring = round_up(sizeof(PipeHead), 2 * detail::kCacheLine);
+  const std::uint64_t bytes = detail::ring_data_size(what, first_ring, 2, count, max_message);
   const std::uint64_t me = ProcessIdentity::self().pack();
   SegmentOptions segment_options = options;
   segment_options.kind = Kind::pipe;
@@ -69,7 +70,7 @@ Pipe Pipe::create(std::string_view name, const PipeConfig& config, const Segment
     }
     head->ends[0].who.store(me, std::memory_order_relaxed);  // the creator holds end 0
   };
-  return Pipe(Segment::create(name, first_ring + 2 * ring_bytes, segment_options), 0);
+  return Pipe(Segment::create(name, bytes, segment_options), 0);
 }
 
 Pipe Pipe::open(std::string_view name, const SegmentOptions& options) {

@@ -446,6 +446,36 @@ TEST(Queue, OpenWithWrongTypeOrKindIsAClearError) {
             test::code_of(Errc::not_found));
 }
 
+// Each setting out of range, or both in range and their product past what one
+// object may have: invalid_argument naming the setting, and nothing created.
+TEST(ByteQueue, CreateRefusesSettingsOutOfRangeAndAnImpossibleTotal) {
+  const ScopedName name("q-cfg");
+  const std::error_code invalid = std::make_error_code(std::errc::invalid_argument);
+  for (const QueueConfig config :
+       {QueueConfig{.capacity = 0, .max_message = 8}, QueueConfig{.capacity = 8, .max_message = 0},
+        QueueConfig{.capacity = (1u << 24) + 1, .max_message = 8},
+        QueueConfig{.capacity = 8, .max_message = (64u << 20) + 1}}) {
+    const test::Thrown t = test::thrown_by([&] { (void)ByteQueue::create(name, config); });
+    EXPECT_EQ(t.code, invalid) << t.message;
+    EXPECT_NE(t.message.find("capacity must be 1..16777216 and max_message 1..67108864"),
+              std::string::npos)
+        << t.message;
+  }
+  const QueueConfig huge{.capacity = 1u << 24, .max_message = 64u << 20};
+  const test::Thrown queue = test::thrown_by([&] { (void)ByteQueue::create(name, huge); });
+  EXPECT_EQ(queue.code, invalid);
+  EXPECT_NE(queue.message.find("queue '" + name.str() +
+                               "': capacity 16777216 slots x max_message 67108864 needs"),
+            std::string::npos)
+      << queue.message;
+  const test::Thrown pipe = test::thrown_by(
+      [&] { (void)Pipe::create(name, {.capacity = 1u << 24, .max_message = 64u << 20}); });
+  EXPECT_EQ(pipe.code, invalid);
+  EXPECT_NE(pipe.message.find("more than an object may have"), std::string::npos) << pipe.message;
+  EXPECT_EQ(test::thrown_by([&] { (void)ByteQueue::open(name); }).code,
+            test::code_of(Errc::not_found));
+}
+
 TEST(ByteQueue, OpenOrCreateKeepsTheFirstConfig) {
   const ScopedName name("q-ooc");
   auto a = ByteQueue::open_or_create(name, {.capacity = 4, .max_message = 10});

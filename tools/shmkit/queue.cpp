@@ -15,8 +15,8 @@
 namespace shmkit::cli {
 namespace {
 
-constexpr std::uint32_t kMaxCapacity = std::uint32_t{1} << 24;  // ByteQueue's limits
-constexpr std::uint64_t kMaxMessage = std::uint64_t{64} << 20;
+constexpr std::uint32_t kMaxCapacity = detail::kQueueMaxSlots;  // ByteQueue's limits
+constexpr std::uint64_t kMaxMessage = detail::kQueueMaxMessage;
 
 // A usage error unless the queue's memory (capacity rounded up to a power of
 // two, times a slot of max-msg and a header) is within one object's limit.

@@ -156,10 +156,19 @@ constexpr std::uint64_t queue_slots_offset() noexcept {
   return round_up(sizeof(QueueHead), 2 * kCacheLine);
 }
 
+// Bytes of a data area of `head_bytes`, then `rings` rings of `slot_count`
+// slots of `max_message`. At most 2 x 2^24 slots of 64 MiB + 16 bytes: no
+// overflow in 64 bits.
+constexpr std::uint64_t ring_area_size(std::uint64_t head_bytes, unsigned rings,
+                                       std::uint32_t slot_count,
+                                       std::uint32_t max_message) noexcept {
+  return head_bytes + std::uint64_t{rings} * slot_count * slot_size_for(max_message);
+}
+
 // Bytes of the data area of a queue of `slot_count` slots of `max_message`.
 constexpr std::uint64_t queue_data_size(std::uint32_t slot_count,
                                         std::uint32_t max_message) noexcept {
-  return queue_slots_offset() + std::uint64_t{slot_count} * slot_size_for(max_message);
+  return ring_area_size(queue_slots_offset(), 1, slot_count, max_message);
 }
 static_assert(offsetof(QueueHead, producers) == 256);
 static_assert(offsetof(QueueHead, consumers) == 256 + 64 * 64);

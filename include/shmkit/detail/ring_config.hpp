@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "shmkit/detail/queue_layout.hpp"
+#include "shmkit/detail/segment_layout.hpp"
 #include "shmkit/error.hpp"
 
 // The slot-ring configuration rule shared by queues and pipes.
@@ -25,6 +26,23 @@ inline std::uint32_t ring_slot_count(const std::string& what, std::uint32_t capa
                     " and max_message 1.." + std::to_string(kQueueMaxMessage));
   }
   return std::max<std::uint32_t>(2, std::bit_ceil(capacity));
+}
+
+// The data-area bytes of `rings` rings of `slot_count` slots of `max_message`
+// after `head_bytes`, after checking they are within the object size limit:
+// each setting may be in range and their product not.
+inline std::uint64_t ring_data_size(const std::string& what, std::uint64_t head_bytes,
+                                    unsigned rings, std::uint32_t slot_count,
+                                    std::uint32_t max_message) {
+  const std::uint64_t bytes = ring_area_size(head_bytes, rings, slot_count, max_message);
+  if (bytes > kMaxDataSize) {
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                what + ": capacity " + std::to_string(slot_count) + " slots x max_message " +
+                    std::to_string(max_message) + " needs " + std::to_string(bytes) +
+                    " bytes, more than an object may have (" + std::to_string(kMaxDataSize) +
+                    "): lower one of them");
+  }
+  return bytes;
 }
 
 }  // namespace shmkit::detail
