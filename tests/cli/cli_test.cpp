@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -439,6 +440,36 @@ TEST_F(CliRm, StaleRemovesOnlyObjectsWhoseAttachedProcessesAllDied) {
   const test::CommandResult again = shmkit({"rm", "--stale"});
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(again.out, "");
+}
+
+// A creator killed between making its file and recording itself in it (a
+// few microseconds) leaves a file that names nobody: empty, or reserved and
+// all zero. Left so for over a minute it is abandoned, and rm --stale removes
+// it; a younger one may be a creator at work, and stays.
+TEST_F(CliRm, StaleRemovesAFileLeftEmptyOrUnwrittenForOverAMinute) {
+  write_file(path_of("empty-old"), "");
+  write_file(path_of("zero-old"), std::string(4096, '\0'));
+  write_file(path_of("empty-new"), "");
+  write_file(path_of("junk-old"), "hello, not shared memory");
+  const auto two_minutes_ago = fs::file_time_type::clock::now() - std::chrono::minutes(2);
+  for (const char* old : {"empty-old", "zero-old", "junk-old"}) {
+    fs::last_write_time(path_of(old), two_minutes_ago);
+  }
+  const json list = shmkit_json({"ls", "--json"});
+  for (const auto& [name, stale] : std::vector<std::pair<std::string, bool>>{
+           {"empty-old", true}, {"zero-old", true}, {"empty-new", false}, {"junk-old", false}}) {
+    EXPECT_EQ(ls_entry(list, name)->at("stale"), stale) << name;
+  }
+  const test::CommandResult stat = shmkit({"stat", "empty-old"});
+  EXPECT_EQ(stat.exit_code, 1);
+  EXPECT_NE(stat.err.find("abandoned; 'shmkit rm --stale' removes it"), std::string::npos)
+      << stat.err;
+
+  const test::CommandResult r = shmkit({"rm", "--stale"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "removed empty-old\nremoved zero-old\n");
+  EXPECT_TRUE(fs::exists(path_of("empty-new")));
+  EXPECT_TRUE(fs::exists(path_of("junk-old")));
 }
 
 // An object name that is a symbolic link is never followed, and every

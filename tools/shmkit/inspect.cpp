@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "list_chunks.hpp"
@@ -55,6 +56,11 @@ void stat_file_itself(ObjectInfo& info) {
   if (fs::is_regular_file(status)) {
     const std::uintmax_t size = fs::file_size(info.path, ec);
     if (!ec) info.file_size = static_cast<std::uint64_t>(size);
+    const fs::file_time_type written = fs::last_write_time(info.path, ec);
+    if (!ec) {
+      info.unwritten_for = std::chrono::duration_cast<std::chrono::seconds>(
+          fs::file_time_type::clock::now() - written);
+    }
   }
 }
 
@@ -98,7 +104,13 @@ ObjectInfo inspect(const std::string& name, const std::string& directory) {
   if (info.error == Errc::invalid_name || info.error == Errc::not_found) return info;
   info.initialising_creator = initialising_creator(name, directory);
   info.initialising = info.initialising_creator.has_value() || info.error == Errc::timeout;
-  info.stale = info.initialising_creator.has_value() && !is_alive(*info.initialising_creator);
+  // Not ready and naming no creator: empty, or reserved and all zero. A
+  // creator records itself microseconds after it makes the file, so one
+  // left so for kAbandonedAfter was made by a creator killed before that.
+  info.abandoned = !info.initialising_creator && info.error == Errc::timeout &&
+                   info.unwritten_for && *info.unwritten_for >= kAbandonedAfter;
+  info.stale = (info.initialising_creator.has_value() && !is_alive(*info.initialising_creator)) ||
+               info.abandoned;
   return info;
 }
 

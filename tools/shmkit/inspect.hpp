@@ -39,18 +39,27 @@ struct ObjectInfo {
   std::optional<ProcessIdentity> initialising_creator;
   // The attach table (valid objects only).
   std::vector<ProcessStatus> attached;
+  // Not ready, naming no creator, and unwritten for kAbandonedAfter: its
+  // creator was killed before it recorded itself.
+  bool abandoned = false;
   // What `shmkit rm --stale` removes: a valid object whose attached processes
   // are all dead (attachers_all_dead), a list chunk whose list is gone
-  // (is_orphan_chunk), or one stuck initialising whose creator died.
+  // (is_orphan_chunk), one stuck initialising whose creator died, or an
+  // abandoned one.
   bool stale = false;
   // From the file itself, for objects that could not be opened.
   std::optional<std::uint64_t> file_size;
   std::optional<std::uint32_t> file_mode;
+  std::optional<std::chrono::seconds> unwritten_for;  // since its last write
 };
 
 // A valid list chunk (NAME.i<k>, NAME.d<k>) whose list NAME does not exist:
 // nothing will ever map it again.
 bool is_orphan_chunk(const ObjectInfo& info);
+
+// How long a file that is not ready and names no creator must have been left
+// unwritten to count as abandoned.
+inline constexpr std::chrono::seconds kAbandonedAfter{60};
 
 // Inspects the object NAME in `directory`; never throws for a problem with the
 // object itself (that goes into `error` and `problem`).

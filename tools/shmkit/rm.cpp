@@ -96,8 +96,9 @@ Command add_rm_command(CLI::App& main_app, const GlobalOptions& global) {
   });
   app->footer(
       "Stale: an object with at least one attached process and all of its attached processes\n"
-      "dead (killed while attached), an object stuck being created whose creator died, or a\n"
-      "list chunk whose list is gone.\n"
+      "dead (killed while attached), an object stuck being created whose creator died, a\n"
+      "list chunk whose list is gone, or a file left empty or unwritten for over a minute\n"
+      "(its creator was killed before it recorded itself, which it does at once).\n"
       "An object with no attached process at all (every process closed it cleanly) is not\n"
       "stale: it is kept on purpose. Objects that fail validation are left alone.\n"
       "A list is removed with its chunk objects (NAME.i<k>, NAME.d<k>). A chunk is not removed\n"

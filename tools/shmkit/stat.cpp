@@ -106,7 +106,11 @@ Command add_stat_command(CLI::App& main_app, const GlobalOptions& global) {
   return {app, [options, &global] {
             ObjectInfo info = inspect(options->name, global.directory);
             if (!info.segment) {
-              print_error(info.problem);
+              print_error(info.problem +
+                          (info.abandoned
+                               ? " (unwritten for " + std::to_string(info.unwritten_for->count()) +
+                                     " s: abandoned; 'shmkit rm --stale' removes it)"
+                               : ""));
               return kExitFailure;
             }
             const Report report = describe(info);
