@@ -90,7 +90,7 @@ Pipe::Pipe(Segment segment, int end) : segment_(std::move(segment)), end_(end) {
   const std::span<std::byte> area = segment_.data();
   head_ = std::launder(reinterpret_cast<PipeHead*>(area.data()));  // NOLINT: mapped layout
   slot_count_ = head_->slot_count;
-  send_slots_ = slot_count_;
+  send_slots_.store(slot_count_, std::memory_order_relaxed);
   max_message_ = head_->max_message;
   slot_size_ = head_->slot_size;
   const bool shape_ok = slot_count_ >= 2 && slot_count_ <= kMaxSlots &&
@@ -149,13 +149,16 @@ Pipe::Pipe(Pipe&& other) noexcept
       head_cache_(other.head_cache_),
       sent_(other.sent_),
       released_(other.released_),
-      send_block_(other.send_block_),
+      closed_here_(other.closed_here_.load(std::memory_order_relaxed)),
+      reserved_(other.reserved_),
       recv_pos_(other.recv_pos_),
       slot_count_(other.slot_count_),
       max_message_(other.max_message_),
       slot_size_(other.slot_size_),
-      send_slots_(other.send_slots_),
-      peeked_at_(other.peeked_at_) {}
+      send_slots_(other.send_slots_.load(std::memory_order_relaxed)),
+      peeked_at_(other.peeked_at_),
+      next_peer_look_(other.next_peer_look_),
+      dead_peer_(other.dead_peer_) {}
 
 Pipe& Pipe::operator=(Pipe&& other) noexcept {
   if (this != &other) {
@@ -184,7 +187,11 @@ bool Pipe::peer_gone() const {
   // An end nobody holds yet (the peer has not opened) is not gone; a dead
   // holder is.
   const std::uint64_t who = head_->ends[1 - end_].who.load(std::memory_order_acquire);
-  return who != 0 && !is_alive(ProcessIdentity::unpack(who));
+  if (who == 0) return false;
+  if (who == dead_peer_) return true;
+  if (is_alive(ProcessIdentity::unpack(who))) return false;
+  dead_peer_ = who;  // dead for good: no need to read /proc for it again
+  return true;
 }
 
 void Pipe::throw_too_large(std::size_t bytes) const {
@@ -204,7 +211,8 @@ void Pipe::wake_peer(std::atomic<std::uint32_t>& word) noexcept {
 }
 
 bool Pipe::refresh_head() const {
-  if (send_block_ != 0) return false;  // send_slots_ is 0: no room, ever
+  // send_slots_ is 0 while reserved or closed: no room, ever.
+  if (send_slots_.load(std::memory_order_relaxed) == 0) return false;
   // The cached head says full: read the consumer's. acquire pairs with its
   // store in release(): its reading of the slots below head is done. seq_cst
   // for the re-check in sleep_on() (Dekker with [R2] there).
@@ -220,24 +228,25 @@ bool Pipe::refresh_head() const {
 }
 
 std::span<std::byte> Pipe::try_reserve() {
-  if ((send_block_ & kReserved) != 0) {
+  if (reserved_) {
     throw std::logic_error("pipe '" + segment_.name() +
                            "': try_reserve() while a reserved slot is not committed");
   }
   if (closed() || !can_send()) return {};
   detail::prefetch_slot_for_write(slot(end_, send_pos_ + detail::kSlotPrefetchAhead));
-  block_sends(kReserved);
+  reserved_ = true;
+  send_slots_.store(0, std::memory_order_relaxed);
   return {payload(end_, send_pos_), max_message_};
 }
 
 void Pipe::commit(std::size_t length) {
-  if ((send_block_ & kReserved) == 0) {
+  if (!reserved_) {
     throw std::logic_error("pipe '" + segment_.name() +
                            "': commit() without a successful try_reserve()");
   }
   check_size(length);
-  unblock_sends(kReserved);
-  if ((send_block_ & kEndClosed) != 0) {
+  unblock_sends();
+  if (closed_here_.load(std::memory_order_relaxed)) {
     throw Error(Errc::closed,
                 "pipe '" + segment_.name() + "': this end was closed before commit()");
   }
@@ -245,21 +254,20 @@ void Pipe::commit(std::size_t length) {
 }
 
 QueueStatus Pipe::no_room() const {
-  if ((send_block_ & kReserved) != 0) {
+  if (reserved_) {
     throw std::logic_error("pipe '" + segment_.name() +
                            "': a send while a reserved slot is not committed");
   }
-  return (send_block_ & kEndClosed) != 0 ? QueueStatus::closed : QueueStatus::full;
+  return closed_here_.load(std::memory_order_relaxed) ? QueueStatus::closed : QueueStatus::full;
 }
 
-void Pipe::block_sends(std::uint8_t reason) noexcept {
-  send_block_ |= reason;
-  send_slots_ = 0;
-}
-
-void Pipe::unblock_sends(std::uint8_t reason) noexcept {
-  send_block_ &= static_cast<std::uint8_t>(~reason);
-  if (send_block_ == 0) send_slots_ = slot_count_;
+void Pipe::unblock_sends() noexcept {
+  reserved_ = false;
+  // seq_cst store, then seq_cst load; close() stores closed_here_ then 0
+  // here, both seq_cst: either we see closed_here_ and store 0 ourselves, or
+  // close()'s store of 0 comes after ours. Sends stay refused after close().
+  send_slots_.store(slot_count_, std::memory_order_seq_cst);
+  if (closed_here_.load(std::memory_order_seq_cst)) send_slots_.store(0, std::memory_order_relaxed);
 }
 
 void Pipe::throw_release_without_peek() {
@@ -324,7 +332,11 @@ QueueStatus Pipe::wait_readable(platform::Deadline deadline) {
     if (peer_closed()) return can_recv() ? QueueStatus::ok : QueueStatus::closed;
     const Wake wake =
         sleep_on(control.data_seq, control.consumer_waiting, &Pipe::can_recv, deadline);
-    if (wake == Wake::timed_out) return can_recv() ? QueueStatus::ok : QueueStatus::timed_out;
+    if (wake == Wake::timed_out) {
+      if (can_recv()) return QueueStatus::ok;
+      if (!peer_gone_at_deadline()) return QueueStatus::timed_out;
+      return can_recv() ? QueueStatus::ok : QueueStatus::closed;
+    }
     if (wake == Wake::check_peer && !can_recv() && peer_gone()) {
       return can_recv() ? QueueStatus::ok : QueueStatus::closed;
     }
@@ -334,18 +346,42 @@ QueueStatus Pipe::wait_readable(platform::Deadline deadline) {
 QueueStatus Pipe::wait_writable(platform::Deadline deadline) {
   detail::SpscControl& control = head_->control[end_];
   for (;;) {
-    if (peer_closed()) return QueueStatus::closed;
+    // acquire: pairs with close()'s seq_cst store, before its wake-up.
+    if (peer_closed() || closed_here_.load(std::memory_order_acquire)) return QueueStatus::closed;
     if (can_send()) return QueueStatus::ok;
-    const Wake wake =
-        sleep_on(control.space_seq, control.producer_waiting, &Pipe::can_send, deadline);
-    if (wake == Wake::timed_out) return can_send() ? QueueStatus::ok : QueueStatus::timed_out;
+    const Wake wake = sleep_on(control.space_seq, control.producer_waiting,
+                               &Pipe::can_send_or_closed_here, deadline);
+    if (wake == Wake::timed_out) {
+      if (can_send()) return QueueStatus::ok;
+      return peer_gone_at_deadline() ? QueueStatus::closed : QueueStatus::timed_out;
+    }
     if (wake == Wake::check_peer && !can_send() && peer_gone()) return QueueStatus::closed;
   }
 }
 
+bool Pipe::can_send_or_closed_here() const {
+  // seq_cst: read after sleep_on()'s load of the word, which close() bumps
+  // after it stores closed_here_; a close() in between moves the word.
+  return can_send() || closed_here_.load(std::memory_order_seq_cst);
+}
+
+bool Pipe::peer_gone_at_deadline() {
+  // A deadline shorter than the check interval never reaches sleep_on()'s
+  // check_peer: without a look here, a caller looping on short timeouts
+  // would wait forever on a dead peer. At most once per check interval.
+  if (peer_closed()) return true;
+  const std::uint64_t who = head_->ends[1 - end_].who.load(std::memory_order_acquire);
+  if (who != 0 && who == dead_peer_) return true;  // found dead before
+  const Clock::time_point now = Clock::now();
+  if (now < next_peer_look_) return false;
+  next_peer_look_ = now + sync::kDeadOwnerCheck;
+  return peer_gone();
+}
+
 void Pipe::close() noexcept {
   if (head_ == nullptr) return;
-  block_sends(kEndClosed);
+  closed_here_.store(true, std::memory_order_seq_cst);  // see unblock_sends()
+  send_slots_.store(0, std::memory_order_seq_cst);
   head_->ends[end_].closed.store(1, std::memory_order_seq_cst);
   // Wake a peer asleep in recv (it sees closed) or in send.
   detail::SpscControl& out = head_->control[end_];
@@ -354,6 +390,10 @@ void Pipe::close() noexcept {
   detail::SpscControl& in = head_->control[1 - end_];
   in.space_seq.fetch_add(1, std::memory_order_release);
   platform::futex_wake_all(in.space_seq);
+  // And a send of ours asleep for room, if close() came from another thread:
+  // it sees closed_here_ (wait_writable()).
+  out.space_seq.fetch_add(1, std::memory_order_release);
+  platform::futex_wake_all(out.space_seq);
 }
 
 }  // namespace shmkit

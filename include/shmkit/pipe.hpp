@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -44,7 +45,9 @@
 // released), if any, is delivered again (at least once for that one).
 //
 // Threads: one thread may send while another receives on the same handle;
-// two threads must not send (or receive) at once on one end.
+// two threads must not send (or receive) at once on one end. close() may
+// come from any thread: a send asleep waiting for room then returns
+// `closed`, and so does every send after it.
 
 namespace shmkit {
 
@@ -125,7 +128,7 @@ class Pipe {
   void close() noexcept;
   // True once this end or the peer's was closed: nothing more can be sent.
   [[nodiscard]] bool closed() const noexcept {
-    return (send_block_ & kEndClosed) != 0 || peer_closed();
+    return closed_here_.load(std::memory_order_relaxed) || peer_closed();
   }
   [[nodiscard]] int end() const noexcept { return end_; }
   [[nodiscard]] bool peer_alive() const;
@@ -140,6 +143,7 @@ class Pipe {
   enum class Wake { ready, timed_out, check_peer };
   [[nodiscard]] bool peer_closed() const noexcept;
   [[nodiscard]] bool peer_gone() const;
+  [[nodiscard]] bool peer_gone_at_deadline();
   void check_size(std::size_t bytes) const;
   [[noreturn]] void throw_too_large(std::size_t bytes) const;
   [[noreturn]] void throw_bad_length(std::uint32_t length) const;
@@ -147,16 +151,17 @@ class Pipe {
   QueueStatus wait_writable(platform::Deadline deadline);
   Wake sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting,
                 bool (Pipe::*ready)() const, platform::Deadline deadline);
-  [[nodiscard]] bool can_send() const;      // throws corrupt
-  [[nodiscard]] bool refresh_head() const;  // can_send() once the cached head says full
+  [[nodiscard]] bool can_send() const;                 // throws corrupt
+  [[nodiscard]] bool can_send_or_closed_here() const;  // wait_writable()'s ready
+  [[nodiscard]] bool refresh_head() const;             // can_send() once the cached head says full
   [[nodiscard]] bool can_recv() const noexcept;
   std::uint32_t ready_length() const;
   void finish_send(std::uint32_t length) noexcept;
   // try_send() with no room: full, closed (this end closed), or throws (a
   // reservation is held).
   QueueStatus no_room() const;
-  void block_sends(std::uint8_t reason) noexcept;
-  void unblock_sends(std::uint8_t reason) noexcept;
+  // Room for sends again after a reservation, unless close() ran meanwhile.
+  void unblock_sends() noexcept;
   [[noreturn]] static void throw_release_without_peek();
   std::optional<std::span<const std::byte>> peek_next();
   void release_next() noexcept;
@@ -176,25 +181,34 @@ class Pipe {
   // (released_) yet: the first of each is seq_cst (see finish_send()).
   bool sent_ = false;
   bool released_ = false;
-  // Why this handle refuses sends (see send_slots_): kEndClosed once close()
-  // ran, kReserved while a try_reserve() slot is not committed.
-  static constexpr std::uint8_t kEndClosed = 1;
-  static constexpr std::uint8_t kReserved = 2;
-  std::uint8_t send_block_ = 0;
+  // Why this handle refuses sends (see send_slots_): closed_here_ once
+  // close() ran, on any thread; reserved_ while a try_reserve() slot is not
+  // committed (the sending thread's own).
+  std::atomic<bool> closed_here_{false};
+  bool reserved_ = false;
   std::uint64_t recv_pos_ = 0;  // next position in ring 1 - end_
   // Validated copies of the immutable head.
   std::uint32_t slot_count_ = 0;
   std::uint32_t max_message_ = 0;
   std::uint64_t slot_size_ = 0;
-  // slot_count_, or 0 while send_block_ is not 0: the sending path's room
-  // check then fails and its slow path, no_room(), says why. No test of its
-  // own on that path, which is sensitive to every instruction (see
+  // slot_count_, or 0 while reserved_ or closed_here_: the sending path's
+  // room check then fails and its slow path, no_room(), says why. No test of
+  // its own on that path, which is sensitive to every instruction (see
   // try_peek()): a byte tested there made pipe.pingpong_spin's p50 about
-  // 198 ns against 164 and the stream 9% slower, interleaved.
-  std::uint32_t send_slots_ = 0;
+  // 198 ns against 164 and the stream 9% slower, interleaved. Atomic because
+  // close() may run on another thread than the sender's; its relaxed load is
+  // the plain load it was.
+  std::atomic<std::uint32_t> send_slots_{0};
   // recv_pos_ + 1 of the message try_peek() returned; release() checks it,
   // and a recv, which moves recv_pos_, makes it stale.
   std::uint64_t peeked_at_ = 0;
+  // When a wait that reaches its deadline may next look whether the peer is
+  // gone: at most once per sync::kDeadOwnerCheck, so that a loop of poll(0)
+  // does not read /proc every time.
+  std::chrono::steady_clock::time_point next_peer_look_{};
+  // The peer's packed identity once found dead (0: none): the same word in
+  // ends[1 - end_].who is dead without a look; a new holder's is not.
+  mutable std::uint64_t dead_peer_ = 0;
 };
 
 // --- The sending fast path, inline: a message costs a few tens of
@@ -221,7 +235,7 @@ inline void Pipe::check_size(std::size_t bytes) const {
 }
 
 inline bool Pipe::can_send() const {
-  return send_pos_ - head_cache_ < send_slots_ || refresh_head();
+  return send_pos_ - head_cache_ < send_slots_.load(std::memory_order_relaxed) || refresh_head();
 }
 
 inline bool Pipe::can_recv() const noexcept {

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -357,6 +358,63 @@ TEST(Pipe, RecvBlockedWhenThePeerIsKilledReturnsClosed) {
   std::string got;
   EXPECT_EQ(a.recv_for(got, test::kGenerous), QueueStatus::closed);
   killer.join();
+}
+
+// A send asleep waiting for room is ended by a close() from another thread
+// of the same handle (a common way to shut a sender down), and every send
+// after it returns closed; the peer drains what was sent, then gets closed.
+TEST(Pipe, ACloseFromAnotherThreadEndsASendWaitingForRoom) {
+  const ScopedName name("p-close-mt");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 16});
+  auto b = Pipe::open(name);
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(a.try_send(bytes(std::to_string(i))), QueueStatus::ok);
+  QueueStatus blocked = QueueStatus::ok;
+  std::atomic<bool> done{false};
+  std::thread sender([&] {
+    blocked = a.send(bytes("blocked"));
+    done.store(true);
+  });
+  auto* h = reinterpret_cast<detail::PipeHead*>(a.segment().data().data());  // NOLINT
+  EXPECT_TRUE(test::eventually([&] { return h->control[0].producer_waiting.load() != 0; }));
+  a.close();
+  const bool ended = test::eventually([&] { return done.load(); });
+  EXPECT_TRUE(ended) << "the send slept on after close()";
+  if (!ended) b.close();  // its peer's close ends it in any case, so the test can end
+  sender.join();
+  EXPECT_EQ(blocked, QueueStatus::closed);
+  EXPECT_EQ(a.try_send(bytes("late")), QueueStatus::closed);
+  std::string got;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(b.try_recv(got), QueueStatus::ok);
+    EXPECT_EQ(got, std::to_string(i));
+  }
+  EXPECT_EQ(b.try_recv(got), QueueStatus::closed);
+}
+
+// Waits shorter than the dead-peer check interval still notice a dead peer:
+// each one looks at its deadline (at most once per interval), so a loop on
+// short timeouts ends with closed instead of timing out for ever.
+TEST(Pipe, WaitsShorterThanTheCheckIntervalNoticeADeadPeer) {
+  const ScopedName name("p-dead-short");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 8});
+  const pid_t child = test::pipe_end_holder(name, {"last"});
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::kill(child, SIGKILL), 0);
+  ASSERT_EQ(test::wait_exit_code(child), test::kKilled);
+  std::string got;
+  ASSERT_EQ(a.recv_for(got, 5ms), QueueStatus::ok);
+  EXPECT_EQ(got, "last");
+  EXPECT_EQ(a.recv_for(got, 5ms), QueueStatus::closed);
+  EXPECT_TRUE(a.poll(0ms));
+  QueueStatus st{};
+  while ((st = a.try_send(bytes("x"))) == QueueStatus::ok) {
+  }
+  ASSERT_EQ(st, QueueStatus::full);
+  // The look is at most once per interval: within a few short waits.
+  QueueStatus sent = QueueStatus::timed_out;
+  for (int i = 0; i < 100 && sent == QueueStatus::timed_out; ++i)
+    sent = a.send_for(bytes("x"), 5ms);
+  EXPECT_EQ(sent, QueueStatus::closed);
 }
 
 TEST(Pipe, ThirdOpenFailsWhileBothEndsAreLiveAndDeadEndIsTakenOver) {
