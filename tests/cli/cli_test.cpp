@@ -571,6 +571,52 @@ TEST_F(CliUsage, MalformedCommandLinesExitTwo) {
   EXPECT_TRUE(fs::is_empty(dir_.path()));
 }
 
+// A usage error's line names the mistake in the words of the command line, and
+// its hint names the help of the command the mistake was made in. The fixture
+// puts "--dir DIR" first.
+TEST_F(CliUsage, UsageErrorsNameTheMistakeAndTheRightHelp) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string err;
+  };
+  const std::vector<Case> cases{
+      // An unknown option comes before a missing required argument.
+      {{"stat", "-x"}, "shmkit: unknown option '-x'\nRun 'shmkit stat --help' for usage.\n"},
+      {{"create", "--size", "1", "--bogus=3"},
+       "shmkit: unknown option '--bogus'\nRun 'shmkit create --help' for usage.\n"},
+      {{"queue", "bogus"},
+       "shmkit: 'bogus' is not a queue command (queue commands: create)\n"
+       "Run 'shmkit queue --help' for usage.\n"},
+      {{"bogus"},
+       "shmkit: unknown command 'bogus' (commands: create, ls, stat, rm, demo, lock, queue, put, "
+       "get)\nRun 'shmkit --help' for usage.\n"},
+      // A global option is global whatever command follows; one after the
+      // command is that command's.
+      {{"--bogus", "ls"}, "shmkit: unknown option '--bogus'\nRun 'shmkit --help' for usage.\n"},
+      {{"ls", "--bogus"}, "shmkit: unknown option '--bogus'\nRun 'shmkit ls --help' for usage.\n"},
+      {{"queue", "create", "q", "--bogus"},
+       "shmkit: unknown option '--bogus'\nRun 'shmkit queue create --help' for usage.\n"},
+      {{"stat", "a", "b"},
+       "shmkit: unexpected argument 'b'\nRun 'shmkit stat --help' for usage.\n"},
+      {{"create", "x", "--size", "1", "--size", "2"},
+       "shmkit: --size given 2 times; give it once\nRun 'shmkit create --help' for usage.\n"},
+      {{"queue", "create", "q", "--capacity", "2", "--max-msg", "8", "--capacity", "4"},
+       "shmkit: --capacity given 2 times; give it once\n"
+       "Run 'shmkit queue create --help' for usage.\n"},
+      {{"ls", "--dir", "/nonexistent"},
+       "shmkit: --dir given 2 times; give it once\nRun 'shmkit --help' for usage.\n"},
+  };
+  for (const Case& c : cases) {
+    const test::CommandResult r = shmkit(c.args);
+    std::string joined;
+    for (const auto& a : c.args) joined += a + " ";
+    EXPECT_EQ(r.exit_code, 2) << joined;
+    EXPECT_EQ(r.err, c.err) << joined;
+    EXPECT_EQ(r.out, "") << joined;
+  }
+  EXPECT_TRUE(fs::is_empty(dir_.path()));
+}
+
 TEST_F(CliUsage, NoCommandPrintsHelpAndExitsTwo) {
   const test::CommandResult r = test::run_command({kCli});
   EXPECT_EQ(r.exit_code, 2);

@@ -10,6 +10,7 @@
 #include "shmkit/error.hpp"
 #include "shmkit/platform/shm_file.hpp"
 #include "std_fds.hpp"
+#include "usage.hpp"
 
 // shmkit: the command-line tool. Parses the command line (CLI11), runs one
 // subcommand, and maps every outcome to an exit code: 0 ok, 1 runtime error
@@ -37,22 +38,6 @@ constexpr const char* kFooter =
     "Output to a pipe whose reader has gone (like 'head') is a runtime error, not SIGPIPE.\n"
     "Run 'shmkit COMMAND --help' for each command's options.";
 
-// "shmkit queue create --help": the help of the deepest command parsed so far.
-std::string help_command(const CLI::App& app) {
-  std::string path = "shmkit";
-  const CLI::App* current = &app;
-  for (;;) {
-    const CLI::App* next = nullptr;
-    for (const CLI::App* sub : current->get_subcommands()) {
-      if (sub->parsed()) next = sub;
-    }
-    if (next == nullptr) break;
-    path += " " + next->get_name();
-    current = next;
-  }
-  return path + " --help";
-}
-
 int run(int argc, char** argv) {
   CLI::App app(
       "Create, list, inspect and remove shmkit shared-memory objects; lock, queue and demo "
@@ -75,14 +60,16 @@ int run(int argc, char** argv) {
       add_rm_command(app, global),     add_demo_command(app, global), add_lock_command(app, global),
       add_queue_command(app, global),  add_put_command(app, global),  add_get_command(app, global)};
 
+  const UsageErrors usage_errors(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
       return app.exit(e);  // --help, --version
     }
-    print_error(std::string(e.what()));
-    std::cerr << "Run '" << help_command(app) << "' for usage.\n";
+    const UsageError usage = usage_errors.explain(e);
+    print_error(usage.message);
+    std::cerr << "Run '" << usage.command << " --help' for usage.\n";
     return kExitUsage;
   }
 
