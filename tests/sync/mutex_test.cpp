@@ -462,8 +462,11 @@ TEST(Mutex, AThreadsFirstLockThrowsWhenItCannotReadItsIdentity) {
   Mutex mutex = Mutex::create(name);
   test::Thrown thrown;
   std::thread first([&] {
-    const test::NoFreeDescriptors none;
-    thrown = test::thrown_by([&] { (void)mutex.lock(); });
+    // Freed as the exception leaves the lambda, before it is looked at.
+    thrown = test::thrown_by([&] {
+      const test::NoFreeDescriptors none;
+      (void)mutex.lock();
+    });
   });
   first.join();
   EXPECT_EQ(thrown.code, std::errc::too_many_files_open) << thrown.message;
