@@ -832,9 +832,15 @@ QueueStatus ByteQueue::read(Message& out, bool wait, platform::Deadline deadline
     if (length == detail::kQueueTombstone) {  // a dead or closed-out producer's slot
       release(pos);
       clear_pending(*c.holder);
-      // Skipping is bounded by the deadline too (a corrupted tail far ahead
-      // of head would otherwise make a long run of recovered tombstones).
-      if (deadline && Clock::now() >= *deadline) return QueueStatus::timed_out;
+      // Past the deadline, skipping goes on only through slots ready now: a
+      // message right behind a dead producer's slot is still taken (a zero
+      // timeout that recovered the slot returns it), and no wait or recovery
+      // follows (a corrupted tail far ahead of head would otherwise make a
+      // long run of recovered tombstones).
+      if (deadline && Clock::now() >= *deadline) {
+        const QueueStatus now = read(out, false, std::nullopt);  // no wait, no recovery
+        return now == QueueStatus::empty ? QueueStatus::timed_out : now;
+      }
       continue;
     }
     if (length == detail::kQueueTombstone - 1) {

@@ -372,6 +372,32 @@ void expect_dead_sleeper_dropped(bool consumer_dies) {
   EXPECT_EQ(word.load(), before);
 }
 
+// A message right behind a killed producer's reservation: one pop_for with a
+// zero timeout recovers the dead slot, skips it, and returns the message
+// (before, it returned timed_out and only a second call got the message).
+TEST(ByteQueueCrash, AZeroTimeoutPopTakesTheMessageBehindADeadProducersSlot) {
+  const ScopedName name("q-dead-zero");
+  auto q = ByteQueue::create(name, {.capacity = 4, .max_message = 16});
+  const test::Pipe reserved;
+  const pid_t producer = test::fork_child([&] {
+    auto mine = ByteQueue::open(name);
+    ByteQueue::Reservation r;
+    check_in_child(mine.try_reserve(r) == QueueStatus::ok, "reserve");
+    reserved.send();
+    for (;;) ::pause();
+  });
+  ASSERT_TRUE(reserved.receive());
+  ASSERT_EQ(::kill(producer, SIGKILL), 0);
+  ASSERT_EQ(test::wait_exit_code(producer), test::kKilled);
+  const std::string after = "after";
+  ASSERT_EQ(q.push(std::as_bytes(std::span(after))), QueueStatus::ok);
+  std::string got;
+  EXPECT_EQ(q.try_pop(got), QueueStatus::empty);  // the try form never recovers
+  EXPECT_EQ(q.pop_for(got, 0ms), QueueStatus::ok);
+  EXPECT_EQ(got, "after");
+  EXPECT_EQ(q.pop_for(got, 0ms), QueueStatus::timed_out);
+}
+
 TEST(ByteQueueCrash, AConsumerKilledAsleepCostsTheProducersNoWakeUps) {
   expect_dead_sleeper_dropped(/*consumer_dies=*/true);
 }
