@@ -157,8 +157,8 @@ Pipe::Pipe(Pipe&& other) noexcept
       slot_size_(other.slot_size_),
       send_slots_(other.send_slots_.load(std::memory_order_relaxed)),
       peeked_at_(other.peeked_at_),
-      next_peer_look_(other.next_peer_look_),
-      dead_peer_(other.dead_peer_) {}
+      next_peer_look_(other.next_peer_look_.load(std::memory_order_relaxed)),
+      dead_peer_(other.dead_peer_.load(std::memory_order_relaxed)) {}
 
 Pipe& Pipe::operator=(Pipe&& other) noexcept {
   if (this != &other) {
@@ -188,9 +188,9 @@ bool Pipe::peer_gone() const {
   // holder is.
   const std::uint64_t who = head_->ends[1 - end_].who.load(std::memory_order_acquire);
   if (who == 0) return false;
-  if (who == dead_peer_) return true;
+  if (who == dead_peer_.load(std::memory_order_relaxed)) return true;
   if (is_alive(ProcessIdentity::unpack(who))) return false;
-  dead_peer_ = who;  // dead for good: no need to read /proc for it again
+  dead_peer_.store(who, std::memory_order_relaxed);  // dead for good: no look again
   return true;
 }
 
@@ -371,10 +371,12 @@ bool Pipe::peer_gone_at_deadline() {
   // would wait forever on a dead peer. At most once per check interval.
   if (peer_closed()) return true;
   const std::uint64_t who = head_->ends[1 - end_].who.load(std::memory_order_acquire);
-  if (who != 0 && who == dead_peer_) return true;  // found dead before
+  if (who != 0 && who == dead_peer_.load(std::memory_order_relaxed)) return true;
   const Clock::time_point now = Clock::now();
-  if (now < next_peer_look_) return false;
-  next_peer_look_ = now + sync::kDeadOwnerCheck;
+  const std::int64_t ticks = now.time_since_epoch().count();
+  if (ticks < next_peer_look_.load(std::memory_order_relaxed)) return false;
+  next_peer_look_.store((now + sync::kDeadOwnerCheck).time_since_epoch().count(),
+                        std::memory_order_relaxed);
   return peer_gone();
 }
 

@@ -203,12 +203,14 @@ class Pipe {
   // and a recv, which moves recv_pos_, makes it stale.
   std::uint64_t peeked_at_ = 0;
   // When a wait that reaches its deadline may next look whether the peer is
-  // gone: at most once per sync::kDeadOwnerCheck, so that a loop of poll(0)
-  // does not read /proc every time.
-  std::chrono::steady_clock::time_point next_peer_look_{};
+  // gone (steady-clock ticks): at most once per sync::kDeadOwnerCheck, so
+  // that a loop of poll(0) does not read /proc every time.
   // The peer's packed identity once found dead (0: none): the same word in
   // ends[1 - end_].who is dead without a look; a new holder's is not.
-  mutable std::uint64_t dead_peer_ = 0;
+  // Both atomic (relaxed: hints, no data rests on them), as the sending and
+  // the receiving thread may both wait at once.
+  std::atomic<std::int64_t> next_peer_look_{0};
+  mutable std::atomic<std::uint64_t> dead_peer_{0};
 };
 
 // --- The sending fast path, inline: a message costs a few tens of

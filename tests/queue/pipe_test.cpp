@@ -417,6 +417,29 @@ TEST(Pipe, WaitsShorterThanTheCheckIntervalNoticeADeadPeer) {
   EXPECT_EQ(sent, QueueStatus::closed);
 }
 
+// The sending and the receiving thread of one handle may both reach their
+// deadlines at once: their looks at the peer share the handle's hints (TSan
+// checks that they do so without a data race). A live peer is never closed.
+TEST(Pipe, SenderAndReceiverThreadsTimingOutTogetherSeeALivePeer) {
+  const ScopedName name("p-short-mt");
+  auto a = Pipe::create(name, {.capacity = 2, .max_message = 8});
+  auto b = Pipe::open(name);
+  while (a.try_send(bytes("x")) == QueueStatus::ok) {
+  }
+  int sends_timed_out = 0;
+  int recvs_timed_out = 0;
+  std::thread sender([&] {
+    for (int i = 0; i < 50; ++i)
+      sends_timed_out += a.send_for(bytes("y"), 1ms) == QueueStatus::timed_out;
+  });
+  std::string got;
+  for (int i = 0; i < 50; ++i) recvs_timed_out += a.recv_for(got, 1ms) == QueueStatus::timed_out;
+  sender.join();
+  EXPECT_EQ(sends_timed_out, 50);
+  EXPECT_EQ(recvs_timed_out, 50);
+  EXPECT_TRUE(b.peer_alive());
+}
+
 TEST(Pipe, ThirdOpenFailsWhileBothEndsAreLiveAndDeadEndIsTakenOver) {
   const ScopedName name("p-ends");
   auto a = Pipe::create(name, {.capacity = 4, .max_message = 8});
