@@ -462,7 +462,6 @@ TEST(Mutex, AThreadsFirstLockThrowsWhenItCannotReadItsIdentity) {
   Mutex mutex = Mutex::create(name);
   test::Thrown thrown;
   std::thread first([&] {
-    // Freed as the exception leaves the lambda, before it is looked at.
     thrown = test::thrown_by([&] {
       const test::NoFreeDescriptors none;
       (void)mutex.lock();
