@@ -421,8 +421,8 @@ TEST(Mutex, LockForTimesOutWhileAnotherProcessHoldsIt) {
   Mutex mutex = Mutex::create(name);
   const test::Pipe release;
   const pid_t holder = hold_in_child(name, release);
+  ASSERT_NE(holder, -1);  // before the guard: kill(-1) would signal every process
   const test::KillOnExit holder_guard(holder);
-  ASSERT_NE(holder, -1);
   EXPECT_EQ(mutex.lock_for(10ms), LockResult::timed_out);
   EXPECT_EQ(mutex.lock_for(0ms), LockResult::timed_out);
   EXPECT_EQ(mutex.state().waiting(), 0u);
@@ -442,8 +442,8 @@ TEST(Mutex, ALockerOutOfDescriptorsDoesNotTakeALiveHoldersLock) {
   mutex.unlock();
   const test::Pipe release;
   const pid_t holder = hold_in_child(name, release);
+  ASSERT_NE(holder, -1);  // before the guard: kill(-1) would signal every process
   const test::KillOnExit holder_guard(holder);
-  ASSERT_NE(holder, -1);
   {
     const test::NoFreeDescriptors none;
     EXPECT_EQ(mutex.lock_for(50ms), LockResult::timed_out);
