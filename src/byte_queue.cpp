@@ -50,6 +50,14 @@ std::int64_t distance(std::uint64_t a, std::uint64_t b) noexcept {
   return static_cast<std::int64_t>(a - b);
 }
 
+// Whether the process of the record's thread `who` still runs: a claim's
+// lifetime (detail/queue_layout.hpp). A record whose process word is not
+// written yet holds no claim; its thread stands for it.
+bool process_alive(const QueueParticipant& p, std::uint64_t who) noexcept {
+  const std::uint64_t process = p.process.load(std::memory_order_acquire);
+  return is_alive(ProcessIdentity::unpack(process != 0 ? process : who));
+}
+
 bool covers(const QueueParticipant& p, std::uint64_t pos) noexcept {
   const std::uint64_t begin = p.pending_begin.load(std::memory_order_acquire);
   const std::uint64_t end = p.pending_end.load(std::memory_order_acquire);
@@ -258,6 +266,15 @@ QueueParticipant& ByteQueue::register_participant(Role role, std::uint64_t me) {
   for (std::uint32_t i = 0; i < n; ++i) {
     if (records[i].who.load(std::memory_order_relaxed) == me) return found(i);
   }
+  // Read before any claim, as it may throw. Stored after the CAS on `who`
+  // and before our first claim: the claim's index move releases it.
+  const std::uint64_t process = ProcessIdentity::self().pack();
+  auto claimed = [&](std::uint32_t i) -> QueueParticipant& {
+    records[i].pending_begin.store(0, std::memory_order_relaxed);
+    records[i].pending_end.store(0, std::memory_order_relaxed);
+    records[i].process.store(process, std::memory_order_relaxed);
+    return take(i);
+  };
   // Claim a free record, else one of a dead thread that holds no slot. Cases
   // for each CAS: it wins (ours), or another thread claimed it (next one).
   // acquire/release: the record's pending fields belong to whoever won;
@@ -266,16 +283,20 @@ QueueParticipant& ByteQueue::register_participant(Role role, std::uint64_t me) {
     std::uint64_t expected = 0;
     if (records[i].who.compare_exchange_strong(expected, me, std::memory_order_seq_cst,
                                                std::memory_order_relaxed)) {
-      records[i].pending_begin.store(0, std::memory_order_relaxed);
-      records[i].pending_end.store(0, std::memory_order_relaxed);
-      return take(i);
+      return claimed(i);
     }
   }
   for (std::uint32_t i = 0; i < n; ++i) {
     std::uint64_t who = records[i].who.load(std::memory_order_acquire);
     if (who == 0 || is_alive(ProcessIdentity::unpack(who))) continue;
-    const std::uint64_t begin = records[i].pending_begin.load(std::memory_order_relaxed);
-    std::uint64_t end = records[i].pending_end.load(std::memory_order_relaxed);
+    const std::uint64_t begin = records[i].pending_begin.load(std::memory_order_acquire);
+    std::uint64_t end = records[i].pending_end.load(std::memory_order_acquire);
+    // A claim of a live process is finished by whichever of its threads holds
+    // the loan now: it clears the range (release, acquired above) and then
+    // touches the record no more. Until then the record stays its: taking it
+    // over between that thread's commit and its clear would let the clear
+    // wipe our claim.
+    if (begin != end && process_alive(records[i], who)) continue;
     // A real claim covers at most slot_count_ positions; a longer range is
     // garbage (a corrupted record): not worth scanning, treat it as finished.
     bool finished = true;
@@ -289,9 +310,7 @@ QueueParticipant& ByteQueue::register_participant(Role role, std::uint64_t me) {
     if (!finished) continue;
     if (records[i].who.compare_exchange_strong(who, me, std::memory_order_seq_cst,
                                                std::memory_order_relaxed)) {
-      records[i].pending_begin.store(0, std::memory_order_relaxed);
-      records[i].pending_end.store(0, std::memory_order_relaxed);
-      return take(i);
+      return claimed(i);
     }
   }
   throw Error(Errc::full, "queue '" + segment_.name() + "': " + std::to_string(n) + " live " +
@@ -689,20 +708,22 @@ bool ByteQueue::recover(Role role) noexcept {
   // (recorded before the index moved, which we acquired) until after its
   // commit or release (cleared with a release store, which covers()
   // acquires). So if no live holder covers pos and the slot is still stuck
-  // after that, its holder is dead and stores nothing more. The other order
+  // after that, its holder's process is dead and stores nothing more (a
+  // holder whose thread exited may have handed its loan to another thread of
+  // its process: the process is what counts). The other order
   // had a window: a live holder committing and clearing between our look at
   // the slot and our look at its record, and our tombstone length landing on
   // its committed message.
   QueueParticipant* holders = for_consumer ? head_->producers : head_->consumers;
   for (std::uint32_t i = 0; i < detail::kQueueMaxParticipants; ++i) {
     const std::uint64_t who = holders[i].who.load(std::memory_order_acquire);
-    if (who != 0 && covers(holders[i], pos) && is_alive(ProcessIdentity::unpack(who))) {
-      return false;  // a live thread holds it: just slow
+    if (who != 0 && covers(holders[i], pos) && process_alive(holders[i], who)) {
+      return false;  // a live process holds it: just slow
     }
   }
   QueueSlot& s = slot(pos);
   if (s.seq.load(std::memory_order_acquire) != stuck_seq) return false;  // finished
-  // No live thread holds it: its holder died. Finish its step for it. The
+  // No live process holds it: its holder died. Finish its step for it. The
   // CAS makes exactly one recoverer win.
   std::uint64_t expected = stuck_seq;
   if (for_consumer) {

@@ -271,11 +271,12 @@ class ByteQueue {
 
 // A slot reserved for writing in place. commit(n) publishes its first n
 // bytes; destroyed without commit, the slot is skipped by consumers. It may
-// be committed or destroyed on any thread, but while the thread that
-// reserved it still runs: a claim is recorded as that thread's, and once it
-// has exited, a waiting peer takes the claim for a dead thread's and skips
-// the slot (a later commit() is then lost, and may overwrite another
-// message). Until then, that thread can reserve no other slot of this queue.
+// be moved to, committed or destroyed on any thread of the process, even
+// after the thread that reserved it has exited, while the queue handle
+// lives: the slot is held as long as the process runs. Consumers wait for it
+// (a Reservation never finished stalls them until the process exits); once
+// the process is dead, they skip it. Until it is finished, the thread that
+// reserved it can reserve no other slot of this queue.
 class ByteQueue::Reservation {
  public:
   Reservation() = default;
@@ -298,10 +299,10 @@ class ByteQueue::Reservation {
 };
 
 // A message read in place. release() frees its slot; so does destruction,
-// on any thread, while the thread that read it still runs (as for a
-// Reservation: once that thread has exited, a waiting producer takes the slot
-// back, and the bytes may change under the holder). Until then, that thread
-// can take no other message of this queue.
+// on any thread of the process (as for a Reservation: the slot, and its
+// bytes, stay the holder's as long as the process runs, even after the
+// thread that read it has exited). Until it is released, the thread that
+// read it can take no other message of this queue.
 class ByteQueue::Message {
  public:
   Message() = default;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -396,6 +397,67 @@ TEST(ByteQueueCrash, AZeroTimeoutPopTakesTheMessageBehindADeadProducersSlot) {
   EXPECT_EQ(q.pop_for(got, 0ms), QueueStatus::ok);
   EXPECT_EQ(got, "after");
   EXPECT_EQ(q.pop_for(got, 0ms), QueueStatus::timed_out);
+}
+
+// A loan outlives the thread that made it but not its process: a
+// Reservation (Message) handed to another thread of a child, its maker
+// exited, holds its slot while the child lives and is recovered once the
+// child is killed.
+void expect_loan_held_until_its_process_dies(bool producer_dies) {
+  const ScopedName name(producer_dies ? "q-loan-proc-p" : "q-loan-proc-c");
+  auto q = ByteQueue::create(name, {.capacity = 2, .max_message = 16});
+  const std::string first = "first";
+  const std::string second = "second";
+  if (!producer_dies) {
+    ASSERT_EQ(q.push(std::as_bytes(std::span(first))), QueueStatus::ok);
+    ASSERT_EQ(q.push(std::as_bytes(std::span(second))), QueueStatus::ok);
+  }
+  const test::Pipe handed_over;
+  const pid_t child = test::fork_child([&] {
+    auto mine = ByteQueue::open(name);
+    ByteQueue::Reservation r;
+    ByteQueue::Message m;
+    std::thread([&] {
+      if (producer_dies) {
+        check_in_child(mine.try_reserve(r) == QueueStatus::ok, "reserve");
+      } else {
+        check_in_child(mine.try_read(m) == QueueStatus::ok, "read");
+      }
+    }).join();
+    handed_over.send();
+    for (;;) ::pause();
+  });
+  test::KillOnExit guard(child);
+  ASSERT_TRUE(handed_over.receive());
+  std::string got;
+  const std::string after = "after";
+  if (producer_dies) {
+    ASSERT_EQ(q.push(std::as_bytes(std::span(after))), QueueStatus::ok);
+    EXPECT_EQ(q.pop_for(got, 50ms), QueueStatus::timed_out);  // held by a live process
+  } else {
+    EXPECT_EQ(q.push_for(std::as_bytes(std::span(after)), 50ms), QueueStatus::timed_out);
+  }
+  ASSERT_EQ(::kill(child, SIGKILL), 0);
+  ASSERT_EQ(test::wait_exit_code(child), test::kKilled);
+  if (producer_dies) {
+    ASSERT_EQ(q.pop_for(got, test::kGenerous), QueueStatus::ok);  // its slot skipped
+    EXPECT_EQ(got, after);
+  } else {
+    ASSERT_EQ(q.push_for(std::as_bytes(std::span(after)), test::kGenerous), QueueStatus::ok);
+    for (const std::string& want : {second, after}) {  // "first" was the dead child's
+      ASSERT_EQ(q.try_pop(got), QueueStatus::ok);
+      EXPECT_EQ(got, want);
+    }
+  }
+  EXPECT_EQ(q.try_pop(got), QueueStatus::empty);
+}
+
+TEST(ByteQueueCrash, AReservationHandedToAnotherThreadIsHeldUntilItsProcessDies) {
+  expect_loan_held_until_its_process_dies(/*producer_dies=*/true);
+}
+
+TEST(ByteQueueCrash, AMessageHandedToAnotherThreadIsHeldUntilItsProcessDies) {
+  expect_loan_held_until_its_process_dies(/*producer_dies=*/false);
 }
 
 TEST(ByteQueueCrash, AConsumerKilledAsleepCostsTheProducersNoWakeUps) {

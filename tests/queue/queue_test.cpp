@@ -366,6 +366,65 @@ TEST(ByteQueue, LoansReleasedOnAnotherThreadFreeTheThreadThatTookThem) {
   r.commit(0);
 }
 
+std::string text_of(std::span<const std::byte> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};  // NOLINT: byte view
+}
+
+// A claim lives as long as its process, not the thread that made it: a
+// Reservation handed to another thread, its maker exited, is not recovered by
+// a waiting consumer (which once tombstoned it, so that the late commit
+// overwrote the next producer's message).
+TEST(ByteQueue, AReservationOutlivingTheThreadThatMadeItIsStillHeld) {
+  const ScopedName name("q-loan-outlives");
+  auto q = ByteQueue::create(name, {.capacity = 4, .max_message = 8});
+  ByteQueue::Reservation r;
+  std::thread([&] {
+    ByteQueue::Reservation made;
+    ASSERT_EQ(q.try_reserve(made), QueueStatus::ok);
+    std::memcpy(made.data().data(), "late", 4);
+    r = std::move(made);
+  }).join();
+  ASSERT_TRUE(r.active());
+  std::string got;
+  // A wait looks for a dead holder every check interval and at its deadline.
+  EXPECT_EQ(q.pop_for(got, 50ms), QueueStatus::timed_out);
+  std::thread([&] {
+    ASSERT_EQ(q.try_push(as_span(std::string("p1"))), QueueStatus::ok);
+    ASSERT_EQ(q.try_push(as_span(std::string("p2"))), QueueStatus::ok);
+  }).join();
+  r.commit(4);
+  for (const char* want : {"late", "p1", "p2"}) {
+    ASSERT_EQ(q.pop_for(got, test::kGenerous), QueueStatus::ok);
+    EXPECT_EQ(got, want);
+  }
+  EXPECT_EQ(q.try_pop(got), QueueStatus::empty);
+}
+
+// The same for a Message: a producer waiting for its slot does not take it
+// back, and its bytes do not change under the holder.
+TEST(ByteQueue, AMessageOutlivingTheThreadThatReadItIsStillHeld) {
+  const ScopedName name("q-msg-outlives");
+  auto q = ByteQueue::create(name, {.capacity = 2, .max_message = 8});
+  ASSERT_EQ(q.try_push(as_span(std::string("first"))), QueueStatus::ok);
+  ASSERT_EQ(q.try_push(as_span(std::string("second"))), QueueStatus::ok);
+  ByteQueue::Message m;
+  std::thread([&] {
+    ByteQueue::Message read;
+    ASSERT_EQ(q.try_read(read), QueueStatus::ok);
+    m = std::move(read);
+  }).join();
+  ASSERT_TRUE(m.active());
+  EXPECT_EQ(q.push_for(as_span(std::string("third")), 50ms), QueueStatus::timed_out);
+  EXPECT_EQ(text_of(m.data()), "first");
+  m.release();
+  ASSERT_EQ(q.push_for(as_span(std::string("third")), test::kGenerous), QueueStatus::ok);
+  std::string got;
+  for (const char* want : {"second", "third"}) {
+    ASSERT_EQ(q.try_pop(got), QueueStatus::ok);
+    EXPECT_EQ(got, want);
+  }
+}
+
 // A thread caches the index of its record in each of the last 8 queues it
 // used. One that uses more finds its records again, with no second one; a
 // forked child, whose inherited cache names the parent's records, takes its

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <functional>
 #include <string>
@@ -47,6 +48,25 @@ int wait_exit_code(pid_t pid, int timeout_ms = 60'000);
 
 // What wait_exit_code() returns for a child that SIGKILL ended.
 inline constexpr int kKilled = 128 + SIGKILL;
+
+// Kills and reaps, on scope exit, a forked child that would otherwise run on
+// (one that loops until killed) when a test returns early on a failed ASSERT.
+class KillOnExit {
+ public:
+  explicit KillOnExit(pid_t pid) : pid_(pid) {}
+  KillOnExit(const KillOnExit&) = delete;
+  KillOnExit& operator=(const KillOnExit&) = delete;
+  ~KillOnExit() {
+    // Only a child not yet reaped: a reaped pid may belong to someone else now.
+    if (::waitpid(pid_, nullptr, WNOHANG) == 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+ private:
+  pid_t pid_;
+};
 
 // What `body` threw: the code and what() of a std::system_error (shmkit::Error
 // is one); code is {} if it threw nothing. Other exceptions propagate.

@@ -167,25 +167,6 @@ inline ::testing::AssertionResult sleeps_then_wakes(const std::function<bool()>&
   return ::testing::AssertionSuccess();
 }
 
-// Kills and reaps, on scope exit, a forked child that would otherwise run on
-// (one that loops until killed) when a test returns early on a failed ASSERT.
-class KillOnExit {
- public:
-  explicit KillOnExit(pid_t pid) : pid_(pid) {}
-  KillOnExit(const KillOnExit&) = delete;
-  KillOnExit& operator=(const KillOnExit&) = delete;
-  ~KillOnExit() {
-    // Only a child not yet reaped: a reaped pid may belong to someone else now.
-    if (::waitpid(pid_, nullptr, WNOHANG) == 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
- private:
-  pid_t pid_;
-};
-
 // Waits for every pid; true if each exited with 0.
 inline bool all_exit_zero(const std::vector<pid_t>& pids) {
   bool ok = true;

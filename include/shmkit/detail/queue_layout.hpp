@@ -22,10 +22,14 @@
 // writes the positions it is claiming, [pending_begin, pending_end), into its
 // own Participant record, and clears them after its commit or release. A
 // slot claimed but left unfinished (tail or head past it, seq not advanced)
-// whose position no live participant covers belongs to a dead one, and any
-// waiter may finish it: a producer's slot becomes a tombstone (skipped by
-// consumers), a consumer's slot is released (the message it had taken is
-// lost: at most once).
+// whose position no participant of a live process covers belongs to a dead
+// process, and any waiter may finish it: a producer's slot becomes a
+// tombstone (skipped by consumers), a consumer's slot is released (the
+// message it had taken is lost: at most once). A claim lives as long as its
+// process, not its thread: a Reservation or Message may be finished on
+// another thread after the one that made it has exited. So a record whose
+// thread is dead is taken over only once its range is empty, or its process
+// is dead too and the range's slots are finished.
 //
 // Lease: a thread alone in its role (the only live producer, or consumer)
 // when it registers may hold that role's lease. The holder moves its index
@@ -87,9 +91,19 @@ static_assert(offsetof(QueueSlot, length) == 8);
 struct alignas(kCacheLine) QueueParticipant {
   std::atomic<std::uint64_t> who;            // packed thread identity; 0 free; CAS to claim
   std::atomic<std::uint64_t> pending_begin;  // positions being claimed/held; owner only
-  std::atomic<std::uint64_t> pending_end;    // begin == end: none
+  // begin == end: none. Cleared by whichever thread of the owner's process
+  // finishes the claim (a Reservation or Message may move between threads).
+  std::atomic<std::uint64_t> pending_end;
+  // Packed identity of `who`'s process: the claim's lifetime (see above).
+  // Written by the thread that claims the record, after its CAS on `who` and
+  // before its first claim (whose index move releases it); 0 or the
+  // previous owner's only in between, while the record holds no claim.
+  std::atomic<std::uint64_t> process;
 };
 static_assert(sizeof(QueueParticipant) == kCacheLine);
+static_assert(offsetof(QueueParticipant, pending_begin) == 8);
+static_assert(offsetof(QueueParticipant, pending_end) == 16);
+static_assert(offsetof(QueueParticipant, process) == 24);
 
 struct QueueHead {
   // --- written by the creator, immutable afterwards ---
