@@ -584,6 +584,9 @@ TEST_F(CliUsage, UsageErrorsNameTheMistakeAndTheRightHelp) {
       {{"stat", "-x"}, "shmkit: unknown option '-x'\nRun 'shmkit stat --help' for usage.\n"},
       {{"create", "--size", "1", "--bogus=3"},
        "shmkit: unknown option '--bogus'\nRun 'shmkit create --help' for usage.\n"},
+      {{"queue"},
+       "shmkit: a queue command is required (queue commands: create)\n"
+       "Run 'shmkit queue --help' for usage.\n"},
       {{"queue", "bogus"},
        "shmkit: 'bogus' is not a queue command (queue commands: create)\n"
        "Run 'shmkit queue --help' for usage.\n"},

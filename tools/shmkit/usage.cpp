@@ -108,7 +108,15 @@ UsageError UsageErrors::explain(const CLI::ParseError& error) const {
     }
   }
   if (auto repeated = repeated_option(root_)) return *repeated;
-  return {error.what(), command_path(*parsed_chain(root_).back())};
+  const CLI::App& last = *parsed_chain(root_).back();
+  // CLI11 says "A subcommand is required", naming neither.
+  if (&last != &root_ && last.get_require_subcommand_min() > 0) {
+    const std::string name = command_path(last).substr(std::string("shmkit ").size());
+    return {
+        "a " + name + " command is required (" + name + " commands: " + command_names(last) + ")",
+        command_path(last)};
+  }
+  return {error.what(), command_path(last)};
 }
 
 }  // namespace shmkit::cli
