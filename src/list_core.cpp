@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "shmkit/detail/list_geometry.hpp"
 #include "shmkit/platform/remote_fence.hpp"
 #include "shmkit/platform/spin.hpp"
 #include "shmkit/sync/lock_guard.hpp"
@@ -38,8 +39,20 @@ std::uint32_t index_chunk_of(std::uint64_t i, std::uint64_t e0, std::uint64_t& f
   return k;
 }
 
+static_assert(kIndex0Entries <= kListMaxIndex0Entries);
+
 [[noreturn]] void corrupt(const Segment& root, const std::string& what) {
   throw Error(Errc::corrupt, "list '" + root.name() + "': " + what);
+}
+
+// Chunks are found by name, and after List::remove the name may be a new
+// list's: a handle whose list was removed must take none of its chunks.
+void require_not_removed(const Segment& root) {
+  if (!root.removed()) return;
+  throw Error(Errc::not_found,
+              "list '" + root.name() +
+                  "' was removed while this handle had it open; what it had "
+                  "read stays readable, anything more needs the list opened again");
 }
 
 // What is under a name the list uses, without waiting: nothing, a segment of
@@ -182,27 +195,18 @@ ListCore::ListCore(Segment root, const ListShape& expected)
   const std::span<std::byte> area = root_.data();
   if (area.size() < sizeof(ListHead)) corrupt(root_, "its data area is smaller than a list head");
   head_ = std::launder(reinterpret_cast<ListHead*>(area.data()));  // NOLINT: mapped layout
-  // Copy and check the immutable head once; later reads use the copies.
-  const ListHead& h = *head_;
-  if (h.element_size != expected.element_size || h.element_align != expected.element_align) {
-    corrupt(root_, "its element size/alignment (" + std::to_string(h.element_size) + "/" +
-                       std::to_string(h.element_align) + ") disagree with its type");
+  // Copied once, then checked and used as copied (detail/list_geometry.hpp).
+  const ListGeometry g = ListGeometry::read(*head_);
+  if (g.element_size != expected.element_size || g.element_align != expected.element_align) {
+    corrupt(root_, "its element size/alignment (" + std::to_string(g.element_size) + "/" +
+                       std::to_string(g.element_align) + ") disagree with its type");
   }
-  const bool align_ok =
-      h.element_align != 0 && h.element_align <= kCacheLine && std::has_single_bit(h.element_align);
-  const bool entries_ok = std::has_single_bit(h.index_chunk0_entries) &&
-                          h.index_chunk0_entries <= (std::uint64_t{1} << 24);
-  const bool data_ok = h.data_chunk0_bytes >= 64 && h.data_chunk0_bytes <= (std::uint64_t{1} << 32);
-  const bool offsets_ok =
-      h.index0_offset >= sizeof(ListHead) && h.index0_offset % kCacheLine == 0 &&
-      h.data0_offset >= h.index0_offset + h.index_chunk0_entries * 8 &&
-      h.data0_offset <= area.size() && h.data_chunk0_bytes <= area.size() - h.data0_offset;
-  if (!align_ok || !entries_ok || !data_ok || !offsets_ok) corrupt(root_, "invalid list head");
-  index0_entries_ = h.index_chunk0_entries;
-  data0_bytes_ = h.data_chunk0_bytes;
-  maps_->index[0].store(area.data() + h.index0_offset, std::memory_order_relaxed);
+  if (const std::string problem = g.problem(area.size()); !problem.empty()) corrupt(root_, problem);
+  index0_entries_ = g.index0_entries;
+  data0_bytes_ = g.data0_bytes;
+  maps_->index[0].store(area.data() + g.index0_offset, std::memory_order_relaxed);
   maps_->data_bytes[0] = data0_bytes_;
-  maps_->data[0].store(area.data() + h.data0_offset, std::memory_order_relaxed);
+  maps_->data[0].store(area.data() + g.data0_offset, std::memory_order_relaxed);
 }
 
 std::span<std::byte> ListCore::map_chunk(char log, std::uint32_t k, std::uint64_t min_bytes) const {
@@ -223,8 +227,12 @@ std::span<std::byte> ListCore::map_chunk(char log, std::uint32_t k, std::uint64_
     opened.emplace(Segment::open(name, options));
   } catch (const Error& e) {
     if (e.code() != make_error_code(Errc::not_found)) throw;
+    require_not_removed(root_);
     corrupt(root_, "its chunk '" + name + "' is missing");
   }
+  // After the open: a chunk made for a new list of the same name comes after
+  // our list's removal, so if our root is still named now, this chunk is ours.
+  require_not_removed(root_);
   Segment chunk = std::move(*opened);
   if (chunk.data().size() < min_bytes) {
     corrupt(root_, "chunk " + std::string(1, log) + std::to_string(k) + " is too small");
@@ -244,8 +252,13 @@ std::span<std::byte> ListCore::make_chunk(char log, std::uint32_t k, std::uint64
   options.mode = root_.mode();
   const std::string name = chunk_name(root_.name(), log, k);
   // We hold the append lock: a chunk of this name can only be one a killed
-  // appender made and never published. Replace it; but an object of another
-  // kind under that name is someone else's, which the list must not take.
+  // appender made and never published, unless our list was removed and the
+  // name reused: then it is the new list's. (A removal and a new list growing
+  // to this chunk between this look and the remove below would still lose
+  // its chunk: a window of microseconds against a list's whole growth.)
+  // Replace it; but an object of another kind under that name is someone
+  // else's, which the list must not take.
+  require_not_removed(root_);
   if (const std::optional<Kind> other = remove_chunk(name, options)) {
     throw Error(Errc::already_exists,
                 "list '" + root_.name() + "': object '" + name + "' (a " +
@@ -309,7 +322,8 @@ std::uint64_t ListCore::place(std::uint64_t bytes, std::byte*& at) {
       throw Error(Errc::out_of_space, "list '" + root_.name() + "': all " +
                                           std::to_string(kListMaxChunks) + " data chunks are full");
     }
-    const std::uint64_t grown = next < 34 ? data0_bytes_ << next : kMaxDataSize;
+    const std::uint64_t grown =
+        data0_bytes_ <= (kMaxDataSize >> next) ? data0_bytes_ << next : kMaxDataSize;
     chunk = make_chunk('d', next, std::min(kMaxDataSize, std::max(grown, round_up(bytes, 4096))));
     // release: the chunk exists before a reader can learn its number.
     head_->data_chunks.store(next + 1, std::memory_order_release);
@@ -431,6 +445,12 @@ std::span<const std::byte> ListCore::item(std::uint64_t i) const {
   }
   if (k >= head_->data_chunks.load(std::memory_order_acquire)) {
     corrupt(root_, "item " + std::to_string(i) + " names an unpublished chunk");
+  }
+  // A fixed-size item is used in place as a T: at its alignment (a chunk
+  // starts page-aligned, chunk 0 on a cache line), or a misaligned T.
+  if (shape_.element_size != 0 && offset % shape_.element_align != 0) {
+    corrupt(root_, "item " + std::to_string(i) + " is not aligned to " +
+                       std::to_string(shape_.element_align) + " bytes");
   }
   const std::span<const std::byte> chunk = data_chunk(k);
   std::uint64_t length = shape_.element_size;

@@ -95,7 +95,10 @@ class List {
   }
   // Removes the list and its chunks; false if there was none. Errc::wrong_kind,
   // removing nothing, if NAME is an object of another kind. Objects of other
-  // kinds named like its chunks are left alone.
+  // kinds named like its chunks are left alone. A handle open on the list
+  // keeps reading what it had mapped; an append or a read that needs a chunk
+  // it had not mapped throws Errc::not_found (the list was removed), and never
+  // takes a chunk of a new list made under the same name.
   static bool remove(std::string_view name, const SegmentOptions& options = {}) {
     return detail::ListCore::remove(name, options);
   }

@@ -129,6 +129,12 @@ class Segment {
   [[nodiscard]] std::vector<ProcessStatus> attached() const;
   // True if this handle holds an entry in the table (false if it was full).
   [[nodiscard]] bool is_attached() const noexcept { return attach_slot_ >= 0; }
+  // True once NAME no longer names the file this handle opened: it was
+  // removed (and may have been created again since). Looks at the directory
+  // (one stat(2)) on each call.
+  [[nodiscard]] bool removed() const noexcept {
+    return !platform::still_names(directory_, file_name(name_), file_);
+  }
 
   static std::string file_name(std::string_view name) {
     return std::string(kFilePrefix) + std::string(name);

@@ -73,7 +73,19 @@ FileInfo stat_file(const FileDescriptor& fd, const std::string& what) {
   info.uid = st.st_uid;
   info.links = static_cast<std::uint64_t>(st.st_nlink);
   info.regular = S_ISREG(st.st_mode);
+  info.device = static_cast<std::uint64_t>(st.st_dev);
+  info.inode = static_cast<std::uint64_t>(st.st_ino);
   return info;
+}
+
+bool still_names(const std::string& dir, const std::string& file, const FileInfo& info) noexcept {
+  struct stat st {};
+  const std::string path = dir + "/" + file;
+  if (::fstatat(AT_FDCWD, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno != ENOENT && errno != ENOTDIR;
+  }
+  return static_cast<std::uint64_t>(st.st_dev) == info.device &&
+         static_cast<std::uint64_t>(st.st_ino) == info.inode;
 }
 
 void reserve_file(const FileDescriptor& fd, std::uint64_t size, const std::string& what) {

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <numeric>
@@ -28,6 +29,7 @@
 #include <gtest/gtest.h>
 
 #include "list_test_util.hpp"
+#include "shmkit/detail/list_geometry.hpp"
 #include "shmkit/platform/thread_identity.hpp"
 #include "shmkit/shared_memory.hpp"
 
@@ -453,6 +455,93 @@ TEST(List, ASizePastTheWrittenItemsIsCorrupt) {
   EXPECT_NE(far.message.find("missing"), std::string::npos) << far.message;
   head.size.store(3);
   EXPECT_EQ(list.to_vector(), (std::vector<std::int64_t>{10, 11, 12}));
+}
+
+// The immutable head is checked at open with no sum that can wrap, and an
+// index chunk's size cannot overflow: a corrupted or hostile head is corrupt,
+// never an address outside the mapping.
+TEST(List, ACorruptedHeadIsCorruptAtOpenNeverAWildAccess) {
+  const test::ScopedList name("corrupt-head");
+  auto list = List<std::int64_t>::create(name);
+  list.append(42);
+  auto& head = *reinterpret_cast<detail::ListHead*>(list.segment().data().data());  // NOLINT
+  const detail::ListGeometry saved = detail::ListGeometry::read(head);
+  const std::uint64_t area = list.segment().data().size();
+  struct Patch {
+    const char* what;
+    std::function<void()> apply;
+  };
+  const std::vector<Patch> patches{
+      // index0_offset + entries * 8 wraps to 0 (was accepted: item 0 read a
+      // page before the mapping).
+      {"index0 offset wrapping", [&] { head.index0_offset = ~std::uint64_t{0} - 8191; }},
+      {"index0 offset past the area", [&] { head.index0_offset = area + 64; }},
+      // (2^22 << 39) * 8 wraps to 0: a later index chunk's size check passed.
+      {"index chunk 0 too large", [&] { head.index_chunk0_entries = std::uint64_t{1} << 22; }},
+      {"data0 offset misaligned", [&] { head.data0_offset += 8; }},
+  };
+  for (const Patch& patch : patches) {
+    patch.apply();
+    const test::Thrown opened = test::thrown_by([&] {
+      auto again = List<std::int64_t>::open(name);
+      (void)again[0];
+    });
+    EXPECT_EQ(opened.code, code_of(Errc::corrupt)) << patch.what << ": " << opened.message;
+    head.index_chunk0_entries = saved.index0_entries;
+    head.index0_offset = saved.index0_offset;
+    head.data0_offset = saved.data0_offset;
+  }
+  EXPECT_EQ(List<std::int64_t>::open(name)[0], 42);
+}
+
+// A fixed-size item is used in place: an entry at an offset off its type's
+// alignment is corrupt (it was returned, a misaligned T).
+TEST(List, AnItemEntryOffItsTypesAlignmentIsCorrupt) {
+  const test::ScopedList name("misaligned");
+  auto list = List<Wide>::create(name);
+  list.append(Wide{{1, 2, 3, 4, 5}});
+  list.append(Wide{{6, 7, 8, 9, 10}});
+  auto& head = *reinterpret_cast<detail::ListHead*>(list.segment().data().data());  // NOLINT
+  auto* entries = reinterpret_cast<std::uint64_t*>(  // NOLINT: the index chunk 0 entries
+      list.segment().data().data() + head.index0_offset);
+  entries[1] = 8;  // data chunk 0, offset 8: inside the chunk, off a 32-byte boundary
+  const test::Thrown read = test::thrown_by([&] { (void)list[1]; });
+  EXPECT_EQ(read.code, code_of(Errc::corrupt)) << read.message;
+  EXPECT_NE(read.message.find("aligned"), std::string::npos) << read.message;
+  EXPECT_EQ(list[0], (Wide{{1, 2, 3, 4, 5}}));
+}
+
+// Chunks are found by name. A handle open on a list that was removed, its name
+// then reused by a new list, takes none of the new list's chunks: it grew
+// into them (removing the new list's published chunks) or read them as its own.
+TEST(List, AHandleOnARemovedListTakesNoChunkOfANewListOfTheSameName) {
+  const test::ScopedList name("removed-reused");
+  constexpr std::int64_t kItems = 3000;  // past index chunk 0's 1024 entries
+  auto old_writer = List<std::int64_t>::create(name);
+  for (std::int64_t i = 0; i < kItems; ++i) old_writer.append(-i);
+  auto old_reader = List<std::int64_t>::open(name);
+  EXPECT_EQ(old_reader[0], 0);  // maps chunk 0 only
+  ASSERT_TRUE(List<std::int64_t>::remove(name));
+  auto fresh = List<std::int64_t>::create(name);
+  for (std::int64_t i = 0; i < kItems; ++i) fresh.append(1'000'000 + i);
+  // The old reader: what it had mapped still reads; the rest is gone.
+  EXPECT_EQ(old_reader[5], -5);
+  const test::Thrown read = test::thrown_by([&] { (void)old_reader[2000]; });
+  EXPECT_EQ(read.code, code_of(Errc::not_found)) << read.message;
+  EXPECT_NE(read.message.find("was removed"), std::string::npos) << read.message;
+  // The old writer, to grow, would make its next chunk: it may not.
+  const test::Thrown grow = test::thrown_by([&] {
+    for (int i = 0; i < 100'000; ++i) old_writer.append(7);
+  });
+  EXPECT_EQ(grow.code, code_of(Errc::not_found)) << grow.message;
+  // The new list is whole, for its own handle and a new one.
+  auto reopened = List<std::int64_t>::open(name);
+  ASSERT_EQ(reopened.size(), static_cast<std::size_t>(kItems));
+  for (std::int64_t i = 0; i < kItems; ++i) {
+    ASSERT_EQ(reopened[static_cast<std::size_t>(i)], 1'000'000 + i) << i;
+  }
+  fresh.append(5);
+  EXPECT_EQ(List<std::int64_t>::open(name)[static_cast<std::size_t>(kItems)], 5);
 }
 
 TEST(List, RemoveOfANameTooLongForAListIsFalse) {

@@ -54,6 +54,8 @@ struct FileInfo {
   std::uint32_t uid = 0;
   std::uint64_t links = 0;  // names the file has; 0 once it was removed
   bool regular = false;
+  std::uint64_t device = 0;  // with `inode`, which file it is
+  std::uint64_t inode = 0;
 };
 
 // Opens `file` (a plain file name, no '/') in `dir`. `flags` are open(2) flags
@@ -65,6 +67,11 @@ FileDescriptor open_file(const std::string& dir, const std::string& file, int fl
 
 // fstat; errors throw shmkit::Error naming `what`.
 FileInfo stat_file(const FileDescriptor& fd, const std::string& what);
+
+// Whether `file` in `dir` is still the file `info` was taken of: false once it
+// was removed, or removed and made again. A name that cannot be looked at for
+// another reason (EACCES, out of memory) counts as still naming it.
+bool still_names(const std::string& dir, const std::string& file, const FileInfo& info) noexcept;
 
 // Reserves `size` bytes (posix_fallocate), so touching them can never SIGBUS.
 // A full file system is Errc::out_of_space.

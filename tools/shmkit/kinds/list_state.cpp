@@ -3,6 +3,7 @@
 #include <string>
 
 #include "kind_state.hpp"
+#include "shmkit/detail/list_geometry.hpp"
 #include "shmkit/detail/list_layout.hpp"
 
 // A List: its head (detail/list_layout.hpp) at the start of the data area.
@@ -16,22 +17,12 @@ namespace {
 // empty if it passes, else what is wrong.
 std::string head_problem(const detail::ListHead& h, const TypeFingerprint& type,
                          std::uint64_t area) {
-  const bool align_ok = h.element_align != 0 && h.element_align <= detail::kCacheLine &&
-                        std::has_single_bit(h.element_align);
-  if (!align_ok) return "invalid element alignment " + std::to_string(h.element_align);
-  if (h.element_size == 0 ? type.name_string() != "string" : h.element_size != type.size) {
-    return "its element size " + std::to_string(h.element_size) + " disagrees with its type " +
+  const detail::ListGeometry g = detail::ListGeometry::read(h);
+  if (g.element_size == 0 ? type.name_string() != "string" : g.element_size != type.size) {
+    return "its element size " + std::to_string(g.element_size) + " disagrees with its type " +
            type.describe();
   }
-  const bool entries_ok = std::has_single_bit(h.index_chunk0_entries) &&
-                          h.index_chunk0_entries <= (std::uint64_t{1} << 24);
-  const bool data_ok = h.data_chunk0_bytes >= 64 && h.data_chunk0_bytes <= (std::uint64_t{1} << 32);
-  const bool offsets_ok = h.index0_offset >= sizeof(detail::ListHead) &&
-                          h.index0_offset % detail::kCacheLine == 0 &&
-                          h.data0_offset >= h.index0_offset + h.index_chunk0_entries * 8 &&
-                          h.data0_offset <= area && h.data_chunk0_bytes <= area - h.data0_offset;
-  if (!entries_ok || !data_ok || !offsets_ok) return "invalid list head (chunk 0 sizes/offsets)";
-  return {};
+  return g.problem(area);
 }
 
 // Entries of index chunks 0..n-1: E0 + 2 E0 + ... = E0 (2^n - 1), saturated.
