@@ -329,9 +329,13 @@ QueueStatus Pipe::wait_readable(platform::Deadline deadline) {
   detail::SpscControl& control = head_->control[1 - end_];
   for (;;) {
     if (can_recv()) return QueueStatus::ok;
-    if (peer_closed()) return can_recv() ? QueueStatus::ok : QueueStatus::closed;
+    // Either end closed: the peer sends nothing more. acquire: pairs with
+    // close()'s seq_cst store, before its wake-up.
+    if (peer_closed() || closed_here_.load(std::memory_order_acquire)) {
+      return can_recv() ? QueueStatus::ok : QueueStatus::closed;
+    }
     const Wake wake =
-        sleep_on(control.data_seq, control.consumer_waiting, &Pipe::can_recv, deadline);
+        sleep_on(control.data_seq, control.consumer_waiting, &Pipe::can_recv_or_closed, deadline);
     if (wake == Wake::timed_out) {
       if (can_recv()) return QueueStatus::ok;
       if (!peer_gone_at_deadline()) return QueueStatus::timed_out;
@@ -357,6 +361,12 @@ QueueStatus Pipe::wait_writable(platform::Deadline deadline) {
     }
     if (wake == Wake::check_peer && !can_send() && peer_gone()) return QueueStatus::closed;
   }
+}
+
+bool Pipe::can_recv_or_closed() const noexcept {
+  // seq_cst: read after sleep_on()'s load of the word, which close() bumps
+  // after it stores closed_here_ (as can_send_or_closed_here()).
+  return can_recv() || closed_here_.load(std::memory_order_seq_cst);
 }
 
 bool Pipe::can_send_or_closed_here() const {
@@ -392,10 +402,12 @@ void Pipe::close() noexcept {
   detail::SpscControl& in = head_->control[1 - end_];
   in.space_seq.fetch_add(1, std::memory_order_release);
   platform::futex_wake_all(in.space_seq);
-  // And a send of ours asleep for room, if close() came from another thread:
-  // it sees closed_here_ (wait_writable()).
+  // And a send or recv of ours asleep, if close() came from another thread:
+  // it sees closed_here_ (wait_writable(), wait_readable()).
   out.space_seq.fetch_add(1, std::memory_order_release);
   platform::futex_wake_all(out.space_seq);
+  in.data_seq.fetch_add(1, std::memory_order_release);
+  platform::futex_wake_all(in.data_seq);
 }
 
 }  // namespace shmkit

@@ -22,9 +22,9 @@
 // Pipe: a named duplex connection between exactly two endpoints, the
 // counterpart of multiprocessing.Pipe() (send_bytes / recv_bytes / poll).
 // Two unrelated processes rendezvous on the name: create() takes end 0,
-// open() takes end 1. Each direction is a single-producer single-consumer
-// ring of `capacity` slots of `max_message` bytes; the receiver polls the
-// slot itself, so a small message costs about one cache-line transfer.
+// open() the free end (end 1, or end 0 once the creator let it go). Each direction is a
+// single-producer single-consumer ring of `capacity` slots of `max_message` bytes; the receiver
+// polls the slot itself, so a small message costs about one cache-line transfer.
 //
 //   auto a = shmkit::Pipe::create("link");   // process A
 //   auto b = shmkit::Pipe::open("link");     // process B
@@ -34,7 +34,12 @@
 // never wait (loop on them for busy-polling). Outcomes are QueueStatus.
 // Close: after close() (or the handle's end), this end's sends return
 // `closed`; the peer's recv returns what was sent before, then `closed`, and
-// its sends return `closed`.
+// its sends return `closed`. So nothing more reaches this end either: its
+// recv too returns what had arrived, then `closed`. An end let go so (its
+// handle closed or destroyed) is free again: a later open() takes it, and the
+// survivor's closed() turns false, its sends and recv work again with the new
+// peer. `closed` means "no peer now"; for an end of stream for good, send a
+// last message of your own, or remove the pipe.
 // Death: if the peer dies, recv still returns what it had sent, then
 // `closed`, and a send that has to wait for room returns `closed`; a waiter
 // notices within about sync::kDeadOwnerCheck, and peer_alive() tells at once.
@@ -47,7 +52,8 @@
 // Threads: one thread may send while another receives on the same handle;
 // two threads must not send (or receive) at once on one end. close() may
 // come from any thread: a send asleep waiting for room then returns
-// `closed`, and so does every send after it.
+// `closed`, and so does every send after it; a recv asleep returns `closed`
+// (having nothing left to take).
 
 namespace shmkit {
 
@@ -60,8 +66,9 @@ class Pipe {
  public:
   static Pipe create(std::string_view name, const PipeConfig& config = {},
                      const SegmentOptions& options = {});
-  // Takes the free end of NAME (or one whose process died); Errc::already_exists
-  // if both ends are held by live processes.
+  // Takes a free end of NAME (never taken, or let go: its holder's handle
+  // closed or destroyed) or one whose process died, end 1 first;
+  // Errc::already_exists if both ends are held by live processes.
   static Pipe open(std::string_view name, const SegmentOptions& options = {});
   static bool remove(std::string_view name, const SegmentOptions& options = {}) {
     return Segment::remove(name, options);
@@ -155,6 +162,7 @@ class Pipe {
   [[nodiscard]] bool can_send_or_closed_here() const;  // wait_writable()'s ready
   [[nodiscard]] bool refresh_head() const;             // can_send() once the cached head says full
   [[nodiscard]] bool can_recv() const noexcept;
+  [[nodiscard]] bool can_recv_or_closed() const noexcept;  // wait_readable()'s ready
   std::uint32_t ready_length() const;
   void finish_send(std::uint32_t length) noexcept;
   // try_send() with no room: full, closed (this end closed), or throws (a
@@ -333,8 +341,10 @@ QueueStatus Pipe::recv_into(Buffer& out, bool wait, platform::Deadline deadline)
       return QueueStatus::ok;
     }
     if (!wait) {
-      if (!peer_closed()) return QueueStatus::empty;
-      if (can_recv()) continue;  // it sent more before it closed
+      if (!peer_closed() && !closed_here_.load(std::memory_order_acquire)) {
+        return QueueStatus::empty;
+      }
+      if (can_recv()) continue;  // it sent more before the close
       return QueueStatus::closed;
     }
     const QueueStatus status = wait_readable(deadline);

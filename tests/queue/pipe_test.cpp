@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -389,6 +390,75 @@ TEST(Pipe, ACloseFromAnotherThreadEndsASendWaitingForRoom) {
     EXPECT_EQ(got, std::to_string(i));
   }
   EXPECT_EQ(b.try_recv(got), QueueStatus::closed);
+}
+
+// A close() of this end also ends its receiving: the peer's sends return
+// closed, so nothing more can come. A recv asleep on another thread returns
+// closed (it slept on for good), after what had arrived; so do try_recv and
+// poll.
+TEST(Pipe, ACloseFromAnotherThreadEndsARecvOfThisEnd) {
+  const ScopedName name("p-close-recv");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 16});
+  auto b = Pipe::open(name);
+  ASSERT_EQ(b.try_send(bytes("before")), QueueStatus::ok);
+  std::string first;
+  ASSERT_EQ(a.recv(first), QueueStatus::ok);
+  EXPECT_EQ(first, "before");
+  QueueStatus blocked = QueueStatus::ok;
+  std::atomic<bool> done{false};
+  std::thread receiver([&] {
+    std::string got;
+    blocked = a.recv(got);
+    done.store(true);
+  });
+  auto* h = reinterpret_cast<detail::PipeHead*>(a.segment().data().data());  // NOLINT
+  EXPECT_TRUE(test::eventually([&] { return h->control[1].consumer_waiting.load() != 0; }));
+  a.close();
+  const bool ended = test::eventually([&] { return done.load(); });
+  EXPECT_TRUE(ended) << "the recv slept on after close()";
+  if (!ended) b.close();  // its peer's close ends it in any case, so the test can end
+  receiver.join();
+  EXPECT_EQ(blocked, QueueStatus::closed);
+  EXPECT_EQ(b.try_send(bytes("late")), QueueStatus::closed);
+  std::string got;
+  EXPECT_EQ(a.try_recv(got), QueueStatus::closed);
+  EXPECT_EQ(a.recv_for(got, 10ms), QueueStatus::closed);
+  EXPECT_TRUE(a.poll(0ms));  // recv would not block
+}
+
+// What had arrived before this end's close() is still received, then closed.
+TEST(Pipe, AClosedEndReceivesWhatHadArrivedThenClosed) {
+  const ScopedName name("p-close-drain");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 16});
+  auto b = Pipe::open(name);
+  ASSERT_EQ(b.try_send(bytes("one")), QueueStatus::ok);
+  ASSERT_EQ(b.try_send(bytes("two")), QueueStatus::ok);
+  a.close();
+  std::string got;
+  ASSERT_EQ(a.recv(got), QueueStatus::ok);
+  EXPECT_EQ(got, "one");
+  ASSERT_EQ(a.try_recv(got), QueueStatus::ok);
+  EXPECT_EQ(got, "two");
+  EXPECT_EQ(a.recv(got), QueueStatus::closed);
+}
+
+// An end let go (its handle closed and destroyed) is free again: open() takes
+// it, and the pipe works again between the survivor and the new holder.
+TEST(Pipe, AnEndLetGoIsTakenByTheNextOpenAndThePipeWorksAgain) {
+  const ScopedName name("p-reuse");
+  std::optional<Pipe> a = Pipe::create(name, {.capacity = 4, .max_message = 16});
+  auto b = Pipe::open(name);
+  EXPECT_EQ(b.end(), 1);
+  a.reset();  // the creator lets end 0 go
+  std::string got;
+  EXPECT_EQ(b.recv(got), QueueStatus::closed);
+  EXPECT_TRUE(b.closed());
+  auto c = Pipe::open(name);
+  EXPECT_EQ(c.end(), 0);
+  EXPECT_FALSE(b.closed());
+  ASSERT_EQ(c.send(bytes("again")), QueueStatus::ok);
+  ASSERT_EQ(b.recv(got), QueueStatus::ok);
+  EXPECT_EQ(got, "again");
 }
 
 // Waits shorter than the dead-peer check interval still notice a dead peer:
