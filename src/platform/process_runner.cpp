@@ -226,7 +226,9 @@ void Process::check() const {
   std::string what =
       "process '" + name_ + "' (pid " + std::to_string(pid_) + ") failed: " + status_->describe();
   if (!failure_.empty()) what += ": " + failure_;
-  throw Error(Errc::process_failed, what);
+  // Verbatim: it says "failed" already, and a ": process failed" suffix would
+  // repeat it, once more for each level of a child forwarding its own check().
+  throw Error::verbatim(Errc::process_failed, what);
 }
 
 void Process::terminate() noexcept {

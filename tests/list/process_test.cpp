@@ -118,6 +118,39 @@ TEST(Process, AChildThatThrowsANonStandardExceptionIsReportedAsUnknown) {
   EXPECT_NE(t.message.find("unknown exception"), std::string::npos) << t.message;
 }
 
+// check() says "failed" once: not again in a suffix, and not twice more for a
+// child that forwards a failed Process of its own.
+TEST(Process, CheckSaysTheProcessFailedOnceEvenWhenTheFailureIsNested) {
+  Process plain([] { ::_exit(3); }, "plain");
+  plain.start();
+  (void)plain.join();
+  const test::Thrown t = check_of(plain);
+  EXPECT_EQ(t.code, test::code_of(Errc::process_failed)) << t.message;
+  EXPECT_EQ(t.message,
+            "process 'plain' (pid " + std::to_string(plain.pid()) + ") failed: exit code 3");
+
+  Process outer(
+      [] {
+        const int devnull = ::open("/dev/null", O_WRONLY);  // keep the reports out of the log
+        if (devnull >= 0) ::dup2(devnull, STDERR_FILENO);
+        Process inner([] { throw std::runtime_error("inner fail"); }, "inner");
+        inner.start();
+        (void)inner.join();
+        inner.check();
+      },
+      "outer");
+  outer.start();
+  (void)outer.join();
+  const test::Thrown nested = check_of(outer);
+  EXPECT_EQ(nested.code, test::code_of(Errc::process_failed)) << nested.message;
+  const std::string head = "process 'outer' (pid " + std::to_string(outer.pid()) +
+                           ") failed: exit code 1: process 'inner' (pid ";
+  EXPECT_EQ(nested.message.substr(0, head.size()), head) << nested.message;
+  const std::string tail = ") failed: exit code 1: inner fail";
+  ASSERT_GE(nested.message.size(), tail.size()) << nested.message;
+  EXPECT_EQ(nested.message.substr(nested.message.size() - tail.size()), tail) << nested.message;
+}
+
 // What the child of `p` writes to its stderr until it ends; `p` is started and
 // joined here.
 std::string child_stderr(Process& p) {
