@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "shmkit/detail/checksum.hpp"
+#include "shmkit/detail/printable.hpp"
 
 namespace shmkit::detail {
 namespace {
@@ -183,9 +184,10 @@ HeaderCheck check_header(const FixedHeader& fixed, std::uint32_t state, std::uin
   if (auto result = check_identity(fixed, state, file_size)) return *result;
   if (auto result = check_fields(fixed, file_size)) return *result;
   if (expect.kind && static_cast<std::uint32_t>(*expect.kind) != fixed.kind) {
-    return invalid(Errc::wrong_kind, "it is a " + kind_label(fixed.kind) + " object, not a " +
-                                         kind_label(static_cast<std::uint32_t>(*expect.kind)) +
-                                         " object");
+    return invalid(Errc::wrong_kind,
+                   "it is " + with_article(kind_label(fixed.kind)) + " object, not " +
+                       with_article(kind_label(static_cast<std::uint32_t>(*expect.kind))) +
+                       " object");
   }
   if (expect.type && !(*expect.type == fixed.type)) {
     return invalid(Errc::type_mismatch,

@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "shmkit/detail/printable.hpp"
 #include "shmkit/platform/remote_fence.hpp"
 #include "shmkit/platform/spin.hpp"
 #include "shmkit/sync/lock_guard.hpp"
@@ -144,8 +145,8 @@ ListCore ListCore::inspect(std::string_view name, SegmentOptions options) {
   options.writable = false;
   Segment probe = Segment::open(name, options);
   if (probe.kind() != Kind::list) {
-    throw Error(Errc::wrong_kind, "object '" + std::string(name) + "': it is a " +
-                                      std::string(kind_name(probe.kind())) + ", not a list");
+    throw Error(Errc::wrong_kind, "object '" + std::string(name) + "': it is " +
+                                      with_article(kind_name(probe.kind())) + ", not a list");
   }
   ListShape shape;
   shape.type = probe.type();
@@ -163,8 +164,8 @@ bool ListCore::remove(std::string_view name, const SegmentOptions& options) {
   // be opened at once (a creator killed while initialising it) is removed.
   const Occupant there = occupant(name, options);
   if (there.kind && *there.kind != Kind::list) {
-    throw Error(Errc::wrong_kind, "object '" + std::string(name) + "': it is a " +
-                                      std::string(kind_name(*there.kind)) +
+    throw Error(Errc::wrong_kind, "object '" + std::string(name) + "': it is " +
+                                      with_article(kind_name(*there.kind)) +
                                       ", not a list; not removed");
   }
   // A name too long for chunk names cannot be a list's: no chunks to remove.
@@ -248,8 +249,8 @@ std::span<std::byte> ListCore::make_chunk(char log, std::uint32_t k, std::uint64
   // kind under that name is someone else's, which the list must not take.
   if (const std::optional<Kind> other = remove_chunk(name, options)) {
     throw Error(Errc::already_exists,
-                "list '" + root_.name() + "': object '" + name + "' (a " +
-                    std::string(kind_name(*other)) + ") has the name of its next " +
+                "list '" + root_.name() + "': object '" + name + "' (" +
+                    with_article(kind_name(*other)) + ") has the name of its next " +
                     (log == 'i' ? "index" : "data") + " chunk; rename or remove that object");
   }
   Segment chunk = Segment::create(name, bytes, options);
