@@ -29,6 +29,13 @@ std::string describe(std::string_view name, const std::string& directory) {
 
 using detail::round_up;
 
+// For ENOENT from opening a file in `dir`: ": directory DIR does not exist"
+// when that is why, else nothing (the file itself is missing).
+std::string missing_directory(const std::string& dir) {
+  if (platform::is_directory(dir)) return {};
+  return ": directory " + detail::printable(dir) + " does not exist";
+}
+
 std::atomic_ref<std::uint32_t> magic_word(SegmentHeader& header) noexcept {
   return std::atomic_ref<std::uint32_t>(header.fixed.magic);
 }
@@ -132,6 +139,9 @@ Segment Segment::try_create(std::string_view name, std::uint64_t data_size,
     exists = ec;
     return {};
   }
+  if (ec.value() == ENOENT) {
+    throw Error(Errc::not_found, "cannot create " + what + missing_directory(dir));
+  }
   if (ec) throw_errno(ec.value(), "cannot create " + what);
   // Declared before the guard: if we fail, the file is unlinked before our
   // entry in attached[] is released, so an opener that finds the entry empty
@@ -188,7 +198,9 @@ Segment Segment::open(std::string_view name, const SegmentOptions& options) {
   std::error_code ec;
   platform::FileDescriptor fd =
       platform::open_file(dir, file_name(name), options.writable ? O_RDWR : O_RDONLY, 0, ec);
-  if (ec.value() == ENOENT) throw Error(Errc::not_found, "cannot open " + what);
+  if (ec.value() == ENOENT) {
+    throw Error(Errc::not_found, "cannot open " + what + missing_directory(dir));
+  }
   // O_NOFOLLOW: no object is a link, and one is never followed.
   if (ec.value() == ELOOP) throw Error(Errc::corrupt, what + " is a symbolic link; not opened");
   if (ec) throw_errno(ec.value(), "cannot open " + what);

@@ -464,6 +464,23 @@ TEST(Segment, DirectoryOptionWinsOverTheEnvironment) {
   EXPECT_EQ(Segment::open(name, options).data().size(), 100u);
 }
 
+TEST(Segment, CreateOrOpenInAMissingDirectorySaysTheDirectoryDoesNotExist) {
+  const test::TempDir dir;
+  SegmentOptions options;
+  options.directory = dir.path() + "/no-such-dir";
+  const test::Thrown created = test::thrown_by([&] { Segment::create("obj", 64, options); });
+  EXPECT_EQ(created.code, code(Errc::not_found)) << created.message;
+  EXPECT_NE(created.message.find("directory " + options.directory + " does not exist"),
+            std::string::npos)
+      << created.message;
+  const test::Thrown opened = test::thrown_by([&] { Segment::open("obj", options); });
+  EXPECT_EQ(opened.code, code(Errc::not_found)) << opened.message;
+  EXPECT_NE(opened.message.find("directory " + options.directory + " does not exist"),
+            std::string::npos)
+      << opened.message;
+  EXPECT_EQ(files_in(dir.path()), 0u);
+}
+
 TEST(Segment, ListReturnsTheSortedNamesOfTheObjects) {
   const test::TempDir dir;
   SegmentOptions options;
