@@ -175,6 +175,20 @@ std::optional<HeaderCheck> check_fields(const FixedHeader& fixed, std::uint64_t 
 
 }  // namespace
 
+bool unwritten_bytes_zero(std::span<const std::byte> header_area) noexcept {
+  const auto zero = [](std::span<const std::byte> bytes) {
+    return std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
+  };
+  constexpr std::size_t kReserved1 = offsetof(SegmentHeader, reserved1);
+  if (header_area.size() >= kReserved1 + sizeof(SegmentHeader::reserved1) &&
+      !zero(header_area.subspan(kReserved1, sizeof(SegmentHeader::reserved1)))) {
+    return false;
+  }
+  const std::size_t end = std::min<std::size_t>(header_area.size(), kDataAlignment);
+  return end <= sizeof(SegmentHeader) ||
+         zero(header_area.subspan(sizeof(SegmentHeader), end - sizeof(SegmentHeader)));
+}
+
 std::uint32_t header_checksum(const FixedHeader& fixed) noexcept {
   return fnv1a32(&fixed, kChecksummedBytes);
 }
