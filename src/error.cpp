@@ -53,6 +53,16 @@ std::error_code errno_to_error_code(int err) noexcept {
   }
 }
 
+Error Error::verbatim(std::error_code code, const std::string& message) {
+  Error error(code, message);
+  error.verbatim_ = std::make_shared<const std::string>(message);
+  return error;
+}
+
+const char* Error::what() const noexcept {
+  return verbatim_ ? verbatim_->c_str() : std::system_error::what();
+}
+
 void throw_errno(int err, const std::string& what) {
   // system_error appends the code's message: "cannot open X: permission denied".
   throw Error(errno_to_error_code(err), what);

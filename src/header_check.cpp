@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "shmkit/detail/checksum.hpp"
+#include "shmkit/detail/printable.hpp"
 
 namespace shmkit::detail {
 namespace {
@@ -174,6 +175,20 @@ std::optional<HeaderCheck> check_fields(const FixedHeader& fixed, std::uint64_t 
 
 }  // namespace
 
+bool unwritten_bytes_zero(std::span<const std::byte> header_area) noexcept {
+  const auto zero = [](std::span<const std::byte> bytes) {
+    return std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
+  };
+  constexpr std::size_t kReserved1 = offsetof(SegmentHeader, reserved1);
+  if (header_area.size() >= kReserved1 + sizeof(SegmentHeader::reserved1) &&
+      !zero(header_area.subspan(kReserved1, sizeof(SegmentHeader::reserved1)))) {
+    return false;
+  }
+  const std::size_t end = std::min<std::size_t>(header_area.size(), kDataAlignment);
+  return end <= sizeof(SegmentHeader) ||
+         zero(header_area.subspan(sizeof(SegmentHeader), end - sizeof(SegmentHeader)));
+}
+
 std::uint32_t header_checksum(const FixedHeader& fixed) noexcept {
   return fnv1a32(&fixed, kChecksummedBytes);
 }
@@ -183,9 +198,10 @@ HeaderCheck check_header(const FixedHeader& fixed, std::uint32_t state, std::uin
   if (auto result = check_identity(fixed, state, file_size)) return *result;
   if (auto result = check_fields(fixed, file_size)) return *result;
   if (expect.kind && static_cast<std::uint32_t>(*expect.kind) != fixed.kind) {
-    return invalid(Errc::wrong_kind, "it is a " + kind_label(fixed.kind) + " object, not a " +
-                                         kind_label(static_cast<std::uint32_t>(*expect.kind)) +
-                                         " object");
+    return invalid(Errc::wrong_kind,
+                   "it is " + with_article(kind_label(fixed.kind)) + " object, not " +
+                       with_article(kind_label(static_cast<std::uint32_t>(*expect.kind))) +
+                       " object");
   }
   if (expect.type && !(*expect.type == fixed.type)) {
     return invalid(Errc::type_mismatch,

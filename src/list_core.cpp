@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "shmkit/detail/list_geometry.hpp"
+#include "shmkit/detail/printable.hpp"
 #include "shmkit/platform/remote_fence.hpp"
 #include "shmkit/platform/spin.hpp"
 #include "shmkit/sync/lock_guard.hpp"
@@ -157,8 +158,8 @@ ListCore ListCore::inspect(std::string_view name, SegmentOptions options) {
   options.writable = false;
   Segment probe = Segment::open(name, options);
   if (probe.kind() != Kind::list) {
-    throw Error(Errc::wrong_kind, "object '" + std::string(name) + "': it is a " +
-                                      std::string(kind_name(probe.kind())) + ", not a list");
+    throw Error(Errc::wrong_kind, "object '" + std::string(name) + "': it is " +
+                                      with_article(kind_name(probe.kind())) + ", not a list");
   }
   ListShape shape;
   shape.type = probe.type();
@@ -176,8 +177,8 @@ bool ListCore::remove(std::string_view name, const SegmentOptions& options) {
   // be opened at once (a creator killed while initialising it) is removed.
   const Occupant there = occupant(name, options);
   if (there.kind && *there.kind != Kind::list) {
-    throw Error(Errc::wrong_kind, "object '" + std::string(name) + "': it is a " +
-                                      std::string(kind_name(*there.kind)) +
+    throw Error(Errc::wrong_kind, "object '" + std::string(name) + "': it is " +
+                                      with_article(kind_name(*there.kind)) +
                                       ", not a list; not removed");
   }
   // A name too long for chunk names cannot be a list's: no chunks to remove.
@@ -261,8 +262,8 @@ std::span<std::byte> ListCore::make_chunk(char log, std::uint32_t k, std::uint64
   require_not_removed(root_);
   if (const std::optional<Kind> other = remove_chunk(name, options)) {
     throw Error(Errc::already_exists,
-                "list '" + root_.name() + "': object '" + name + "' (a " +
-                    std::string(kind_name(*other)) + ") has the name of its next " +
+                "list '" + root_.name() + "': object '" + name + "' (" +
+                    with_article(kind_name(*other)) + ") has the name of its next " +
                     (log == 'i' ? "index" : "data") + " chunk; rename or remove that object");
   }
   Segment chunk = Segment::create(name, bytes, options);

@@ -29,6 +29,18 @@ std::string describe(std::string_view name, const std::string& directory) {
 
 using detail::round_up;
 
+// For ENOENT from opening a file in `dir`: ": directory DIR does not exist"
+// when that is why, else nothing (the file itself is missing).
+std::string missing_directory(const std::string& dir) {
+  if (platform::is_directory(dir)) return {};
+  return ": directory " + detail::printable(dir) + " does not exist";
+}
+
+// The first min(size, kDataAlignment) bytes of `map`: the header area.
+std::span<const std::byte> header_area(const platform::Mapping& map) noexcept {
+  return {map.data(), std::min<std::size_t>(map.size(), detail::kDataAlignment)};
+}
+
 std::atomic_ref<std::uint32_t> magic_word(SegmentHeader& header) noexcept {
   return std::atomic_ref<std::uint32_t>(header.fixed.magic);
 }
@@ -132,6 +144,9 @@ Segment Segment::try_create(std::string_view name, std::uint64_t data_size,
     exists = ec;
     return {};
   }
+  if (ec.value() == ENOENT) {
+    throw Error(Errc::not_found, "cannot create " + what + missing_directory(dir));
+  }
   if (ec) throw_errno(ec.value(), "cannot create " + what);
   // Declared before the guard: if we fail, the file is unlinked before our
   // entry in attached[] is released, so an opener that finds the entry empty
@@ -188,7 +203,9 @@ Segment Segment::open(std::string_view name, const SegmentOptions& options) {
   std::error_code ec;
   platform::FileDescriptor fd =
       platform::open_file(dir, file_name(name), options.writable ? O_RDWR : O_RDONLY, 0, ec);
-  if (ec.value() == ENOENT) throw Error(Errc::not_found, "cannot open " + what);
+  if (ec.value() == ENOENT) {
+    throw Error(Errc::not_found, "cannot open " + what + missing_directory(dir));
+  }
   // O_NOFOLLOW: no object is a link, and one is never followed.
   if (ec.value() == ELOOP) throw Error(Errc::corrupt, what + " is a symbolic link; not opened");
   if (ec) throw_errno(ec.value(), "cannot open " + what);
@@ -223,8 +240,14 @@ Segment Segment::open(std::string_view name, const SegmentOptions& options) {
         continue;  // look again at the new size
       }
     } else if (info.size >= sizeof(fixed.magic)) {
-      // The creator may be writing the other fields: look at the magic only.
+      // The creator may be writing the other fields: look at the magic only,
+      // and, while it is 0, at the bytes no creator writes.
       fixed.magic = magic_word(*header).load(std::memory_order_relaxed);
+      if (fixed.magic == 0 && !detail::unwritten_bytes_zero(header_area(segment.mapping_))) {
+        throw Error(Errc::corrupt, what +
+                                       ": not a shmkit object (magic 0x00000000, and bytes "
+                                       "that no shmkit object uses are not zero)");
+      }
     }
     const detail::HeaderCheck check = detail::check_header(fixed, state, info.size, expect);
     if (check.verdict == HeaderVerdict::invalid)
@@ -328,13 +351,16 @@ bool Segment::remove(std::string_view name, const SegmentOptions& options) {
   if (ec) throw_errno(ec.value(), "cannot remove " + what);
   const platform::FileInfo info = platform::stat_file(fd, what);
   // Ours: the magic, or a file its creator has not yet written (empty, or
-  // reserved and still all zero at the start).
+  // reserved: a zero magic, and zero where no creator ever writes).
   bool ours = info.size == 0;
   if (info.regular && info.size >= sizeof(std::uint32_t)) {
-    const platform::Mapping map(fd, sizeof(std::uint32_t), false, what);
+    const platform::Mapping map(
+        fd, static_cast<std::size_t>(std::min<std::uint64_t>(info.size, detail::kDataAlignment)),
+        false, what);
     std::uint32_t magic = 0;
     std::memcpy(&magic, map.data(), sizeof magic);
-    ours = magic == detail::kMagic || (magic == 0 && info.size >= sizeof(SegmentHeader));
+    ours = magic == detail::kMagic || (magic == 0 && info.size >= sizeof(SegmentHeader) &&
+                                       detail::unwritten_bytes_zero(header_area(map)));
   }
   if (!ours || !info.regular) {
     throw Error(Errc::corrupt, what +

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <system_error>
 
@@ -42,10 +43,22 @@ const std::error_category& category() noexcept;
 std::error_code make_error_code(Errc e) noexcept;
 
 // The one exception type. Callers branch on code(); what() carries context:
-// the object's name and what is wrong with it.
+// the object's name and what is wrong with it, then ": " and the code's message
+// ("cannot open object 'x' (...): not found").
 class Error : public std::system_error {
  public:
   using std::system_error::system_error;
+
+  // An Error whose what() is `message` alone, for a message that already says
+  // what the code's message would ("process 'x' (pid 7) failed: ..."), and
+  // could be nested in another one (a child forwarding its own check()).
+  static Error verbatim(std::error_code code, const std::string& message);
+
+  [[nodiscard]] const char* what() const noexcept override;
+
+ private:
+  // Shared, so that copying an Error (as a throw may) cannot throw.
+  std::shared_ptr<const std::string> verbatim_;
 };
 
 // Throws Error for errno `err` with context `what` ("shm_open 'shmkit.x'"),

@@ -10,9 +10,11 @@
 // Process: run a function in a child process, the counterpart of Python's
 // multiprocessing.Process (start, join, exit status), for fork()-based
 // programs. The child runs `target` and exits 0; if it throws, it exits 1,
-// prints the exception's message whole to its stderr, and forwards its first
-// 4000 bytes to the parent, where check() rethrows it as a shmkit::Error. The child never returns
-// into the caller's code.
+// prints the exception's message whole to its stderr ("NAME (pid N): MESSAGE";
+// for an exception not derived from std::exception, which has none, "unknown
+// exception (not derived from std::exception)"), and forwards its first 4000
+// bytes to the parent, where check() rethrows it as a shmkit::Error. The child
+// never returns into the caller's code.
 //
 //   shmkit::Process writer([] { /* ... */ }, "writer");
 //   writer.start();

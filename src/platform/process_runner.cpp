@@ -46,17 +46,27 @@ std::string clipped(std::string_view message) {
   return std::string(message.substr(0, kMaxFailureBytes - kMore.size())) + std::string(kMore);
 }
 
+// A failed child's report: the message whole on its own stderr, and clipped
+// to the parent through the pipe.
+void report_failure(const std::string& name, const char* message, int failure_fd) noexcept {
+  try {
+    write_all(failure_fd, clipped(message));
+  } catch (...) {  // NOLINT(bugprone-empty-catch): no memory to clip it; stderr still has it
+  }
+  std::fprintf(stderr, "%s (pid %d): %s\n", name.c_str(), ::getpid(), message);
+}
+
 [[noreturn]] void run_child(const std::function<void()>& target, const std::string& name,
                             int failure_fd) noexcept {
   int code = 0;
   try {
     target();
   } catch (const std::exception& e) {
-    write_all(failure_fd, clipped(e.what()));
-    std::fprintf(stderr, "%s (pid %d): %s\n", name.c_str(), ::getpid(), e.what());
+    report_failure(name, e.what(), failure_fd);
     code = 1;
   } catch (...) {
-    write_all(failure_fd, "unknown exception");
+    // throw 42, throw std::string(...): nothing to ask for a message.
+    report_failure(name, "unknown exception (not derived from std::exception)", failure_fd);
     code = 1;
   }
   std::fflush(stdout);
@@ -216,7 +226,9 @@ void Process::check() const {
   std::string what =
       "process '" + name_ + "' (pid " + std::to_string(pid_) + ") failed: " + status_->describe();
   if (!failure_.empty()) what += ": " + failure_;
-  throw Error(Errc::process_failed, what);
+  // Verbatim: it says "failed" already, and a ": process failed" suffix would
+  // repeat it, once more for each level of a child forwarding its own check().
+  throw Error::verbatim(Errc::process_failed, what);
 }
 
 void Process::terminate() noexcept {

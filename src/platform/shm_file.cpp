@@ -64,6 +64,11 @@ FileDescriptor open_file(const std::string& dir, const std::string& file, int fl
   return result;
 }
 
+bool is_directory(const std::string& dir) noexcept {
+  struct stat st {};
+  return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 FileInfo stat_file(const FileDescriptor& fd, const std::string& what) {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw_errno(errno, "fstat " + what);

@@ -29,6 +29,7 @@
 #include <gtest/gtest.h>
 
 #include "list_test_util.hpp"
+#include "shmkit/array.hpp"
 #include "shmkit/detail/list_geometry.hpp"
 #include "shmkit/platform/thread_identity.hpp"
 #include "shmkit/shared_memory.hpp"
@@ -383,6 +384,15 @@ TEST(List, RemoveRefusesAnObjectOfAnotherKindAndLeavesIt) {
   const test::Thrown t = test::thrown_by([&] { (void)List<int>::remove(name); });
   EXPECT_EQ(t.code, code_of(Errc::wrong_kind)) << t.message;
   EXPECT_EQ(SharedMemory::open(name).data()[0], std::byte{9});
+}
+
+TEST(List, RemoveOfAnArraySaysItIsAnArray) {
+  const test::ScopedName name("an-array");
+  const auto arr = Array<int>::create(name, 4);
+  const test::Thrown t = test::thrown_by([&] { (void)List<int>::remove(name); });
+  EXPECT_EQ(t.code, code_of(Errc::wrong_kind)) << t.message;
+  EXPECT_NE(t.message.find("it is an array, not a list; not removed"), std::string::npos)
+      << t.message;
 }
 
 // Objects of other kinds named like a list's chunks (NAME.d1, NAME.i2) are

@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <future>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -114,6 +116,79 @@ TEST(Process, AChildThatThrowsANonStandardExceptionIsReportedAsUnknown) {
   EXPECT_EQ(p.join().code, 1);
   const test::Thrown t = check_of(p);
   EXPECT_NE(t.message.find("unknown exception"), std::string::npos) << t.message;
+}
+
+// check() says "failed" once: not again in a suffix, and not twice more for a
+// child that forwards a failed Process of its own.
+TEST(Process, CheckSaysTheProcessFailedOnceEvenWhenTheFailureIsNested) {
+  Process plain([] { ::_exit(3); }, "plain");
+  plain.start();
+  (void)plain.join();
+  const test::Thrown t = check_of(plain);
+  EXPECT_EQ(t.code, test::code_of(Errc::process_failed)) << t.message;
+  EXPECT_EQ(t.message,
+            "process 'plain' (pid " + std::to_string(plain.pid()) + ") failed: exit code 3");
+
+  Process outer(
+      [] {
+        const int devnull = ::open("/dev/null", O_WRONLY);  // keep the reports out of the log
+        if (devnull >= 0) ::dup2(devnull, STDERR_FILENO);
+        Process inner([] { throw std::runtime_error("inner fail"); }, "inner");
+        inner.start();
+        (void)inner.join();
+        inner.check();
+      },
+      "outer");
+  outer.start();
+  (void)outer.join();
+  const test::Thrown nested = check_of(outer);
+  EXPECT_EQ(nested.code, test::code_of(Errc::process_failed)) << nested.message;
+  const std::string head = "process 'outer' (pid " + std::to_string(outer.pid()) +
+                           ") failed: exit code 1: process 'inner' (pid ";
+  EXPECT_EQ(nested.message.substr(0, head.size()), head) << nested.message;
+  const std::string tail = ") failed: exit code 1: inner fail";
+  ASSERT_GE(nested.message.size(), tail.size()) << nested.message;
+  EXPECT_EQ(nested.message.substr(nested.message.size() - tail.size()), tail) << nested.message;
+}
+
+// What the child of `p` writes to its stderr until it ends; `p` is started and
+// joined here.
+std::string child_stderr(Process& p) {
+  int fds[2];
+  if (::pipe(fds) != 0) return "pipe failed";
+  const int saved = ::dup(STDERR_FILENO);
+  ::dup2(fds[1], STDERR_FILENO);  // the child inherits it as its stderr
+  p.start();
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  ::close(fds[1]);
+  (void)p.join();
+  std::string text;
+  char buf[256];
+  ssize_t n = 0;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  return text;
+}
+
+TEST(Process, AChildThatThrowsPrintsTheMessageToItsStderr) {
+  Process p([] { throw std::runtime_error("the disk is on fire"); }, "writer-7");
+  const std::string text = child_stderr(p);
+  EXPECT_EQ(text, "writer-7 (pid " + std::to_string(p.pid()) + "): the disk is on fire\n");
+}
+
+TEST(Process, AChildThatThrowsANonStandardExceptionSaysSoOnItsStderr) {
+  for (const auto& thrower : std::vector<std::function<void()>>{
+           [] { throw 42; }, [] { throw std::string("a string"); }}) {
+    Process p(thrower, "odd");
+    const std::string text = child_stderr(p);
+    EXPECT_EQ(text, "odd (pid " + std::to_string(p.pid()) +
+                        "): unknown exception (not derived from std::exception)\n");
+    const test::Thrown t = check_of(p);
+    EXPECT_NE(t.message.find("unknown exception (not derived from std::exception)"),
+              std::string::npos)
+        << t.message;
+  }
 }
 
 // The child's message travels through a pipe: one longer than the pipe's

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "shmkit/sync/event.hpp"
 #include "shmkit/value.hpp"
 #include "sync_test_util.hpp"
 
@@ -256,6 +257,19 @@ TEST(Array, OpenWithAnotherKindIsWrongKind) {
   const SharedMemory bytes = SharedMemory::create(bytes_name, 4096);
   EXPECT_EQ(test::thrown_by([&] { Array<std::uint8_t>::open(bytes_name); }).code,
             make_error_code(Errc::wrong_kind));
+}
+
+TEST(Array, OpenWithAnotherKindNamesBothKindsWithTheirArticles) {
+  const test::ScopedName value_name("val");
+  const auto value = Value<std::uint64_t>::create(value_name);
+  const test::Thrown as_array = test::thrown_by([&] { Array<std::uint64_t>::open(value_name); });
+  EXPECT_NE(as_array.message.find("it is a value object, not an array object"), std::string::npos)
+      << as_array.message;
+  const test::ScopedName array_name("arr");
+  const auto arr = Array<std::uint64_t>::create(array_name, 4);
+  const test::Thrown as_event = test::thrown_by([&] { Event::open(array_name); });
+  EXPECT_NE(as_event.message.find("it is an array object, not an event object"), std::string::npos)
+      << as_event.message;
 }
 
 TEST(Array, ALengthPastItsMemoryIsCorruptOnOpen) {

@@ -179,6 +179,63 @@ TEST(Segment, RemoveRefusesAFileThatIsNotAShmkitObject) {
   EXPECT_TRUE(file_exists(path));
 }
 
+// A file `size` bytes of 'x' except for a zero first word (where the magic
+// goes) and a zero state word: not a shmkit object, though its magic is zero
+// as in a reserved file whose creator has not written it yet.
+void write_zero_magic_file(const std::string& path, std::size_t size) {
+  std::vector<char> bytes(size, 'x');
+  std::memset(bytes.data(), 0, sizeof(std::uint32_t));
+  std::memset(bytes.data() + offsetof(detail::SegmentHeader, state), 0, sizeof(std::uint32_t));
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(::write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(size));
+  ::close(fd);
+}
+
+TEST(Segment, OpenOfAForeignFileWithAZeroMagicIsCorruptWithoutWaiting) {
+  const test::TempDir dir;
+  SegmentOptions options;
+  options.directory = dir.path();
+  options.any_kind = true;
+  options.ready_timeout = std::chrono::seconds(5);  // a wait would show as a timeout
+  write_zero_magic_file(dir.path() + "/" + Segment::file_name("foreign"), 4096);
+  const test::Thrown t = test::thrown_by([&] { Segment::open("foreign", options); });
+  EXPECT_EQ(t.code, code(Errc::corrupt)) << t.message;
+  EXPECT_NE(t.message.find("not a shmkit object"), std::string::npos) << t.message;
+}
+
+TEST(Segment, RemoveRefusesAForeignFileWithAZeroMagic) {
+  const test::TempDir dir;
+  SegmentOptions options;
+  options.directory = dir.path();
+  for (const std::size_t size : {std::size_t{640}, std::size_t{4096}, std::size_t{10000}}) {
+    const std::string path = dir.path() + "/" + Segment::file_name("foreign");
+    write_zero_magic_file(path, size);
+    const test::Thrown t = test::thrown_by([&] { Segment::remove("foreign", options); });
+    EXPECT_EQ(t.code, code(Errc::corrupt)) << size << " bytes: " << t.message;
+    EXPECT_NE(t.message.find("not a shmkit object"), std::string::npos) << t.message;
+    EXPECT_TRUE(file_exists(path)) << size << " bytes";
+    ::unlink(path.c_str());
+  }
+}
+
+// A creator reserves the header area (all zero) before it writes the magic:
+// such a file is still taken for a shmkit object being created.
+TEST(Segment, AReservedAllZeroFileIsWaitedForAndRemovable) {
+  const test::TempDir dir;
+  SegmentOptions options;
+  options.directory = dir.path();
+  options.ready_timeout = std::chrono::milliseconds(30);
+  const std::string path = dir.path() + "/" + Segment::file_name("reserved");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(detail::kDataAlignment)), 0);
+  ::close(fd);
+  EXPECT_EQ(test::thrown_by([&] { Segment::open("reserved", options); }).code, code(Errc::timeout));
+  EXPECT_TRUE(Segment::remove("reserved", options));
+  EXPECT_FALSE(file_exists(path));
+}
+
 // --- sizes and layout ------------------------------------------------------
 
 TEST(Segment, ZeroSizeIsRejectedAndNothingIsCreated) {
@@ -462,6 +519,23 @@ TEST(Segment, DirectoryOptionWinsOverTheEnvironment) {
   EXPECT_EQ(files_in(env_dir.path()), 0u);
   EXPECT_EQ(test::thrown_by([&] { Segment::open(name); }).code, code(Errc::not_found));
   EXPECT_EQ(Segment::open(name, options).data().size(), 100u);
+}
+
+TEST(Segment, CreateOrOpenInAMissingDirectorySaysTheDirectoryDoesNotExist) {
+  const test::TempDir dir;
+  SegmentOptions options;
+  options.directory = dir.path() + "/no-such-dir";
+  const test::Thrown created = test::thrown_by([&] { Segment::create("obj", 64, options); });
+  EXPECT_EQ(created.code, code(Errc::not_found)) << created.message;
+  EXPECT_NE(created.message.find("directory " + options.directory + " does not exist"),
+            std::string::npos)
+      << created.message;
+  const test::Thrown opened = test::thrown_by([&] { Segment::open("obj", options); });
+  EXPECT_EQ(opened.code, code(Errc::not_found)) << opened.message;
+  EXPECT_NE(opened.message.find("directory " + options.directory + " does not exist"),
+            std::string::npos)
+      << opened.message;
+  EXPECT_EQ(files_in(dir.path()), 0u);
 }
 
 TEST(Segment, ListReturnsTheSortedNamesOfTheObjects) {

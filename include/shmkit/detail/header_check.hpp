@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "shmkit/detail/segment_layout.hpp"
@@ -46,6 +47,14 @@ struct HeaderCheck {
 // The creator identity and creation time are not checked (informational).
 HeaderCheck check_header(const FixedHeader& fixed, std::uint32_t state, std::uint64_t file_size,
                          const Expectation& expect);
+
+// For a file whose magic is 0, which may be a creator's reserved header area
+// that it has not yet written to (init step 1): false if it is not, because a
+// byte of its header area that no creator ever writes is not zero (reserved1,
+// and the padding from the end of SegmentHeader to kDataAlignment).
+// `header_area`: the file's first min(file size, kDataAlignment) bytes. The
+// fields a creator writes are not looked at: it may be writing them now.
+bool unwritten_bytes_zero(std::span<const std::byte> header_area) noexcept;
 
 // The checksum a creator stores in fixed.checksum.
 std::uint32_t header_checksum(const FixedHeader& fixed) noexcept;

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include "shmkit/detail/printable.hpp"
 #include "shmkit/error.hpp"
 #include "shmkit/platform/futex.hpp"
 #include "shmkit/segment.hpp"
@@ -47,7 +48,8 @@ class NamedState {
     if (segment_.data().size() < min_size) {
       throw Error(Errc::corrupt, "object '" + segment_.name() + "': its data area (" +
                                      std::to_string(segment_.data().size()) +
-                                     " bytes) is too small for a " + std::string(kind_name(K)));
+                                     " bytes) is too small for " +
+                                     detail::with_article(kind_name(K)));
     }
     state_ =
         std::launder(reinterpret_cast<State*>(segment_.data().data()));  // NOLINT: mapped layout

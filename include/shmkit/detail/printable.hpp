@@ -18,6 +18,10 @@ std::string printable(std::string_view text);
 // quote inside as '\''). Empty text is ''.
 std::string shell_word(std::string_view text);
 
+// `word` after its indefinite article, for a message: "a mutex", "an array",
+// "an event" ("an" before a vowel).
+std::string with_article(std::string_view word);
+
 // The command that removes object `name`, for a message to show: with --dir
 // when `directory` is not empty, and `--` before a name that looks like an
 // option. A directory holding a byte printable() escapes is shown escaped.

@@ -65,6 +65,10 @@ struct FileInfo {
 FileDescriptor open_file(const std::string& dir, const std::string& file, int flags,
                          std::uint32_t mode, std::error_code& ec) noexcept;
 
+// Whether `dir` names a directory (following links), for an error message
+// that says why a file could not be opened in it.
+bool is_directory(const std::string& dir) noexcept;
+
 // fstat; errors throw shmkit::Error naming `what`.
 FileInfo stat_file(const FileDescriptor& fd, const std::string& what);
 
