@@ -1,5 +1,7 @@
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -378,8 +380,49 @@ class Queue {
     }
     return unpack(status, message, out);
   }
+  QueueStatus push_until(const T& value, platform::Deadline deadline) {
+    return queue_.push_until(bytes(value), deadline);
+  }
+  QueueStatus pop_until(T& out, platform::Deadline deadline) {
+    ByteQueue::Message message;
+    return unpack(queue_.read_until(message, deadline), message, out);
+  }
+  // Pushes the longest prefix of `values` that fits now, in claims of up to
+  // kBatch; returns how many. 0 means full or closed (see closed()).
+  std::size_t try_push_batch(std::span<const T> values) {
+    std::size_t pushed = 0;
+    std::array<std::span<const std::byte>, kBatch> spans;
+    while (pushed < values.size()) {
+      const std::size_t n = std::min(kBatch, values.size() - pushed);
+      for (std::size_t i = 0; i < n; ++i) spans[i] = bytes(values[pushed + i]);
+      const std::size_t done = queue_.try_push_batch(std::span(spans.data(), n));
+      pushed += done;
+      if (done < n) break;
+    }
+    return pushed;
+  }
+  // Pops up to `max` values now, appending them to `out` in order; returns
+  // how many. Room for them is reserved first (up to capacity()), so that
+  // none is taken and then lost to a failed allocation.
+  std::size_t try_pop_batch(std::size_t max, std::vector<T>& out) {
+    out.reserve(out.size() + std::min<std::size_t>(max, queue_.capacity()));
+    return queue_.try_pop_batch(max, [&](std::span<const std::byte> m) {
+      T value;
+      check_size(m.size());
+      std::memcpy(&value, m.data(), sizeof(T));
+      out.push_back(value);
+    });
+  }
+
   void close() noexcept { queue_.close(); }
   [[nodiscard]] bool closed() const noexcept { return queue_.closed(); }
+  [[nodiscard]] std::uint32_t capacity() const noexcept { return queue_.capacity(); }
+  // Values pushed and not yet popped: a snapshot.
+  [[nodiscard]] std::uint64_t depth() const noexcept { return queue_.depth(); }
+  [[nodiscard]] std::uint32_t producers() const { return queue_.producers(); }
+  [[nodiscard]] std::uint32_t consumers() const { return queue_.consumers(); }
+  [[nodiscard]] const Segment& segment() const noexcept { return queue_.segment(); }
+  // The queue underneath: zero-copy loans, and the rest of ByteQueue's API.
   [[nodiscard]] ByteQueue& bytes_queue() noexcept { return queue_; }
 
  private:
@@ -391,13 +434,17 @@ class Queue {
   static std::span<const std::byte> bytes(const T& value) {
     return std::as_bytes(std::span<const T, 1>(&value, 1));
   }
-  QueueStatus unpack(QueueStatus status, ByteQueue::Message& message, T& out) const {
-    if (status != QueueStatus::ok) return status;
-    if (message.data().size() != sizeof(T)) {
+  static constexpr std::size_t kBatch = 32;
+  void check_size(std::size_t size) const {
+    if (size != sizeof(T)) {
       throw Error(Errc::corrupt, "queue '" + queue_.segment().name() + "': a message of " +
-                                     std::to_string(message.data().size()) + " bytes, expected " +
+                                     std::to_string(size) + " bytes, expected " +
                                      std::to_string(sizeof(T)));
     }
+  }
+  QueueStatus unpack(QueueStatus status, ByteQueue::Message& message, T& out) const {
+    if (status != QueueStatus::ok) return status;
+    check_size(message.data().size());
     std::memcpy(&out, message.data().data(), sizeof(T));
     return status;
   }

@@ -10,6 +10,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -28,6 +29,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::ScopedName;
+using Clock = std::chrono::steady_clock;
 
 const auto* const kClean = ::testing::AddGlobalTestEnvironment(new test::NoLeftovers);
 
@@ -486,6 +488,34 @@ TEST(Queue, TypedRoundTripKeepsValues) {
   q.close();
   EXPECT_EQ(q.push(Point{1, 1}), QueueStatus::closed);
   EXPECT_EQ(reader.pop(p), QueueStatus::closed);
+}
+
+// Queue<T> has ByteQueue's batches, deadlines and figures in its own terms.
+TEST(Queue, TypedBatchesDeadlinesAndFigures) {
+  const ScopedName name("q-typed-batch");
+  auto q = Queue<std::int64_t>::create(name, 64);
+  EXPECT_EQ(q.capacity(), 64u);
+  EXPECT_EQ(q.segment().name(), name.str());
+  std::vector<std::int64_t> values(100);
+  std::iota(values.begin(), values.end(), 1000);
+  // 64 fit: two claims of 32, then full.
+  EXPECT_EQ(q.try_push_batch(std::span<const std::int64_t>(values)), 64u);
+  EXPECT_EQ(q.depth(), 64u);
+  EXPECT_EQ(q.producers(), 1u);
+  EXPECT_EQ(q.push_until(7, Clock::now() + 10ms), QueueStatus::timed_out);
+  std::vector<std::int64_t> got{-1};  // appended to
+  EXPECT_EQ(q.try_pop_batch(40, got), 40u);
+  EXPECT_EQ(q.try_pop_batch(100, got), 24u);
+  EXPECT_EQ(q.consumers(), 1u);
+  ASSERT_EQ(got.size(), 65u);
+  EXPECT_EQ(got.front(), -1);
+  for (std::size_t i = 0; i < 64; ++i) EXPECT_EQ(got[i + 1], values[i]) << i;
+  std::int64_t one = 0;
+  EXPECT_EQ(q.pop_until(one, Clock::now() + 10ms), QueueStatus::timed_out);
+  ASSERT_EQ(q.push_until(7, std::nullopt), QueueStatus::ok);
+  ASSERT_EQ(q.pop_until(one, std::nullopt), QueueStatus::ok);
+  EXPECT_EQ(one, 7);
+  EXPECT_EQ(q.depth(), 0u);
 }
 
 TEST(Queue, OpenWithWrongTypeOrKindIsAClearError) {
