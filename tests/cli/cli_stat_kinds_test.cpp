@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -384,6 +385,7 @@ TEST_F(CliStatKinds, QueueShowsDepthCapacityParticipantsAndClosed) {
   EXPECT_EQ(s.at("consumers").size(), 0u);
   EXPECT_EQ(s.at("producers_waiting"), 0);
   EXPECT_EQ(s.at("consumers_waiting"), 0);
+  EXPECT_EQ(s.at("producers_holding").size(), 0u);
   std::string out;
   ASSERT_EQ(queue.try_pop(out), QueueStatus::ok);
   queue.close();
@@ -391,6 +393,24 @@ TEST_F(CliStatKinds, QueueShowsDepthCapacityParticipantsAndClosed) {
   EXPECT_EQ(s.at("depth"), 1);
   EXPECT_EQ(s.at("closed"), true);
   EXPECT_EQ(s.at("consumers").size(), 1u);
+}
+
+// A Reservation shows as held by this process, also once the thread that
+// made it has ended (a claim lives as long as its process).
+TEST_F(CliStatKinds, QueueShowsTheProcessesHoldingSlots) {
+  ByteQueue queue = ByteQueue::create("q", {.capacity = 8, .max_message = 32}, options());
+  json s = kind_state("q", "producers holding:");
+  EXPECT_EQ(s.at("producers_holding").size(), 0u);
+  ByteQueue::Reservation held;
+  std::thread([&] { ASSERT_EQ(queue.try_reserve(held), QueueStatus::ok); }).join();
+  s = kind_state("q", "producers holding:");
+  ASSERT_EQ(s.at("producers_holding").size(), 1u) << s.dump();
+  EXPECT_EQ(s.at("producers_holding")[0].at("pid"), shmkit::current_pid());
+  EXPECT_EQ(s.at("producers_dead"), 1);
+  EXPECT_EQ(s.at("consumers_holding").size(), 0u);
+  held.commit(0);
+  s = kind_state("q", "producers holding:");
+  EXPECT_EQ(s.at("producers_holding").size(), 0u);
 }
 
 TEST_F(CliStatKinds, PipeShowsEndsAndQueuedMessages) {

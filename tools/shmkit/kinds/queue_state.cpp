@@ -31,8 +31,9 @@ bool head_ok(const detail::QueueHead& h, std::uint64_t area) {
          h.slots_offset <= area && (area - h.slots_offset) / h.slot_size >= h.slot_count;
 }
 
-// The live and dead threads of one role's records, and its sleepers (a
-// waiting bit per record).
+// The live and dead threads of one role's records, the slots they hold (a
+// claim lives as long as its process: detail/queue_layout.hpp), and its
+// sleepers (a waiting bit per record).
 void add_participants(const detail::QueueParticipant (&records)[detail::kQueueMaxParticipants],
                       const std::string& key, const std::string& label, std::uint64_t waiting,
                       Report& section) {
@@ -40,10 +41,22 @@ void add_participants(const detail::QueueParticipant (&records)[detail::kQueueMa
   std::vector<std::string> lines;
   std::size_t dead = 0;
   std::size_t dead_waiting = 0;
+  Json holders = Json::array();
+  std::vector<std::string> holder_lines;
   for (std::uint32_t i = 0; i < detail::kQueueMaxParticipants; ++i) {
     // relaxed: a snapshot.
     const std::uint64_t who = records[i].who.load(std::memory_order_relaxed);
     const bool bit = (waiting >> i & 1U) != 0;
+    const std::uint64_t begin = records[i].pending_begin.load(std::memory_order_relaxed);
+    const std::uint64_t end = records[i].pending_end.load(std::memory_order_relaxed);
+    const std::uint64_t process = records[i].process.load(std::memory_order_relaxed);
+    if (who != 0 && process != 0 && begin != end && is_alive(ProcessIdentity::unpack(process))) {
+      // A Reservation or Message not finished (or a claim under way).
+      holders.push_back(identity_json(process, "pid"));
+      holder_lines.push_back(identity_text(process, "pid") + ", " + std::to_string(end - begin) +
+                             " slot" + (end - begin == 1 ? "" : "s") + " from position " +
+                             std::to_string(begin));
+    }
     if (who == 0 || !is_alive(ProcessIdentity::unpack(who))) {
       if (bit) ++dead_waiting;
       if (who != 0) ++dead;
@@ -57,7 +70,14 @@ void add_participants(const detail::QueueParticipant (&records)[detail::kQueueMa
                    std::to_string(count) + " live thread" + (count == 1 ? "" : "s"),
                    std::move(lines));
   section.add(key + "_dead", label + " dead", dead,
-              std::to_string(dead) + " (records of threads killed while registered)");
+              std::to_string(dead) +
+                  " (records of threads that ended or were killed; new threads reuse them)");
+  const std::size_t holding = holders.size();
+  section.add_list(key + "_holding", label + " holding", std::move(holders),
+                   std::to_string(holding) +
+                       " (slots claimed, not yet finished: a Reservation or Message held by a "
+                       "live process, whose thread may have ended)",
+                   std::move(holder_lines));
   const auto sleepers = static_cast<std::uint32_t>(std::popcount(waiting));
   section.add(key + "_waiting", label + " waiting", sleepers,
               std::to_string(sleepers) + " (asleep or about to sleep" +
