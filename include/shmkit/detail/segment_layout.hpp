@@ -17,9 +17,9 @@
 //
 // Init protocol (writers: the creator only, once):
 //   1. the creator makes the file with O_EXCL, reserves its header area
-//      (posix_fallocate of data_offset bytes: all zero), maps it, stores its
-//      identity in attached[0] (relaxed), then state = initialising (release:
-//      attached[0] is visible with it);
+//      (posix_fallocate of data_offset bytes: all zero), maps it, stores the
+//      magic and its identity in attached[0] (relaxed), then state =
+//      initialising (release: both are visible with it);
 //   2. it reserves the whole file and maps it (a creator killed while that
 //      takes its time is named in the header), then writes every plain
 //      field, the checksum and the kind's own state;
