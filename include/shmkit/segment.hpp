@@ -132,7 +132,7 @@ class Segment {
   // True once NAME no longer names the file this handle opened: it was
   // removed (and may have been created again since). Looks at the directory
   // (one stat(2)) on each call.
-  [[nodiscard]] bool removed() const noexcept {
+  [[nodiscard]] bool removed() const {
     return !platform::still_names(directory_, file_name(name_), file_);
   }
 

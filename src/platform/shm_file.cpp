@@ -83,7 +83,7 @@ FileInfo stat_file(const FileDescriptor& fd, const std::string& what) {
   return info;
 }
 
-bool still_names(const std::string& dir, const std::string& file, const FileInfo& info) noexcept {
+bool still_names(const std::string& dir, const std::string& file, const FileInfo& info) {
   struct stat st {};
   const std::string path = dir + "/" + file;
   if (::fstatat(AT_FDCWD, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {

@@ -73,9 +73,10 @@ bool is_directory(const std::string& dir) noexcept;
 FileInfo stat_file(const FileDescriptor& fd, const std::string& what);
 
 // Whether `file` in `dir` is still the file `info` was taken of: false once it
-// was removed, or removed and made again. A name that cannot be looked at for
-// another reason (EACCES, out of memory) counts as still naming it.
-bool still_names(const std::string& dir, const std::string& file, const FileInfo& info) noexcept;
+// was removed, or removed and made again. A name that stat(2) cannot look at
+// for another reason (EACCES, ENOMEM) counts as still naming it. Not noexcept:
+// it builds the path (std::bad_alloc).
+bool still_names(const std::string& dir, const std::string& file, const FileInfo& info);
 
 // Reserves `size` bytes (posix_fallocate), so touching them can never SIGBUS.
 // A full file system is Errc::out_of_space.
