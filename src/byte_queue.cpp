@@ -216,17 +216,18 @@ void ByteQueue::leave() noexcept {
 
 // ---------------------------------------------------------------- records
 
-void ByteQueue::announce_light_consumer() noexcept {
+void ByteQueue::announce_light(Role role) noexcept {
   if (!platform::light_fences()) return;
-  // Before our first unfenced release. A producer that reads the flag as 0
-  // does not fence for us; it read it before our seq_cst read-modify-write,
-  // after its seq_cst [W1] fetch_or, so in the single total order that
-  // fetch_or comes before our RMW and before the seq_cst load of the bits
-  // below, which therefore sees it; our later (relaxed) loads of the bits
-  // cannot read anything older (read-read coherence). The RMW even when the
-  // flag is set already: it is what orders the load.
-  head_->light_consumers.fetch_or(1, std::memory_order_seq_cst);
-  (void)head_->producers_waiting.load(std::memory_order_seq_cst);
+  // Before our first unfenced hand-over. A waiter of the other role that
+  // reads the flag as 0 does not fence for us; it read it before our seq_cst
+  // read-modify-write, after its seq_cst [W1] fetch_or, so in the single
+  // total order that fetch_or comes before our RMW and before the seq_cst
+  // load of its bits below, which therefore sees it; our later (relaxed)
+  // loads of the bits cannot read anything older (read-read coherence). The
+  // RMW even when the flag is set already: it is what orders the load.
+  const Role other = role == Role::producer ? Role::consumer : Role::producer;
+  light_flag(role).fetch_or(1, std::memory_order_seq_cst);
+  (void)waiting(other).load(std::memory_order_seq_cst);
 }
 
 inline QueueParticipant& ByteQueue::participant(Role role) {
@@ -251,14 +252,14 @@ QueueParticipant& ByteQueue::register_participant(Role role, std::uint64_t me) {
     entry.index[r] = i;
     return records[i];
   };
-  // A record just claimed: a consumer's light flag is raised and the role's
-  // lease settled before its first use (the flag first: it cannot throw, and
-  // a record found again later is not announced again).
+  // A record just claimed: the role's light flag is raised and its lease
+  // settled before its first use (the flag first: it cannot throw, and a
+  // record found again later is not announced again).
   auto take = [&](std::uint32_t i) -> QueueParticipant& {
     // A dead thread's record may still have its waiting bit: we are not
     // asleep. (A waker may clear it as well; see drop_dead_sleepers().)
     waiting(role).fetch_and(~(std::uint64_t{1} << i), std::memory_order_relaxed);
-    if (role == Role::consumer) announce_light_consumer();
+    announce_light(role);
     settle_lease(role, i);
     return found(i);
   };
@@ -540,12 +541,12 @@ QueueStatus ByteQueue::wait_to_claim(Role role, std::uint64_t want, platform::De
   while (status == busy) {
     // [W1] seq_cst, before the re-check: with commit()/release() [K1] this is
     // Dekker's pattern: either they see us waiting, or we see their slot. A
-    // light consumer has no fence of its own: a producer's remote_fence()
-    // stands for it (layout comment). If the kernel refuses it, we sleep in
-    // steps.
+    // light peer has no fence of its own: our remote_fence() stands for it
+    // (layout comment). If the kernel refuses it, we sleep in steps.
     waiting.fetch_or(bit, std::memory_order_seq_cst);
-    const bool fenced = !producer || head_->light_consumers.load(std::memory_order_seq_cst) == 0 ||
-                        platform::remote_fence();
+    const Role peers = producer ? Role::consumer : Role::producer;
+    const bool fenced =
+        light_flag(peers).load(std::memory_order_seq_cst) == 0 || platform::remote_fence();
     const std::uint32_t seen = word.load(std::memory_order_seq_cst);
     status = try_claim(role, want, out);
     if (status == busy) {
@@ -608,11 +609,11 @@ void ByteQueue::commit(std::uint64_t pos, std::uint32_t length) noexcept {
   QueueSlot& s = slot(pos);
   s.length.store(length, std::memory_order_relaxed);
   // [K1] release: payload and length before the slot turns ready for the
-  // consumer; then the waiters load, always fenced (layout comment). A
+  // consumer; then the waiters load, fenced unless light (see [W1]). A
   // store, not a CAS: a recoverer only finishes a slot whose holder is dead,
   // and we are not.
   if (platform::publish_then_look(s.seq, pos + 1, head_->consumers_waiting,
-                                  /*light=*/false)) {
+                                  platform::light_fences())) {
     wake(Role::consumer, 1);
   }
 }

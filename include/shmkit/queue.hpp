@@ -31,9 +31,9 @@
 // Guarantees:
 // - Messages from one producer thread arrive in the order it pushed them.
 // - Waiting is a futex sleep; push and pop make no syscall unless a peer
-//   sleeps (not full, not empty, no waiter). Where membarrier(2) works, a
-//   pop hands its slot back with no fence either; a producer about to sleep
-//   calls membarrier for it (platform/remote_fence.hpp).
+//   sleeps (not full, not empty, no waiter). Where membarrier(2) works,
+//   push and pop hand their slot over with no fence either; a peer about to
+//   sleep calls membarrier for them (platform/remote_fence.hpp).
 // - close(): pushes then return `closed`; consumers drain what is left, then
 //   get `closed`. A push racing with close() either lands before it (and is
 //   drained) or returns `closed`.
@@ -203,9 +203,9 @@ class ByteQueue {
   [[nodiscard]] detail::QueueParticipant* records(Role role) const noexcept {
     return role == Role::producer ? head_->producers : head_->consumers;
   }
-  // Raises light_consumers (detail/queue_layout.hpp) for a registering
-  // consumer thread of a light process.
-  void announce_light_consumer() noexcept;
+  // Raises the role's light flag (light_producers or light_consumers,
+  // detail/queue_layout.hpp) for a registering thread of a light process.
+  void announce_light(Role role) noexcept;
   bool holds_lease(Role role, const detail::QueueParticipant& me) noexcept;
   void settle_lease(Role role, std::uint32_t index);
   void revoke_lease(Role role, std::uint32_t seen);
@@ -242,6 +242,10 @@ class ByteQueue {
   // The role's waiting bits and futex word (detail/queue_layout.hpp).
   [[nodiscard]] std::atomic<std::uint64_t>& waiting(Role role) const noexcept {
     return role == Role::producer ? head_->producers_waiting : head_->consumers_waiting;
+  }
+  // Raised once a thread of a light process registered in the role.
+  [[nodiscard]] std::atomic<std::uint32_t>& light_flag(Role role) const noexcept {
+    return role == Role::producer ? head_->light_producers : head_->light_consumers;
   }
   [[nodiscard]] std::atomic<std::uint32_t>& sleep_word(Role role) const noexcept {
     return role == Role::producer ? head_->not_full : head_->not_empty;

@@ -1,9 +1,9 @@
-// Light releases of a queue (detail/queue_layout.hpp): a consumer thread of
-// a light process releases slots with a plain store and no fence, after
-// raising light_consumers when it registers; a producer about to sleep then
-// calls membarrier. Checked here: who raises the flag, and blocking traffic
-// with either side light or not, in every combination, through a queue
-// small enough that both sides sleep.
+// Light hand-overs of a queue (detail/queue_layout.hpp): a thread of a light
+// process commits (releases) slots with a plain store and no fence, after
+// raising light_producers (light_consumers) when it registers; a peer about
+// to sleep then calls membarrier. Checked here: who raises which flag, and
+// blocking traffic with either side light or not, in every combination,
+// through a queue small enough that both sides sleep.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,10 +23,11 @@ using test::ScopedName;
 
 const auto* const kClean = ::testing::AddGlobalTestEnvironment(new test::NoLeftovers);
 
-TEST(QueueLight, OnlyConsumersOfALightProcessRaiseTheFlag) {
+TEST(QueueLight, OnlyThreadsOfALightProcessRaiseTheirRolesFlag) {
   const ScopedName name("qlight-flags");
   auto q = ByteQueue::create(name, {.capacity = 8, .max_message = test::kStressMax});
   const detail::QueueHead& h = queue_head(q.segment());
+  EXPECT_EQ(h.light_producers.load(), 0u);
   EXPECT_EQ(h.light_consumers.load(), 0u);
   // A process that cannot fence pushes and pops: it raises nothing.
   const pid_t child = test::fork_child([&] {
@@ -38,14 +39,18 @@ TEST(QueueLight, OnlyConsumersOfALightProcessRaiseTheFlag) {
     check_in_child(test::check_stress_message(got) == test::tag_of(1, 0), "message");
   });
   ASSERT_EQ(test::wait_exit_code(child), 0);
+  EXPECT_EQ(h.light_producers.load(), 0u);
   EXPECT_EQ(h.light_consumers.load(), 0u);
-  // This one can, where the kernel allows membarrier; producers always fence.
+  // This one can, where the kernel allows membarrier: each role's flag goes
+  // up with its first thread.
   const std::uint32_t light = platform::light_fences() ? 1 : 0;
   ASSERT_EQ(q.try_push(test::stress_message(0, 0)), QueueStatus::ok);
+  EXPECT_EQ(h.light_producers.load(), light);
   EXPECT_EQ(h.light_consumers.load(), 0u);
   std::vector<std::byte> got;
   ASSERT_EQ(q.try_pop(got), QueueStatus::ok);
   EXPECT_EQ(test::check_stress_message(got), test::tag_of(0, 0));
+  EXPECT_EQ(h.light_producers.load(), light);
   EXPECT_EQ(h.light_consumers.load(), light);
 }
 

@@ -50,18 +50,17 @@
 //
 // Hand-overs: a commit (a release) is a store of the slot's seq and then a
 // load of the other role's waiting bits, and a waiter about to sleep sets
-// its bit and then re-checks the slot (Dekker). Producers
-// store and load seq_cst. A consumer thread of a light process
-// (platform/remote_fence.hpp) releases with no fence: it sets
-// light_consumers with a seq_cst read-modify-write when it registers,
-// before its first release, and a producer about to sleep that sees it set
-// calls membarrier between setting its bit and its re-check, which runs the
-// fence on the consumer's CPU for it (one that cannot sleeps in short
-// steps). A producer that read the flag as 0 did so before the raise, so
-// its bit is visible to the raiser's loads after it. (Unfenced
-// commits were measured too, and made a producer-bound stream's speed
-// depend on the build: docs/BENCHMARKS.md.) A store, not a CAS, either way:
-// a recoverer only finishes a slot whose holder is dead.
+// its bit and then re-checks the slot (Dekker). A thread of a process that
+// cannot fence remotely stores and loads seq_cst. A thread of a light
+// process (platform/remote_fence.hpp) commits (releases) with no fence: it
+// sets its role's flag, light_producers (light_consumers), with a seq_cst
+// read-modify-write when it registers, before its first hand-over, and a
+// waiter of the other role about to sleep that sees the flag set calls
+// membarrier between setting its bit and its re-check, which runs the
+// fence on the busy side's CPU for it (one that cannot sleeps in short
+// steps). A waiter that read the flag as 0 did so before the raise, so its
+// bit is visible to the raiser's loads after it. A store, not a CAS, either
+// way: a recoverer only finishes a slot whose holder is dead.
 
 namespace shmkit::detail {
 
@@ -124,6 +123,9 @@ struct QueueHead {
   // above). Set by registering consumers (seq_cst fetch_or), never cleared;
   // read by producers about to sleep.
   std::atomic<std::uint32_t> light_consumers;
+  // The same for producers and their commits: set by registering producers,
+  // read by consumers about to sleep.
+  std::atomic<std::uint32_t> light_producers;
 
   alignas(kCacheLine) std::atomic<std::uint64_t> tail;  // next position for producers
   alignas(kCacheLine) std::atomic<std::uint64_t> head;  // next position for consumers
@@ -162,6 +164,7 @@ static_assert(offsetof(QueueHead, closed) == 32);
 static_assert(offsetof(QueueHead, producer_lease) == 36);
 static_assert(offsetof(QueueHead, consumer_lease) == 40);
 static_assert(offsetof(QueueHead, light_consumers) == 44);
+static_assert(offsetof(QueueHead, light_producers) == 48);
 
 // Where a queue's slots begin in its data area: on a 128-byte boundary, as a
 // pipe's rings, so that a two-line slot is one pair for the adjacent-line
