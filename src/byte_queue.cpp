@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cerrno>
 #include <cstring>
 #include <new>
 #include <thread>
@@ -165,7 +166,8 @@ ByteQueue::ByteQueue(ByteQueue&& other) noexcept
       slots_(other.slots_),
       slot_count_(other.slot_count_),
       max_message_(other.max_message_),
-      slot_size_(other.slot_size_) {}
+      slot_size_(other.slot_size_),
+      interrupted_(other.interrupted_.load(std::memory_order_relaxed)) {}
 
 ByteQueue& ByteQueue::operator=(ByteQueue&& other) noexcept {
   if (this != &other) {
@@ -176,6 +178,9 @@ ByteQueue& ByteQueue::operator=(ByteQueue&& other) noexcept {
     slot_count_ = other.slot_count_;
     max_message_ = other.max_message_;
     slot_size_ = other.slot_size_;
+    // relaxed: a handle is not moved while another thread uses it.
+    interrupted_.store(other.interrupted_.load(std::memory_order_relaxed),
+                       std::memory_order_relaxed);
   }
   return *this;
 }
@@ -528,6 +533,11 @@ QueueStatus ByteQueue::wait_to_claim(Role role, std::uint64_t want, platform::De
   const bool producer = role == Role::producer;
   const QueueStatus busy = producer ? QueueStatus::full : QueueStatus::empty;
   QueueStatus status = busy;
+  // An interrupt already there: no spin. One that comes during the spin is
+  // seen when the spin ends, some tens of microseconds later: a look per
+  // round would add a load to the spin for a rare event. The look that
+  // cannot miss one is [I4] below.
+  if (interrupted_.load(std::memory_order_relaxed)) return QueueStatus::interrupted;
   // No spin for a deadline already past (a zero timeout): it only wants the
   // look for a dead holder below.
   platform::channel_spin([&] { return (status = try_claim(role, want, out)) != busy; }, deadline);
@@ -547,9 +557,23 @@ QueueStatus ByteQueue::wait_to_claim(Role role, std::uint64_t want, platform::De
     const Role peers = producer ? Role::consumer : Role::producer;
     const bool fenced =
         light_flag(peers).load(std::memory_order_seq_cst) == 0 || platform::remote_fence();
+    // [I3] The value we sleep on, loaded before [I4]: see there.
     const std::uint32_t seen = word.load(std::memory_order_seq_cst);
     status = try_claim(role, want, out);
     if (status == busy) {
+      // [I4] seq_cst, after [I3]; interrupt() sets the flag ([I1], seq_cst)
+      // before it bumps this word ([I2], seq_cst). If this load misses the
+      // flag, it comes before [I1] in the single total order, so [I3] came
+      // before [I2] and read the word's value from before the bump: the
+      // futex_wait below returns at once (the word moved on), or it sleeps
+      // first and [I2]'s wake-up ends it. Either way the next round sees
+      // the flag. (seq_cst, not release/acquire through the word: that
+      // would need every later write of the word, by any process, to be a
+      // read-modify-write.)
+      if (interrupted_.load(std::memory_order_seq_cst)) {
+        waiting.fetch_and(~bit, std::memory_order_relaxed);
+        return QueueStatus::interrupted;
+      }
       const Clock::time_point now = Clock::now();
       if (deadline && now >= *deadline) {
         waiting.fetch_and(~bit, std::memory_order_relaxed);
@@ -877,6 +901,33 @@ QueueStatus ByteQueue::read(Message& out, bool wait, platform::Deadline deadline
     out.data_ = {payload(pos), length};
     return QueueStatus::ok;
   }
+}
+
+void ByteQueue::interrupt() noexcept {
+  const int saved = errno;  // a signal handler's caller must find it as it was
+  // [I1] seq_cst, before [I2]: see [I4] in wait_to_claim().
+  interrupted_.store(true, std::memory_order_seq_cst);
+  if (head_ != nullptr) {  // else moved from: nothing waits on it
+    for (std::atomic<std::uint32_t>* word : {&head_->not_empty, &head_->not_full}) {
+      // [I2] Bump the word, so that a waiter whose [I4] missed the flag
+      // does not sleep on the value it loaded, then wake those asleep. All
+      // of them: we cannot pick this handle's; the others find nothing and
+      // sleep again.
+      word->fetch_add(1, std::memory_order_seq_cst);
+      platform::futex_wake_all(*word);
+    }
+  }
+  errno = saved;
+}
+
+void ByteQueue::clear_interrupt() noexcept {
+  // relaxed: a wait that starts after this call (happens after it) sees it
+  // (coherence); one under way may or may not, as queue.hpp says.
+  interrupted_.store(false, std::memory_order_relaxed);
+}
+
+bool ByteQueue::interrupted() const noexcept {
+  return interrupted_.load(std::memory_order_relaxed);
 }
 
 void ByteQueue::close() noexcept {

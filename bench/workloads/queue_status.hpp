@@ -20,6 +20,7 @@ inline const char* status_name(QueueStatus s) noexcept {
     case QueueStatus::full: return "full";
     case QueueStatus::timed_out: return "timed_out";
     case QueueStatus::closed: return "closed";
+    case QueueStatus::interrupted: return "interrupted";
   }
   return "?";
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -55,6 +56,9 @@
 //   calls never do: behind a dead peer's slot they keep returning `full` or
 //   `empty`. A loop on try_ calls should call a waiting form now and then
 //   (a zero timeout will do) if peers may die.
+// - interrupt() ends this handle's waits at once, from another thread or a
+//   signal handler: they return `interrupted`, with no message taken or
+//   added, until clear_interrupt() (see there).
 // - A message larger than max_message() is Errc::message_too_large, nothing
 //   written. Corrupted indices or lengths are Errc::corrupt, never a wild
 //   read or write.
@@ -72,10 +76,11 @@ namespace shmkit {
 
 enum class QueueStatus {
   ok,
-  empty,      // try_pop: nothing to take now
-  full,       // try_push: no free slot now
-  timed_out,  // a *_for / *_until deadline passed
-  closed,     // push after close(); pop from a closed, drained queue
+  empty,        // try_pop: nothing to take now
+  full,         // try_push: no free slot now
+  timed_out,    // a *_for / *_until deadline passed
+  closed,       // push after close(); pop from a closed, drained queue
+  interrupted,  // a waiting form would have waited after interrupt() (never Pipe)
 };
 
 struct QueueConfig {
@@ -106,7 +111,8 @@ class ByteQueue {
   ByteQueue& operator=(const ByteQueue&) = delete;
   ~ByteQueue();
 
-  // --- push, copying: ok | full (try) | timed_out (for/until) | closed ---
+  // --- push, copying: ok | full (try) | timed_out (for/until) | closed
+  //     | interrupted (all but try) ---
   QueueStatus try_push(std::span<const std::byte> message);
   QueueStatus push(std::span<const std::byte> message) { return push_until(message, std::nullopt); }
   // The *_for forms read the clock only once the fast path found no room (or
@@ -123,7 +129,8 @@ class ByteQueue {
   // returns how many. 0 means full or closed (see closed()).
   std::size_t try_push_batch(std::span<const std::span<const std::byte>> messages);
 
-  // --- pop, copying into `out` (resized): ok | empty | timed_out | closed ---
+  // --- pop, copying into `out` (resized): ok | empty | timed_out | closed
+  //     | interrupted ---
   QueueStatus try_pop(std::string& out) { return pop_into(out, false, std::nullopt); }
   QueueStatus try_pop(std::vector<std::byte>& out) { return pop_into(out, false, std::nullopt); }
   QueueStatus pop(std::string& out) { return pop_into(out, true, std::nullopt); }
@@ -162,6 +169,33 @@ class ByteQueue {
   QueueStatus read_until(Message& out, platform::Deadline deadline) {
     return read(out, true, deadline);
   }
+
+  // --- interrupt: cancel this handle's waits, from any thread or a signal handler ---
+  //   std::thread worker([&] { while (q.pop(msg) == QueueStatus::ok) use(msg); });
+  //   q.interrupt();  // worker's pop returns `interrupted`, asleep or not yet
+  //   worker.join();
+  // After interrupt(), a waiting call of this handle (push, pop, the *_for
+  // and *_until forms, reserve_until, read_until) that finds no slot (no
+  // message) returns `interrupted` instead of waiting: those asleep now, on
+  // any thread, wake and return at once, and so does every later one until
+  // clear_interrupt(). The flag is sticky, so an interrupt that comes just
+  // before a wait starts is not missed. An interrupted call took no message
+  // and added none. A call that needs no wait still succeeds (a pop of a
+  // non-empty queue takes its message); the try_ calls never see the flag.
+  // Not `timed_out`: a call with no deadline does not time out, and a loop
+  // that retries on timed_out would spin on a sticky interrupt.
+  // Other handles of the queue, in this process or another, go on waiting
+  // (their sleepers wake once, find nothing, and sleep again). A wait that
+  // would have recovered a dead peer's slot returns `interrupted` instead,
+  // as a try_ call returns `full` or `empty` (guarantees above).
+  // Async-signal-safe: lock-free atomics and FUTEX_WAKE; errno is kept. The
+  // handle must outlive the call and not be moved during it: clear a signal
+  // handler's pointer to it (InterruptWatch::set_hook()) before that.
+  void interrupt() noexcept;
+  // Waiting calls wait again. One asleep when it comes may or may not have
+  // seen the interrupt; call it once the interrupted calls have returned.
+  void clear_interrupt() noexcept;
+  [[nodiscard]] bool interrupted() const noexcept;
 
   void close() noexcept;
   [[nodiscard]] bool closed() const noexcept;
@@ -273,6 +307,10 @@ class ByteQueue {
   std::uint32_t slot_count_ = 0;
   std::uint32_t max_message_ = 0;
   std::uint64_t slot_size_ = 0;
+  // Set by interrupt(), cleared by clear_interrupt(); read by waiters. This
+  // handle's own: it lives in this process, not in the segment.
+  std::atomic<bool> interrupted_{false};
+  static_assert(std::atomic<bool>::is_always_lock_free);  // async-signal-safe
 };
 
 // A slot reserved for writing in place. commit(n) publishes its first n
@@ -417,6 +455,12 @@ class Queue {
       out.push_back(value);
     });
   }
+
+  // As ByteQueue's: push and pop (and their timed forms) return `interrupted`
+  // instead of waiting, from now until clear_interrupt(). Async-signal-safe.
+  void interrupt() noexcept { queue_.interrupt(); }
+  void clear_interrupt() noexcept { queue_.clear_interrupt(); }
+  [[nodiscard]] bool interrupted() const noexcept { return queue_.interrupted(); }
 
   void close() noexcept { queue_.close(); }
   [[nodiscard]] bool closed() const noexcept { return queue_.closed(); }

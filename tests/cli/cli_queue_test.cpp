@@ -275,30 +275,39 @@ TEST_F(CliQueue, GetWithStdoutClosedSaysWhatItLost) {
 // put and get stop on SIGINT, SIGTERM and SIGHUP the way a reader or a
 // writer leaves a queue, not attached any more: a queue whose attached
 // processes all died is stale, and 'rm --stale' would remove it with its
-// messages. put --close closes it. Exit status 128+N and one line.
+// messages. put --close closes it. Exit status 128+N and one line. A get or
+// put asleep in the queue (no deadline, or get's --timeout) is woken by the
+// signal itself.
 TEST_F(CliQueue, ASignalStopsGetAndPutWithoutLeavingTheQueueStale) {
   create("q", "2", "8");
   const auto stat = [&](const std::string& name) {
     return json::parse(shmkit({"stat", name, "--json"}).out);
   };
-  {
-    test::Spawned get(argv({"get", "q"}));
+  const auto get_stopped_by = [&](const std::vector<std::string>& args, int signal,
+                                  const std::string& line) {
+    test::Spawned get(argv(args));
     ASSERT_TRUE(test::eventually([&] { return queue_state("q").at("consumers_waiting") == 1; }));
-    ASSERT_EQ(::kill(get.pid(), SIGINT), 0);
+    ASSERT_EQ(::kill(get.pid(), signal), 0);
     const test::CommandResult r = get.finish();
-    EXPECT_EQ(r.exit_code, 128 + SIGINT) << r.err;
+    EXPECT_EQ(r.exit_code, 128 + signal) << r.err;
     EXPECT_EQ(test::split_lines(r.err).size(), 1u) << r.err;
-    EXPECT_NE(r.err.find("get: interrupted by signal 2"), std::string::npos) << r.err;
-  }
+    EXPECT_NE(r.err.find(line), std::string::npos) << r.err;
+  };
+  get_stopped_by({"get", "q"}, SIGINT,
+                 "get: interrupted by signal 2 (Interrupt) after 0 messages of queue 'q'");
+  get_stopped_by({"get", "q", "--timeout", "3600"}, SIGTERM,
+                 "get: interrupted by signal 15 (Terminated) after 0 messages of queue 'q'");
   {
     test::Spawned put(argv({"put", "q", "--close"}), true);
     put.write_stdin("1\n2\n3\n");  // two fit; the third waits for room
     ASSERT_TRUE(test::eventually([&] { return queue_state("q").at("producers_waiting") == 1; }));
-    ASSERT_EQ(::kill(put.pid(), SIGTERM), 0);
+    ASSERT_EQ(::kill(put.pid(), SIGINT), 0);
     const test::CommandResult r = put.finish();
-    EXPECT_EQ(r.exit_code, 128 + SIGTERM) << r.err;
+    EXPECT_EQ(r.exit_code, 130) << r.err;
     EXPECT_EQ(test::split_lines(r.err).size(), 1u) << r.err;
-    EXPECT_NE(r.err.find("2 messages were put into queue 'q', which is closed"), std::string::npos)
+    EXPECT_NE(r.err.find("put: interrupted by signal 2 (Interrupt); 2 messages were put into "
+                         "queue 'q', which is closed"),
+              std::string::npos)
         << r.err;
   }
   json q = stat("q");

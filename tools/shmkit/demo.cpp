@@ -21,7 +21,7 @@
 #include "shmkit/list.hpp"
 #include "shmkit/platform/interrupt.hpp"
 #include "shmkit/process.hpp"
-#include "signal_steps.hpp"
+#include "signal_stop.hpp"
 #include "std_fds.hpp"
 
 // shmkit demo [--count N] [--interval SECONDS] [--name NAME]

@@ -16,7 +16,7 @@
 #include "options.hpp"
 #include "queue_open.hpp"
 #include "shmkit/queue.hpp"
-#include "signal_steps.hpp"
+#include "signal_stop.hpp"
 
 // shmkit get NAME [--count N] [--timeout SECONDS]
 //
@@ -80,8 +80,9 @@ std::array<char, kOutputBuffer> Output::buffer_{};
 
 int run_get(const GetOptions& options, const GlobalOptions& global) {
   // First: from the moment the queue lists us, a signal must not kill us.
-  const platform::InterruptWatch interrupts;
+  platform::InterruptWatch interrupts;
   ByteQueue queue = open_byte_queue("get", options.name, global.directory);
+  const InterruptOnSignal stop(interrupts, queue);  // a wait for a message ends on a signal
   const std::string& name = queue.segment().name();
   Output out;
   const std::size_t batch = batch_for(queue.max_message());
@@ -99,9 +100,8 @@ int run_get(const GetOptions& options, const GlobalOptions& global) {
     const platform::Deadline deadline =
         options.has_timeout ? detail::deadline_after(std::chrono::duration<double>(options.timeout))
                             : std::nullopt;
-    const std::optional<QueueStatus> status = wait_in_steps(
-        interrupts, deadline, [&](auto step) { return queue.pop_for(message, step); });
-    if (status != QueueStatus::ok) break;  // a signal, timed_out, or closed and drained
+    // Else interrupted (a signal), timed_out, or closed and drained.
+    if (queue.pop_until(message, deadline) != QueueStatus::ok) break;
     out.line(std::as_bytes(std::span<const char>(message)));
     ++got;
   }

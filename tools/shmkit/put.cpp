@@ -16,7 +16,7 @@
 #include "options.hpp"
 #include "queue_open.hpp"
 #include "shmkit/queue.hpp"
-#include "signal_steps.hpp"
+#include "signal_stop.hpp"
 
 // shmkit put NAME [--file PATH] [--close]
 //
@@ -46,8 +46,7 @@ struct Interrupted {};
 
 class Putter {
  public:
-  Putter(ByteQueue& queue, std::string source, const platform::InterruptWatch& interrupts)
-      : queue_(queue), source_(std::move(source)), interrupts_(interrupts) {}
+  Putter(ByteQueue& queue, std::string source) : queue_(queue), source_(std::move(source)) {}
 
   // Takes the next block of input; complete lines are pushed before it returns.
   void feed(std::string_view block) {
@@ -104,17 +103,16 @@ class Putter {
                     queue_.segment().name() + "' (" + std::to_string(queue_.max_message()) +
                     " bytes); the lines before it were put");
   }
-  // Pushes the batch: as many as fit at once, else one with a blocking push.
+  // Pushes the batch: as many as fit at once, else one with a blocking push,
+  // which a signal interrupts (InterruptOnSignal).
   void flush() {
     std::span<const Bytes> rest(batch_);
     while (!rest.empty()) {
       std::size_t n = queue_.try_push_batch(rest);
       if (n == 0) {
-        const std::optional<QueueStatus> status =
-            wait_in_steps(interrupts_, std::nullopt,
-                          [&](auto step) { return queue_.push_for(rest.front(), step); });
-        if (!status) throw Interrupted{};
-        if (*status == QueueStatus::closed) {
+        const QueueStatus status = queue_.push(rest.front());
+        if (status == QueueStatus::interrupted) throw Interrupted{};
+        if (status == QueueStatus::closed) {
           throw Error(Errc::closed, "put: queue '" + queue_.segment().name() + "' is closed (" +
                                         std::to_string(pushed_) + " messages put before)");
         }
@@ -128,7 +126,6 @@ class Putter {
 
   ByteQueue& queue_;
   std::string source_;
-  const platform::InterruptWatch& interrupts_;
   std::vector<Bytes> batch_;
   std::string partial_;
   std::uint64_t line_number_ = 0;
@@ -155,8 +152,9 @@ void put_all(int fd, Putter& putter, const std::string& source,
 
 int run_put(const PutOptions& options, const GlobalOptions& global) {
   // First: from the moment the queue lists us, a signal must not kill us.
-  const platform::InterruptWatch interrupts;
+  platform::InterruptWatch interrupts;
   ByteQueue queue = open_byte_queue("put", options.name, global.directory);
+  const InterruptOnSignal stop(interrupts, queue);  // a wait for room ends on a signal
   int fd = STDIN_FILENO;
   std::string source = "stdin";
   if (!options.file.empty()) {
@@ -168,7 +166,7 @@ int run_put(const PutOptions& options, const GlobalOptions& global) {
       throw_errno(error, "put: cannot open " + source);
     }
   }
-  Putter putter(queue, source, interrupts);
+  Putter putter(queue, source);
   try {
     put_all(fd, putter, source, interrupts);
   } catch (const Interrupted&) {

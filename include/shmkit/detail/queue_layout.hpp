@@ -130,8 +130,10 @@ struct QueueHead {
   alignas(kCacheLine) std::atomic<std::uint64_t> tail;  // next position for producers
   alignas(kCacheLine) std::atomic<std::uint64_t> head;  // next position for consumers
 
-  alignas(kCacheLine) std::atomic<std::uint32_t> not_empty;  // futex: bumped by producers
-  std::atomic<std::uint32_t> not_full;                       // futex: bumped by consumers
+  // Futex words: not_empty bumped by producers, not_full by consumers; both
+  // by close(), and by interrupt(), which any handle may call.
+  alignas(kCacheLine) std::atomic<std::uint32_t> not_empty;
+  std::atomic<std::uint32_t> not_full;
   // The sleepers of each role, a bit per participant record: bit i is set
   // while consumers[i] (producers[i]) is asleep or about to sleep. Set and
   // cleared by that record's thread around each sleep (seq_cst fetch_or,

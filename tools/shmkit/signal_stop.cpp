@@ -1,4 +1,4 @@
-#include "signal_steps.hpp"
+#include "signal_stop.hpp"
 
 #include <cstring>
 
