@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -107,14 +108,24 @@ TEST(InterruptWatch, ClearingTheHookWaitsForAHandlerRunningIt) {
   watch.set_hook({&hold, &held});
   int pipe_fds[2];
   ASSERT_EQ(::pipe(pipe_fds), 0);
-  // A thread that waits in read(); the handler runs on it, whenever the
-  // signal comes (if before read(), the write below ends that read()).
+  // A thread that waits in read() until the write below; the handler runs on
+  // it, whenever the signal comes (a read it interrupts is read again).
   std::thread victim([&] {
     char byte = 0;
-    (void)::read(pipe_fds[0], &byte, 1);
+    while (::read(pipe_fds[0], &byte, 1) < 0 && errno == EINTR) {
+    }
   });
-  ASSERT_EQ(::pthread_kill(victim.native_handle(), SIGINT), 0);
-  ASSERT_TRUE(test::eventually([&] { return held.entered.load(); }));
+  // Sent again until the hook runs: tsan runs the handler of a signal that
+  // comes outside a blocking call only once the thread leaves its next
+  // intercepted call, and a read() begun just after it never returns. A repeat that comes while the
+  // hook runs is blocked until it returns; by then `go` is set, and after the clear the handler
+  // finds no hook.
+  const bool entered = test::eventually([&] {
+    if (held.entered.load()) return true;
+    (void)::pthread_kill(victim.native_handle(), SIGINT);
+    return false;
+  });
+  EXPECT_TRUE(entered) << "the handler never ran the hook";
   std::thread clearer([&] {
     watch.set_hook({});
     held.value = 2;  // what the context held is gone now
