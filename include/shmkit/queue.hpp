@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -449,10 +450,12 @@ class Queue {
   std::size_t try_pop_batch(std::size_t max, std::vector<T>& out) {
     out.reserve(out.size() + std::min<std::size_t>(max, queue_.capacity()));
     return queue_.try_pop_batch(max, [&](std::span<const std::byte> m) {
-      T value;
       check_size(m.size());
-      std::memcpy(&value, m.data(), sizeof(T));
-      out.push_back(value);
+      // Through bytes and bit_cast, not into a `T value;`: T need not be
+      // default-constructible, only trivially copyable.
+      std::array<std::byte, sizeof(T)> raw;
+      std::memcpy(raw.data(), m.data(), sizeof(T));
+      out.push_back(std::bit_cast<T>(raw));
     });
   }
 

@@ -518,6 +518,33 @@ TEST(Queue, TypedBatchesDeadlinesAndFigures) {
   EXPECT_EQ(q.depth(), 0u);
 }
 
+// Queue<T> asks only that T be trivially copyable: a T with no default
+// constructor goes through every form, batches too.
+TEST(Queue, ATypeWithNoDefaultConstructorPassesThroughBatches) {
+  struct Reading {
+    explicit Reading(std::int32_t v) : value(v), twice(2 * v) {}
+    std::int32_t value;
+    std::int32_t twice;
+  };
+  static_assert(!std::is_default_constructible_v<Reading>);
+  const ScopedName name("q-no-default");
+  auto q = Queue<Reading>::create(name, 8);
+  const std::vector<Reading> in{Reading(1), Reading(2), Reading(3)};
+  ASSERT_EQ(q.try_push_batch(in), 3u);
+  ASSERT_EQ(q.push(Reading(4)), QueueStatus::ok);
+  std::vector<Reading> out;
+  ASSERT_EQ(q.try_pop_batch(3, out), 3u);
+  Reading last(0);
+  ASSERT_EQ(q.pop(last), QueueStatus::ok);
+  ASSERT_EQ(out.size(), 3u);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    EXPECT_EQ(out[i].value, in[i].value) << i;
+    EXPECT_EQ(out[i].twice, in[i].twice) << i;
+  }
+  EXPECT_EQ(last.value, 4);
+  EXPECT_EQ(last.twice, 8);
+}
+
 TEST(Queue, OpenWithWrongTypeOrKindIsAClearError) {
   const ScopedName name("q-wrong");
   auto q = Queue<std::uint32_t>::create(name, 4);
