@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <cstring>
 #include <new>
 
@@ -151,6 +152,7 @@ Pipe::Pipe(Pipe&& other) noexcept
       released_(other.released_),
       closed_here_(other.closed_here_.load(std::memory_order_relaxed)),
       reserved_(other.reserved_),
+      interrupted_(other.interrupted_.load(std::memory_order_relaxed)),
       recv_pos_(other.recv_pos_),
       slot_count_(other.slot_count_),
       max_message_(other.max_message_),
@@ -299,6 +301,8 @@ Pipe::Wake Pipe::sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uin
     std::atomic<std::uint32_t>& flag;
     ~Lower() { flag.store(0, std::memory_order_relaxed); }
   } lower{waiting};
+  // [I3] The value we sleep on, loaded before the re-check's [I4] (see
+  // recv_wait_over()).
   const std::uint32_t seen = word.load(std::memory_order_seq_cst);
   // Sleeps until woken (false) or `until` (true). Unfenced, in steps of
   // kUnfencedStep, looking between them.
@@ -334,8 +338,9 @@ QueueStatus Pipe::wait_readable(platform::Deadline deadline) {
     if (peer_closed() || closed_here_.load(std::memory_order_acquire)) {
       return can_recv() ? QueueStatus::ok : QueueStatus::closed;
     }
+    if (interrupted_.load(std::memory_order_relaxed)) return QueueStatus::interrupted;
     const Wake wake =
-        sleep_on(control.data_seq, control.consumer_waiting, &Pipe::can_recv_or_closed, deadline);
+        sleep_on(control.data_seq, control.consumer_waiting, &Pipe::recv_wait_over, deadline);
     if (wake == Wake::timed_out) {
       if (can_recv()) return QueueStatus::ok;
       if (!peer_gone_at_deadline()) return QueueStatus::timed_out;
@@ -353,8 +358,9 @@ QueueStatus Pipe::wait_writable(platform::Deadline deadline) {
     // acquire: pairs with close()'s seq_cst store, before its wake-up.
     if (peer_closed() || closed_here_.load(std::memory_order_acquire)) return QueueStatus::closed;
     if (can_send()) return QueueStatus::ok;
-    const Wake wake = sleep_on(control.space_seq, control.producer_waiting,
-                               &Pipe::can_send_or_closed_here, deadline);
+    if (interrupted_.load(std::memory_order_relaxed)) return QueueStatus::interrupted;
+    const Wake wake =
+        sleep_on(control.space_seq, control.producer_waiting, &Pipe::send_wait_over, deadline);
     if (wake == Wake::timed_out) {
       if (can_send()) return QueueStatus::ok;
       return peer_gone_at_deadline() ? QueueStatus::closed : QueueStatus::timed_out;
@@ -363,16 +369,24 @@ QueueStatus Pipe::wait_writable(platform::Deadline deadline) {
   }
 }
 
-bool Pipe::can_recv_or_closed() const noexcept {
+bool Pipe::recv_wait_over() const noexcept {
   // seq_cst: read after sleep_on()'s load of the word, which close() bumps
-  // after it stores closed_here_ (as can_send_or_closed_here()).
-  return can_recv() || closed_here_.load(std::memory_order_seq_cst);
+  // after it stores closed_here_ (as send_wait_over()). [I4] the same for
+  // interrupted_: interrupt() stores it ([I1]) before it bumps the word
+  // ([I2]), all seq_cst. If this load misses the flag, it comes before [I1]
+  // in the single total order, so [I3] came before [I2] and read the word
+  // from before the bump: the futex wait returns at once, or the bump's
+  // wake-up ends it, and wait_readable() then sees the flag.
+  return can_recv() || closed_here_.load(std::memory_order_seq_cst) ||
+         interrupted_.load(std::memory_order_seq_cst);
 }
 
-bool Pipe::can_send_or_closed_here() const {
+bool Pipe::send_wait_over() const {
   // seq_cst: read after sleep_on()'s load of the word, which close() bumps
-  // after it stores closed_here_; a close() in between moves the word.
-  return can_send() || closed_here_.load(std::memory_order_seq_cst);
+  // after it stores closed_here_; a close() in between moves the word. The
+  // same for interrupted_ ([I4], see recv_wait_over()).
+  return can_send() || closed_here_.load(std::memory_order_seq_cst) ||
+         interrupted_.load(std::memory_order_seq_cst);
 }
 
 bool Pipe::peer_gone_at_deadline() {
@@ -389,6 +403,35 @@ bool Pipe::peer_gone_at_deadline() {
                         std::memory_order_relaxed);
   return peer_gone();
 }
+
+void Pipe::interrupt() noexcept {
+  const int saved = errno;  // a signal handler's caller must find it as it was
+  // [I1] seq_cst, before [I2]: see [I4] in recv_wait_over().
+  interrupted_.store(true, std::memory_order_seq_cst);
+  if (head_ == nullptr) {  // moved from: nothing waits on it
+    errno = saved;
+    return;
+  }
+  // [I2] Bump the two words this handle's waits sleep on, so that a waiter
+  // whose [I4] missed the flag does not sleep on the value it loaded, then
+  // wake it: recv sleeps on the incoming ring's data_seq, send on the
+  // outgoing ring's space_seq. The peer sleeps on the other two, so it is
+  // not disturbed. Two sleepers at most (one sending thread, one receiving).
+  for (std::atomic<std::uint32_t>* word :
+       {&head_->control[1 - end_].data_seq, &head_->control[end_].space_seq}) {
+    word->fetch_add(1, std::memory_order_seq_cst);
+    platform::futex_wake_all(*word);
+  }
+  errno = saved;
+}
+
+void Pipe::clear_interrupt() noexcept {
+  // relaxed: a wait that starts after this call (happens after it) sees it
+  // (coherence); one under way may or may not, as pipe.hpp says.
+  interrupted_.store(false, std::memory_order_relaxed);
+}
+
+bool Pipe::interrupted() const noexcept { return interrupted_.load(std::memory_order_relaxed); }
 
 void Pipe::close() noexcept {
   if (head_ == nullptr) return;

@@ -54,6 +54,9 @@
 // come from any thread: a send asleep waiting for room then returns
 // `closed`, and so does every send after it; a recv asleep returns `closed`
 // (having nothing left to take).
+// Interrupt: interrupt(), from any thread or a signal handler, ends this
+// handle's waits without closing anything: a send or recv that would wait
+// returns `interrupted` until clear_interrupt() (see there).
 
 namespace shmkit {
 
@@ -81,8 +84,8 @@ class Pipe {
   ~Pipe();
 
   // --- send: ok | full (try) | timed_out | closed (this end or the peer's was
-  // closed, or the peer died while we waited for room). std::logic_error
-  // while a try_reserve() slot is not committed. ---
+  // closed, or the peer died while we waited for room) | interrupted (all but
+  // try). std::logic_error while a try_reserve() slot is not committed. ---
   QueueStatus try_send(std::span<const std::byte> message);
   QueueStatus send(std::span<const std::byte> message) { return send_until(message, std::nullopt); }
   // The *_for forms read the clock only once the fast path found no room (or
@@ -96,7 +99,8 @@ class Pipe {
   }
   QueueStatus send_until(std::span<const std::byte> message, platform::Deadline deadline);
 
-  // --- receive into `out` (resized): ok | empty (try) | timed_out | closed ---
+  // --- receive into `out` (resized): ok | empty (try) | timed_out | closed |
+  // interrupted (all but try) ---
   QueueStatus try_recv(std::string& out) { return recv_into(out, false, std::nullopt); }
   QueueStatus try_recv(std::vector<std::byte>& out) { return recv_into(out, false, std::nullopt); }
   QueueStatus recv(std::string& out) { return recv_into(out, true, std::nullopt); }
@@ -108,10 +112,12 @@ class Pipe {
                                         : status;
   }
   // True once a message can be received (or the peer is gone and recv would
-  // return closed) within `timeout`.
+  // return closed) within `timeout`; false at the timeout, or at once if it
+  // would wait after interrupt().
   template <class Rep, class Period>
   bool poll(std::chrono::duration<Rep, Period> timeout) {
-    return wait_readable(detail::deadline_after(timeout)) != QueueStatus::timed_out;
+    const QueueStatus status = wait_readable(detail::deadline_after(timeout));
+    return status == QueueStatus::ok || status == QueueStatus::closed;
   }
 
   // --- zero-copy: write in place then commit; read in place then release ---
@@ -133,6 +139,29 @@ class Pipe {
 
   // No more sends from this end; the peer drains, then gets closed.
   void close() noexcept;
+  // --- interrupt: cancel this handle's waits, from any thread or a signal handler ---
+  //   std::thread reader([&] { while (p.recv(text) == QueueStatus::ok) use(text); });
+  //   p.interrupt();  // reader's recv returns `interrupted`, asleep or not yet
+  //   reader.join();
+  // After interrupt(), a waiting call of this handle (send, recv, their
+  // *_for and *_until forms, poll) that finds no room (no message) returns
+  // `interrupted` (poll: false) instead of waiting: those asleep now, sending
+  // or receiving, wake and return at once, and so does every later one until
+  // clear_interrupt(). Sticky, so an interrupt just before a wait starts is
+  // not missed. An interrupted call sent and took nothing. A call that needs
+  // no wait still succeeds, and try_send, try_recv, try_reserve and try_peek
+  // never see the flag. Nothing is closed: the peer sees no change, and its
+  // own waits go on (ours alone are woken, as each ring direction has one
+  // sender and one receiver). Async-signal-safe: lock-free atomics and
+  // FUTEX_WAKE; errno is kept. The handle must outlive the call and not be
+  // moved during it: clear a signal handler's pointer to it
+  // (InterruptWatch::set_hook()) before that.
+  void interrupt() noexcept;
+  // Waiting calls wait again. One asleep when it comes may or may not have
+  // seen the interrupt; call it once the interrupted calls have returned.
+  void clear_interrupt() noexcept;
+  [[nodiscard]] bool interrupted() const noexcept;
+
   // True once this end or the peer's was closed: nothing more can be sent.
   [[nodiscard]] bool closed() const noexcept {
     return closed_here_.load(std::memory_order_relaxed) || peer_closed();
@@ -158,11 +187,11 @@ class Pipe {
   QueueStatus wait_writable(platform::Deadline deadline);
   Wake sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting,
                 bool (Pipe::*ready)() const, platform::Deadline deadline);
-  [[nodiscard]] bool can_send() const;                 // throws corrupt
-  [[nodiscard]] bool can_send_or_closed_here() const;  // wait_writable()'s ready
-  [[nodiscard]] bool refresh_head() const;             // can_send() once the cached head says full
+  [[nodiscard]] bool can_send() const;        // throws corrupt
+  [[nodiscard]] bool send_wait_over() const;  // wait_writable()'s ready
+  [[nodiscard]] bool refresh_head() const;    // can_send() once the cached head says full
   [[nodiscard]] bool can_recv() const noexcept;
-  [[nodiscard]] bool can_recv_or_closed() const noexcept;  // wait_readable()'s ready
+  [[nodiscard]] bool recv_wait_over() const noexcept;  // wait_readable()'s ready
   std::uint32_t ready_length() const;
   void finish_send(std::uint32_t length) noexcept;
   // try_send() with no room: full, closed (this end closed), or throws (a
@@ -194,6 +223,9 @@ class Pipe {
   // committed (the sending thread's own).
   std::atomic<bool> closed_here_{false};
   bool reserved_ = false;
+  // Set by interrupt(), cleared by clear_interrupt(), on any thread (or in a
+  // signal handler); read by this handle's waits. Not shared: the handle's own.
+  std::atomic<bool> interrupted_{false};
   std::uint64_t recv_pos_ = 0;  // next position in ring 1 - end_
   // Validated copies of the immutable head.
   std::uint32_t slot_count_ = 0;

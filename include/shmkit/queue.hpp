@@ -81,7 +81,7 @@ enum class QueueStatus {
   full,         // try_push: no free slot now
   timed_out,    // a *_for / *_until deadline passed
   closed,       // push after close(); pop from a closed, drained queue
-  interrupted,  // a waiting form would have waited after interrupt() (never Pipe)
+  interrupted,  // a waiting form would have waited after interrupt()
 };
 
 struct QueueConfig {
