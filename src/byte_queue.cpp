@@ -230,9 +230,8 @@ void ByteQueue::announce_light(Role role) noexcept {
   // load of its bits below, which therefore sees it; our later (relaxed)
   // loads of the bits cannot read anything older (read-read coherence). The
   // RMW even when the flag is set already: it is what orders the load.
-  const Role other = role == Role::producer ? Role::consumer : Role::producer;
   light_flag(role).fetch_or(1, std::memory_order_seq_cst);
-  (void)waiting(other).load(std::memory_order_seq_cst);
+  (void)waiting(other(role)).load(std::memory_order_seq_cst);
 }
 
 inline QueueParticipant& ByteQueue::participant(Role role) {
@@ -554,9 +553,8 @@ QueueStatus ByteQueue::wait_to_claim(Role role, std::uint64_t want, platform::De
     // light peer has no fence of its own: our remote_fence() stands for it
     // (layout comment). If the kernel refuses it, we sleep in steps.
     waiting.fetch_or(bit, std::memory_order_seq_cst);
-    const Role peers = producer ? Role::consumer : Role::producer;
     const bool fenced =
-        light_flag(peers).load(std::memory_order_seq_cst) == 0 || platform::remote_fence();
+        light_flag(other(role)).load(std::memory_order_seq_cst) == 0 || platform::remote_fence();
     // [I3] The value we sleep on, loaded before [I4]: see there.
     const std::uint32_t seen = word.load(std::memory_order_seq_cst);
     status = try_claim(role, want, out);
@@ -727,7 +725,7 @@ bool ByteQueue::recover(Role role) noexcept {
   const std::uint64_t ours = index(role).load(std::memory_order_acquire);
   const std::uint64_t pos = for_consumer ? ours : ours - slot_count_;
   const std::uint64_t stuck_seq = for_consumer ? pos : pos + 1;
-  std::atomic<std::uint64_t>& claimed_by = index(for_consumer ? Role::producer : Role::consumer);
+  std::atomic<std::uint64_t>& claimed_by = index(other(role));
   if (distance(claimed_by.load(std::memory_order_acquire), pos) <= 0) return false;  // unclaimed
   // Holders first, then the slot. A holder covers pos from before its claim
   // (recorded before the index moved, which we acquired) until after its

@@ -213,6 +213,9 @@ class ByteQueue {
   friend class Reservation;
   friend class Message;
   enum class Role { producer, consumer };
+  static constexpr Role other(Role role) noexcept {
+    return role == Role::producer ? Role::consumer : Role::producer;
+  }
   using Visitor = void (*)(void*, std::span<const std::byte>);
 
   explicit ByteQueue(Segment segment);
