@@ -529,10 +529,10 @@ std::uint64_t ListCore::join_waiters(bool& fenced) const noexcept {
 }
 
 void ListCore::close() {
-  {
-    LockGuard guard(head_->append_lock);
-    head_->closed.store(1, std::memory_order_release);
-  }
+  LockGuard guard(head_->append_lock);
+  head_->closed.store(1, std::memory_order_release);
+  // Under the lock, as every publish: light_announced_ is a plain bool, and
+  // another thread of this handle may be appending.
   publish(size());  // wakes every waiter
 }
 

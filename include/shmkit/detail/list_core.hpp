@@ -109,7 +109,7 @@ class ListCore {
   std::uint64_t index0_entries_ = 0;  // validated copies of the immutable head
   std::uint64_t data0_bytes_ = 0;
   std::unique_ptr<Maps> maps_;
-  bool light_announced_ = false;  // we set head_->light_appenders
+  bool light_announced_ = false;  // we set head_->light_appenders; under append_lock
 };
 
 }  // namespace shmkit::detail
