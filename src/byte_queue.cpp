@@ -527,8 +527,8 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
   return QueueStatus::ok;
 }
 
-QueueStatus ByteQueue::wait_to_claim(Role role, std::uint64_t want, platform::Deadline deadline,
-                                     Claim& out) {
+QueueStatus ByteQueue::wait_to_claim(Role role, std::uint64_t want,
+                                     const platform::Deadline& deadline, Claim& out) {
   const bool producer = role == Role::producer;
   const QueueStatus busy = producer ? QueueStatus::full : QueueStatus::empty;
   QueueStatus status = busy;
@@ -792,7 +792,7 @@ QueueStatus ByteQueue::push_until(std::span<const std::byte> message, platform::
 }
 
 QueueStatus ByteQueue::push_one(std::span<const std::byte> message, bool wait,
-                                platform::Deadline deadline) {
+                                const platform::Deadline& deadline) {
   check_size(message.size());
   Claim c;
   const QueueStatus status = claim(Role::producer, 1, wait, deadline, c);
@@ -852,7 +852,7 @@ std::size_t ByteQueue::pop_batch(std::size_t max, Visitor visit, void* ctx) {
   return delivered;
 }
 
-QueueStatus ByteQueue::reserve(Reservation& out, bool wait, platform::Deadline deadline) {
+QueueStatus ByteQueue::reserve(Reservation& out, bool wait, const platform::Deadline& deadline) {
   if (out.active()) throw std::logic_error("reserve(): the Reservation is still active");
   Claim c;
   const QueueStatus status = claim(Role::producer, 1, wait, deadline, c);
@@ -865,7 +865,7 @@ QueueStatus ByteQueue::reserve(Reservation& out, bool wait, platform::Deadline d
   return status;
 }
 
-QueueStatus ByteQueue::read(Message& out, bool wait, platform::Deadline deadline) {
+QueueStatus ByteQueue::read(Message& out, bool wait, const platform::Deadline& deadline) {
   out.release();
   for (;;) {
     Claim c;
