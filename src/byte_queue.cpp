@@ -434,10 +434,6 @@ QueueSlot& ByteQueue::slot(std::uint64_t pos) const noexcept {
       slots_ + (pos & (slot_count_ - 1)) * slot_size_));
 }
 
-std::byte* ByteQueue::payload(std::uint64_t pos) const noexcept {
-  return slots_ + (pos & (slot_count_ - 1)) * slot_size_ + detail::kQueueSlotHeader;
-}
-
 // ---------------------------------------------------------------- claims
 
 QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
@@ -766,12 +762,10 @@ bool ByteQueue::recover(Role role) noexcept {
 
 // ---------------------------------------------------------------- operations
 
-void ByteQueue::check_size(std::size_t bytes) const {
-  if (bytes > max_message_) {
-    throw Error(Errc::message_too_large,
-                "queue '" + segment_.name() + "': a message of " + std::to_string(bytes) +
-                    " bytes exceeds its max_message of " + std::to_string(max_message_));
-  }
+void ByteQueue::throw_too_large(std::size_t bytes) const {
+  throw Error(Errc::message_too_large,
+              "queue '" + segment_.name() + "': a message of " + std::to_string(bytes) +
+                  " bytes exceeds its max_message of " + std::to_string(max_message_));
 }
 
 std::uint32_t ByteQueue::checked_length(std::uint64_t pos) const {
@@ -783,25 +777,17 @@ std::uint32_t ByteQueue::checked_length(std::uint64_t pos) const {
   return length;
 }
 
-QueueStatus ByteQueue::try_push(std::span<const std::byte> message) {
-  return push_one(message, false, std::nullopt);
+QueueStatus ByteQueue::claim_to_push(bool wait, const platform::Deadline& deadline, Claim& out) {
+  const QueueStatus status = claim(Role::producer, 1, wait, deadline, out);
+  if (status == QueueStatus::ok) {
+    detail::prefetch_slot_for_write(slot(out.first + detail::kSlotPrefetchAhead));
+  }
+  return status;
 }
 
-QueueStatus ByteQueue::push_until(std::span<const std::byte> message, platform::Deadline deadline) {
-  return push_one(message, true, deadline);
-}
-
-QueueStatus ByteQueue::push_one(std::span<const std::byte> message, bool wait,
-                                const platform::Deadline& deadline) {
-  check_size(message.size());
-  Claim c;
-  const QueueStatus status = claim(Role::producer, 1, wait, deadline, c);
-  if (status != QueueStatus::ok) return status;
-  detail::prefetch_slot_for_write(slot(c.first + detail::kSlotPrefetchAhead));
-  if (!message.empty()) std::memcpy(payload(c.first), message.data(), message.size());
-  commit(c.first, static_cast<std::uint32_t>(message.size()));
+void ByteQueue::finish_push(const Claim& c, std::size_t length) noexcept {
+  commit(c.first, static_cast<std::uint32_t>(length));  // length <= max_message_
   clear_pending(*c.holder);
-  return QueueStatus::ok;
 }
 
 std::size_t ByteQueue::try_push_batch(std::span<const std::span<const std::byte>> messages) {
