@@ -401,9 +401,9 @@ inline std::byte* ByteQueue::payload(std::uint64_t pos) const noexcept {
 // built goes from its registers (or a same-sized spill) into the slot. A
 // library memcpy loads it back whole from memory written in smaller pieces,
 // a load the store buffer cannot forward, so it waited for the previous
-// message's slot stores to reach the cache (see claim() above). Interleaved
-// rounds on an AMD EPYC guest: queue.throughput's one-at-a-time stream
-// 26-28 -> 28-31 M msgs/s (fast regime) and 10.0-10.2 -> 10.4-12.1 (slow),
+// message's slot stores to reach the cache, as the by-value deadline did
+// (see push_one()'s declaration). Interleaved rounds on an AMD EPYC guest: queue.throughput's
+// one-at-a-time stream 26-28 -> 28-31 M msgs/s (fast regime) and 10.0-10.2 -> 10.4-12.1 (slow),
 // queue.scaling's 1x1 10.8-11.4 -> 13.5-13.8 M msgs/s.
 inline QueueStatus ByteQueue::push_one(std::span<const std::byte> message, bool wait,
                                        const platform::Deadline& deadline) {
