@@ -841,9 +841,8 @@ std::size_t ByteQueue::pop_batch(std::size_t max, Visitor visit, void* ctx) {
 QueueStatus ByteQueue::reserve(Reservation& out, bool wait, const platform::Deadline& deadline) {
   if (out.active()) throw std::logic_error("reserve(): the Reservation is still active");
   Claim c;
-  const QueueStatus status = claim(Role::producer, 1, wait, deadline, c);
+  const QueueStatus status = claim_to_push(wait, deadline, c);
   if (status != QueueStatus::ok) return status;
-  detail::prefetch_slot_for_write(slot(c.first + detail::kSlotPrefetchAhead));
   out.queue_ = this;
   out.holder_ = c.holder;
   out.pos_ = c.first;

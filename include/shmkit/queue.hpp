@@ -317,7 +317,8 @@ class ByteQueue {
   QueueStatus push_one(std::span<const std::byte> message, bool wait,
                        const platform::Deadline& deadline);
   // push_one()'s two calls around its inline copy: a claimed slot
-  // (prefetching a later one), then its commit and the claim's record cleared.
+  // (prefetching a later one; reserve() claims with it too), then its commit
+  // and the claim's record cleared.
   QueueStatus claim_to_push(bool wait, const platform::Deadline& deadline, Claim& out);
   void finish_push(const Claim& c, std::size_t length) noexcept;
   template <class Buffer>
