@@ -811,7 +811,11 @@ std::size_t ByteQueue::try_push_batch(std::span<const std::span<const std::byte>
 
 std::size_t ByteQueue::pop_batch(std::size_t max, Visitor visit, void* ctx) {
   std::size_t delivered = 0;
-  while (delivered < max) {
+  // A slot with a corrupted length is skipped (released, as try_pop()
+  // skips it), the rest of its run still delivered, and the batch ends with
+  // Errc::corrupt: the good messages taken with it are not lost.
+  bool corrupt = false;
+  while (delivered < max && !corrupt) {
     Claim c;
     if (try_claim(Role::consumer, max - delivered, c) != QueueStatus::ok) break;
     const std::uint64_t first = c.first;
@@ -821,10 +825,8 @@ std::size_t ByteQueue::pop_batch(std::size_t max, Visitor visit, void* ctx) {
       for (; i < got; ++i) {
         const std::uint32_t length = checked_length(first + i);
         if (length == detail::kQueueTombstone - 1) {
-          throw Error(Errc::corrupt,
-                      "queue '" + segment_.name() + "': a slot's length exceeds " + "max_message");
-        }
-        if (length != detail::kQueueTombstone) {
+          corrupt = true;
+        } else if (length != detail::kQueueTombstone) {
           visit(ctx, {payload(first + i), length});
           ++delivered;
         }
@@ -838,6 +840,11 @@ std::size_t ByteQueue::pop_batch(std::size_t max, Visitor visit, void* ctx) {
     }
     wake_after_run(Role::producer, got);
     clear_pending(*c.holder);
+  }
+  if (corrupt) {
+    throw Error(Errc::corrupt, "queue '" + segment_.name() +
+                                   "': a slot's length exceeds max_message (skipped; the batch's "
+                                   "other messages were delivered)");
   }
   return delivered;
 }

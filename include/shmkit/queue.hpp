@@ -154,7 +154,8 @@ class ByteQueue {
   // on each in place, in order; returns how many. If `visit` throws, the
   // exception propagates and the batch's messages not yet visited are lost
   // with it: they were taken from the queue. Visit must not throw where
-  // every message counts.
+  // every message counts. A slot whose length is corrupted is skipped, the
+  // rest of the batch is still visited, and then Errc::corrupt is thrown.
   template <class Visit>
   std::size_t try_pop_batch(std::size_t max, Visit&& visit) {
     return pop_batch(
@@ -495,17 +496,26 @@ class Queue {
   }
   // Pops up to `max` values now, appending them to `out` in order; returns
   // how many. Room for them is reserved first (up to capacity()), so that
-  // none is taken and then lost to a failed allocation.
+  // none is taken and then lost to a failed allocation. A message that is
+  // not sizeof(T) bytes (pushed through bytes_queue(), or corrupted) is
+  // dropped, as try_pop() drops it; the batch's other values are still
+  // appended to `out`, and then Errc::corrupt is thrown.
   std::size_t try_pop_batch(std::size_t max, std::vector<T>& out) {
     out.reserve(out.size() + std::min<std::size_t>(max, queue_.capacity()));
-    return queue_.try_pop_batch(max, [&](std::span<const std::byte> m) {
-      check_size(m.size());
+    std::optional<std::size_t> wrong_size;  // the first one's
+    const std::size_t n = queue_.try_pop_batch(max, [&](std::span<const std::byte> m) {
+      if (m.size() != sizeof(T)) {
+        if (!wrong_size) wrong_size = m.size();
+        return;
+      }
       // Through bytes and bit_cast, not into a `T value;`: T need not be
       // default-constructible, only trivially copyable.
       std::array<std::byte, sizeof(T)> raw;
       std::memcpy(raw.data(), m.data(), sizeof(T));
       out.push_back(std::bit_cast<T>(raw));
     });
+    if (wrong_size) check_size(*wrong_size);  // throws
+    return n;
   }
 
   // As ByteQueue's: push and pop (and their timed forms) return `interrupted`

@@ -712,6 +712,45 @@ TEST(ByteQueue, OversizedLengthIsCorruptAndTheSlotIsSkipped) {
   EXPECT_EQ(got, "good");
 }
 
+// A batch that meets a corrupted length skips that slot, still delivers the
+// rest of what it took, and then reports it: nothing good is lost.
+TEST(ByteQueue, ACorruptedLengthInABatchIsSkippedAndTheRestDelivered) {
+  const ScopedName name("q-corrupt-batch");
+  auto q = ByteQueue::create(name, {.capacity = 8, .max_message = 24});
+  for (const char* m : {"a", "bad", "c", "d"})
+    ASSERT_EQ(q.try_push(as_span(std::string(m))), QueueStatus::ok);
+  const Segment raw = Segment::open(name, any_kind());
+  test::queue_slot(raw, 1).length.store(25);
+  std::vector<std::string> seen;
+  const test::Thrown t = test::thrown_by([&] {
+    (void)q.try_pop_batch(8, [&](std::span<const std::byte> m) {
+      seen.emplace_back(reinterpret_cast<const char*>(m.data()),
+                        m.size());  // NOLINT: bytes as text
+    });
+  });
+  EXPECT_EQ(t.code, test::code_of(Errc::corrupt)) << t.message;
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "c", "d"}));
+  std::string got;
+  EXPECT_EQ(q.try_pop(got), QueueStatus::empty);
+}
+
+// The same for Queue<T>: a message of the wrong size (pushed through
+// bytes_queue()) is dropped, and the values around it reach `out`.
+TEST(Queue, AWrongSizedMessageInABatchIsDroppedAndTheRestKept) {
+  const ScopedName name("q-wrong-size-batch");
+  auto q = Queue<std::uint64_t>::create(name, 8);
+  ASSERT_EQ(q.push(1), QueueStatus::ok);
+  ASSERT_EQ(q.bytes_queue().try_push(as_span(std::string("xyz"))), QueueStatus::ok);
+  ASSERT_EQ(q.push(2), QueueStatus::ok);
+  ASSERT_EQ(q.push(3), QueueStatus::ok);
+  std::vector<std::uint64_t> out{7};
+  const test::Thrown t = test::thrown_by([&] { (void)q.try_pop_batch(8, out); });
+  EXPECT_EQ(t.code, test::code_of(Errc::corrupt)) << t.message;
+  EXPECT_NE(t.message.find("a message of 3 bytes, expected 8"), std::string::npos) << t.message;
+  EXPECT_EQ(out, (std::vector<std::uint64_t>{7, 1, 2, 3}));
+  EXPECT_EQ(q.depth(), 0u);
+}
+
 TEST(ByteQueue, CorruptedImmutableHeadIsRejectedAtOpen) {
   const ScopedName name("q-corrupt-head");
   { auto q = ByteQueue::create(name, {.capacity = 4, .max_message = 24}); }
