@@ -56,11 +56,11 @@ bool spin_until(Ready&& ready, int pauses) {
 // the peer and spins again. Yielding first lets a runnable peer on this CPU
 // make us ready, and we go on without sleeping; with a CPU of our own the
 // yield returns at once. queue.scaling on two CPUs (AMD guest, interleaved,
-// --reps 5): 1x2 0.28 -> 2.6-3.0 M msgs/s, 2x1 0.28 -> 3.3-4.2 M, 1x1 and
-// 2x2 level within the noise. Yielding in the last eighth of the spin
-// instead (four yields) did better still for 1x2 and 2x1 (7.4-7.8 and
-// 10.8 M) but cost 2x2 a third (7.0 -> 4.7-5.1 M); at every look past the
-// first hundred pauses, half.
+// --reps 5): 1x2 0.24-0.29 -> 2.7-6.5 M msgs/s, 2x1 0.28 -> 3.6-5.2 M,
+// 1x1 and 2x2 level within the noise (docs/BENCHMARKS.md). Yielding in
+// the last eighth of the spin instead (four yields) did better still for
+// 1x2 and 2x1 (7.4-7.8 and 10.8 M) but cost 2x2 a third (7.0 -> 4.7-5.1
+// M); at every look past the first hundred pauses, half.
 template <class Ready>
 bool channel_spin(Ready&& ready, const Deadline& deadline) {
   if (deadline && std::chrono::steady_clock::now() >= *deadline) return false;
