@@ -424,14 +424,14 @@ void ByteQueue::clear_pending(QueueParticipant& holder) noexcept {
                            std::memory_order_release);
 }
 
-// Inlined within this file (the library is built without semantic
-// interposition). Once, inlined into the claim loop, its look-ahead at the
-// next slots' seq ran further ahead and took the lines a producer was still
-// writing (batches of 32: 40 M -> 15 M msgs/s); kept out of line since, it
-// was re-measured with commit and release inlined too (queue.throughput on
-// the AMD guest, interleaved): out of line, batches of 32 ran 10.3-10.8 M
-// msgs/s in the slow regime, inline 11.7-12.0 M (in the fast regime about
-// 41 M, against 43.5 M before the build change); one at a time level.
+// Inlined within this file: the library is built without semantic
+// interposition. An earlier build that inlined it saw batches of 32 fall
+// from about 40 M to 15 M msgs/s (the claim loop's look-ahead took lines a
+// producer was still writing), so it was kept out of line. Re-measured
+// with commit and release inlined too (queue.throughput, AMD guest,
+// interleaved): batches of 32 ran 10.3-10.8 M msgs/s in the slow regime
+// out of line and 11.7-12.0 M inline (in the fast regime about 41 M inline,
+// against 43.5 M before the build change); one at a time level.
 QueueSlot& ByteQueue::slot(std::uint64_t pos) const noexcept {
   // slot_count_ is a validated power of two: the index is always in range.
   return *std::launder(reinterpret_cast<QueueSlot*>(  // NOLINT: mapped layout
