@@ -16,13 +16,16 @@ namespace shmkit::bench {
 namespace {
 
 constexpr ConsumerWork kWork{.rounds = 10};
+constexpr StreamWaits kWaits = StreamWaits::record;  // which side set the pace
 
 void run(Context& ctx) {
   ctx.interleave({
-      {"shmkit", [](Context& c, const std::string& s) { queue_throughput_rep(c, s, 1, kWork); }},
+      {"shmkit",
+       [](Context& c, const std::string& s) { queue_throughput_rep(c, s, 1, kWork, kWaits); }},
       {"bare ring",
        [](Context& c, const std::string& s) { bare_ring_throughput_rep(c, s, kWork); }},
-      {"shmkit pipe", [](Context& c, const std::string& s) { pipe_throughput_rep(c, s, kWork); }},
+      {"shmkit pipe",
+       [](Context& c, const std::string& s) { pipe_throughput_rep(c, s, kWork, kWaits); }},
       {"bare MPMC ring",
        [](Context& c, const std::string& s) { bare_mpmc_ring_throughput_rep(c, s, kWork); }},
   });

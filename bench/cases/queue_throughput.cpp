@@ -13,13 +13,20 @@
 namespace shmkit::bench {
 namespace {
 
+// Each system's waits per message too: which side set the pace.
+constexpr StreamWaits kWaits = StreamWaits::record;
+
 void run(Context& ctx) {
   ctx.interleave({
-      {"shmkit", [](Context& c, const std::string& s) { queue_throughput_rep(c, s, 1); }},
+      {"shmkit",
+       [](Context& c, const std::string& s) { queue_throughput_rep(c, s, 1, {}, kWaits); }},
       {"bare ring", [](Context& c, const std::string& s) { bare_ring_throughput_rep(c, s); }},
       {kQueueBatchSystem,
-       [](Context& c, const std::string& s) { queue_throughput_rep(c, s, kQueueBatch); }},
-      {"shmkit pipe", [](Context& c, const std::string& s) { pipe_throughput_rep(c, s); }},
+       [](Context& c, const std::string& s) {
+         queue_throughput_rep(c, s, kQueueBatch, {}, kWaits);
+       }},
+      {"shmkit pipe",
+       [](Context& c, const std::string& s) { pipe_throughput_rep(c, s, {}, kWaits); }},
       {"bare MPMC ring",
        [](Context& c, const std::string& s) { bare_mpmc_ring_throughput_rep(c, s); }},
   });

@@ -67,18 +67,20 @@ class Team {
 // Spins on a shared word. Never a sleep: a wait here is a few hundred ns. But
 // it yields the CPU now and then (every 64 polls when the peer shares our CPU,
 // every 2^16 otherwise, a wait of tens of microseconds: the peer was preempted),
-// so a 1-CPU machine still makes progress.
+// so a 1-CPU machine still makes progress. polls() counts the calls: the
+// looks that found nothing to do.
 class SpinWait {
  public:
   explicit SpinWait(bool shared_core) noexcept : mask_(shared_core ? 63u : 65535u) {}
   void operator()() noexcept {
     if ((++polls_ & mask_) == 0) yield();
   }
+  [[nodiscard]] std::uint64_t polls() const noexcept { return polls_; }
 
  private:
   static void yield() noexcept;
   std::uint32_t mask_;
-  std::uint32_t polls_ = 0;
+  std::uint64_t polls_ = 0;
 };
 
 // A start line for the processes of one repetition: each arrives, then all

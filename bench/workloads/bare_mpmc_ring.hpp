@@ -20,7 +20,7 @@ namespace shmkit::bench {
 
 // One producer, one consumer (roles 0 and 1), 64-byte messages verified by
 // sequence, the consumer doing `work` on each; records metrics::kMsgs64
-// under `system`.
+// and the waits (record_stream_waits) under `system`.
 void bare_mpmc_ring_throughput_rep(Context& ctx, const std::string& system, ConsumerWork work = {});
 
 }  // namespace shmkit::bench

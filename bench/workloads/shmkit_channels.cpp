@@ -187,7 +187,7 @@ void pipe_pingpong_rep(Context& ctx, const std::string& system, PipeWaiting wait
 }
 
 void queue_throughput_rep(Context& ctx, const std::string& system, std::size_t batch,
-                          ConsumerWork work) {
+                          ConsumerWork work, StreamWaits waits) {
   if (batch == 0 || batch > kMaxBatch) throw CaseFailure("queue_throughput_rep: bad batch size");
   SharedBlock<StreamShared> block;
   ScopedName name("queue");
@@ -203,9 +203,11 @@ void queue_throughput_rep(Context& ctx, const std::string& system, std::size_t b
         return queue_consumer(q, batch, spin, clock, work);
       });
   record_throughput(ctx, system, metrics::kMsgs64, block->stream);
+  if (waits == StreamWaits::record) record_stream_waits(ctx, system, *block);
 }
 
-void pipe_throughput_rep(Context& ctx, const std::string& system, ConsumerWork work) {
+void pipe_throughput_rep(Context& ctx, const std::string& system, ConsumerWork work,
+                         StreamWaits waits) {
   SharedBlock<StreamShared> block;
   ScopedName name("pipe");
   // The queue's ring size (1024 slots), for a like-for-like comparison.
@@ -226,6 +228,7 @@ void pipe_throughput_rep(Context& ctx, const std::string& system, ConsumerWork w
             "receiver", work);
       });
   record_throughput(ctx, system, metrics::kMsgs64, block->stream);
+  if (waits == StreamWaits::record) record_stream_waits(ctx, system, *block);
 }
 
 namespace {

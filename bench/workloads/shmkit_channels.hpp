@@ -27,11 +27,12 @@ enum class PipeWaiting {
 void pipe_pingpong_rep(Context& ctx, const std::string& system, PipeWaiting waiting);
 
 // shmkit::ByteQueue, one producer (role 0), one consumer (role 1), 64-byte
-// messages: records metrics::kMsgs64. batch == 1: try_push / try_pop (into a
+// messages: records metrics::kMsgs64, and the waits if `waits` says so
+// (record_stream_waits). batch == 1: try_push / try_pop (into a
 // std::string); batch > 1: try_push_batch / try_pop_batch of up to `batch`.
 // The consumer does `work` on each message.
 void queue_throughput_rep(Context& ctx, const std::string& system, std::size_t batch,
-                          ConsumerWork work = {});
+                          ConsumerWork work = {}, StreamWaits waits = StreamWaits::skip);
 
 // The batch of the batched 64 B streams (queue.throughput, peer.boost_mq).
 inline constexpr std::size_t kQueueBatch = 32;
@@ -40,9 +41,10 @@ inline constexpr const char* kQueueBatchSystem = "shmkit batch 32";
 
 // shmkit::Pipe one way, end 0 (role 0) sending 64-byte messages with
 // try_send, end 1 (role 1) receiving them with try_recv, verifying each and
-// doing `work` on it: records metrics::kMsgs64. The single-producer
-// single-consumer path.
-void pipe_throughput_rep(Context& ctx, const std::string& system, ConsumerWork work = {});
+// doing `work` on it: records metrics::kMsgs64, and the waits as
+// queue_throughput_rep(). The single-producer single-consumer path.
+void pipe_throughput_rep(Context& ctx, const std::string& system, ConsumerWork work = {},
+                         StreamWaits waits = StreamWaits::skip);
 
 // shmkit::List<std::int64_t>: a writer (role 0) appends items one by one, a
 // reader (role 1) waits with wait_for_size and verifies each item; records

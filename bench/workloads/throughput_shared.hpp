@@ -163,6 +163,12 @@ std::uint64_t receive_stream(Recv recv, ThroughputClock& clock, const char* who,
 struct StreamShared {
   alignas(kCacheLine) StartLine start;
   ThroughputShared stream;
+  // Written once each side's stream has ended, by run_stream: its SpinWait's
+  // polls (the sender's looks that found no room, the receiver's that found
+  // nothing), and the messages the receiver took, the stop not counted.
+  alignas(kCacheLine) std::uint64_t sender_waits;
+  std::uint64_t receiver_waits;
+  std::uint64_t messages;
 };
 
 // One repetition of a stream of small messages (64 B; a List's 8-byte items)
@@ -182,6 +188,7 @@ void run_stream(Context& ctx, StreamShared& s, Open0 open0, Send send, Open1 ope
     s.start.arrive_and_wait(2, shared_core);
     ThroughputTimer timer(s.stream, duration);
     send(end, spin, timer);
+    s.sender_waits = spin.polls();
   });
   team.spawn(1, [&] {
     auto end = open1();
@@ -190,8 +197,46 @@ void run_stream(Context& ctx, StreamShared& s, Open0 open0, Send send, Open1 ope
     ThroughputClock clock(s.stream);
     const std::uint64_t next = receive(end, spin, clock);
     clock.finish(next);
+    s.receiver_waits = spin.polls();
+    s.messages = next - 1;
   });
   team.join();
+}
+
+// The receiver's messages per second; throws CaseFailure if it measured none.
+inline double messages_per_second(const std::string& system, const ThroughputShared& s) {
+  if (s.received == 0 || s.last_ns <= s.first_ns) {
+    throw CaseFailure(system + ": nothing received after the warm-up");
+  }
+  return static_cast<double>(s.received) / static_cast<double>(s.last_ns - s.first_ns) * 1e9;
+}
+
+// Records messages_per_second as `metric` (metrics::kMsgs64, say).
+inline void record_throughput(Context& ctx, const std::string& system, const Metric& metric,
+                              const ThroughputShared& s) {
+  ctx.record(system, metric, messages_per_second(system, s));
+}
+
+namespace metrics {
+// How often a side of a spinning stream found nothing to do, per message
+// (whole stream, warm-up included): which side sets the pace. A sender that
+// often finds the ring full waits for its receiver; a receiver that often
+// finds it empty, for its sender, and then polls the very slot being written.
+inline const Metric kSenderWaits{"sender waits", "/msg", Better::lower};
+inline const Metric kReceiverWaits{"receiver waits", "/msg", Better::lower};
+}  // namespace metrics
+
+// Whether a stream repetition records its waits: the queue cases do, to show
+// which side sets the pace; the peer cases, whose peers poll in their own
+// ways or not at all, do not.
+enum class StreamWaits { skip, record };
+
+// Records s's waits per message (metrics::kSenderWaits, kReceiverWaits), for
+// a stream whose two sides poll with their SpinWait.
+inline void record_stream_waits(Context& ctx, const std::string& system, const StreamShared& s) {
+  const double messages = static_cast<double>(s.messages == 0 ? 1 : s.messages);
+  ctx.record(system, metrics::kSenderWaits, static_cast<double>(s.sender_waits) / messages);
+  ctx.record(system, metrics::kReceiverWaits, static_cast<double>(s.receiver_waits) / messages);
 }
 
 // One repetition of a 64-byte stream through a bare ring of the benchmark's
@@ -199,7 +244,7 @@ void run_stream(Context& ctx, StreamShared& s, Open0 open0, Send send, Open1 ope
 // `run`; Producer(Shared&) has bool try_push(const Message64&), and
 // Consumer(Shared&) bool try_pop(Message64&). Both sides spin while full or
 // empty; the consumer does `work` on each message. Records metrics::kMsgs64
-// under `system`.
+// and the waits (record_stream_waits) under `system`.
 template <class Shared, class Producer, class Consumer>
 void spin_ring_throughput_rep(Context& ctx, const std::string& system, ConsumerWork work = {}) {
   SharedBlock<Shared> block;
@@ -224,20 +269,7 @@ void spin_ring_throughput_rep(Context& ctx, const std::string& system, ConsumerW
         return receive_stream(pop, clock, "consumer", work);
       });
   record_throughput(ctx, system, metrics::kMsgs64, s.run.stream);
-}
-
-// The receiver's messages per second; throws CaseFailure if it measured none.
-inline double messages_per_second(const std::string& system, const ThroughputShared& s) {
-  if (s.received == 0 || s.last_ns <= s.first_ns) {
-    throw CaseFailure(system + ": nothing received after the warm-up");
-  }
-  return static_cast<double>(s.received) / static_cast<double>(s.last_ns - s.first_ns) * 1e9;
-}
-
-// Records messages_per_second as `metric` (metrics::kMsgs64, say).
-inline void record_throughput(Context& ctx, const std::string& system, const Metric& metric,
-                              const ThroughputShared& s) {
-  ctx.record(system, metric, messages_per_second(system, s));
+  record_stream_waits(ctx, system, s.run);
 }
 
 }  // namespace shmkit::bench
