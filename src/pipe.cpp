@@ -329,10 +329,37 @@ Pipe::Wake Pipe::sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uin
   return wake;
 }
 
+void Pipe::check_recv_position() {
+  const int ring = 1 - end_;
+  // The sender writes the slot of position p + capacity only once our head
+  // is past p, and our head is our own position: a message ahead of it
+  // (seq past recv_pos_ + 1) means a shared word was overwritten (the head,
+  // or the slot). Its message never turns ready: report it, never wait for
+  // ever. acquire: as can_recv().
+  const std::uint64_t seq = slot(ring, recv_pos_).seq.load(std::memory_order_acquire);
+  if (static_cast<std::int64_t>(seq - (recv_pos_ + 1)) > 0) {
+    throw Error(Errc::corrupt,
+                "pipe '" + segment_.name() + "': the slot of the receiver's position " +
+                    std::to_string(recv_pos_) + " holds a later message (sequence " +
+                    std::to_string(seq) + "): the sender went past what it had not received");
+  }
+  // Only this end writes its head, always to recv_pos_: another value was
+  // written by someone else. Behind, it makes the ring look full to the
+  // sender while we wait for a message: both would wait for ever. Put it
+  // right (seq_cst, then the waiting flag, as release_next()), and wake a
+  // sender that went to sleep on it.
+  detail::SpscControl& control = head_->control[ring];
+  if (control.head.load(std::memory_order_relaxed) != recv_pos_ &&
+      platform::publish_then_look(control.head, recv_pos_, control.producer_waiting, false)) {
+    wake_peer(control.space_seq);
+  }
+}
+
 QueueStatus Pipe::wait_readable(platform::Deadline deadline) {
   detail::SpscControl& control = head_->control[1 - end_];
   for (;;) {
     if (can_recv()) return QueueStatus::ok;
+    check_recv_position();
     // Either end closed: the peer sends nothing more. acquire: pairs with
     // close()'s seq_cst store, before its wake-up.
     if (peer_closed() || closed_here_.load(std::memory_order_acquire)) {

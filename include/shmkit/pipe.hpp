@@ -184,6 +184,9 @@ class Pipe {
   [[noreturn]] void throw_too_large(std::size_t bytes) const;
   [[noreturn]] void throw_bad_length(std::uint32_t length) const;
   QueueStatus wait_readable(platform::Deadline deadline);
+  // Before a receive waits: Errc::corrupt if the sender has written past
+  // our position; puts our published head right if it was overwritten.
+  void check_recv_position();
   QueueStatus wait_writable(platform::Deadline deadline);
   Wake sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting,
                 bool (Pipe::*ready)() const, platform::Deadline deadline);

@@ -601,6 +601,52 @@ TEST(Pipe, CorruptedReceiverPositionIsReportedOnceTheSenderNeedsIt) {
   EXPECT_EQ(head.control[0].producer_waiting.load(), 0u);
 }
 
+TEST(Pipe, AReceiverPositionOverwrittenBehindIsPutRightWhenTheReceiverWaits) {
+  const ScopedName name("p-corrupt-behind");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 16});
+  auto b = Pipe::open(name);
+  const Segment raw = Segment::open(name, any_kind());
+  auto& head = *reinterpret_cast<detail::PipeHead*>(raw.data().data());  // NOLINT: layout
+  const std::string m = "abc";
+  std::string got;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(a.try_send(std::as_bytes(std::span(m))), QueueStatus::ok);
+    ASSERT_EQ(b.try_recv(got), QueueStatus::ok);
+  }
+  // All four taken, but the published head says none: the ring looks full
+  // to the sender while the receiver finds it empty.
+  head.control[0].head.store(0);
+  EXPECT_EQ(a.try_send(std::as_bytes(std::span(m))), QueueStatus::full);
+  // A receiver about to wait puts its head right.
+  EXPECT_EQ(b.recv_for(got, 10ms), QueueStatus::timed_out);
+  EXPECT_EQ(head.control[0].head.load(), 4u);
+  const std::string next = "next";
+  ASSERT_EQ(a.try_send(std::as_bytes(std::span(next))), QueueStatus::ok);
+  ASSERT_EQ(b.recv_for(got, test::kGenerous), QueueStatus::ok);
+  EXPECT_EQ(got, "next");
+}
+
+TEST(Pipe, ASenderPastTheReceiversPositionIsReportedWhenTheReceiverWaits) {
+  const ScopedName name("p-corrupt-lapped");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 16});
+  auto b = Pipe::open(name);
+  const Segment raw = Segment::open(name, any_kind());
+  auto& head = *reinterpret_cast<detail::PipeHead*>(raw.data().data());  // NOLINT: layout
+  const std::string m = "abc";
+  std::string got;
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(a.try_send(std::as_bytes(std::span(m))), QueueStatus::ok);
+  ASSERT_EQ(b.try_recv(got), QueueStatus::ok);
+  // The head says three taken where one was: the sender overwrites the
+  // slots of positions 1 and 2 with positions 5 and 6, which the receiver,
+  // at position 1, can never take.
+  head.control[0].head.store(3);
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(a.try_send(std::as_bytes(std::span(m))), QueueStatus::ok);
+  EXPECT_EQ(b.try_recv(got), QueueStatus::empty);  // a polling look does not check
+  EXPECT_EQ(test::thrown_by([&] { (void)b.recv_for(got, 10ms); }).code,
+            test::code_of(Errc::corrupt));
+  EXPECT_EQ(test::thrown_by([&] { (void)b.poll(10ms); }).code, test::code_of(Errc::corrupt));
+}
+
 TEST(Pipe, CorruptedHeadIsRejectedAtOpen) {
   const ScopedName name("p-corrupt-head");
   auto a = Pipe::create(name, {.capacity = 4, .max_message = 16});
