@@ -53,7 +53,11 @@
 // two threads must not send (or receive) at once on one end. close() may
 // come from any thread: a send asleep waiting for room then returns
 // `closed`, and so does every send after it; a recv asleep returns `closed`
-// (having nothing left to take).
+// (having nothing left to take). A send already past its room check when
+// close() runs on another thread may still return `ok`: its message lands
+// in the ring and the peer gets it only if it receives again after its
+// `closed`. A send that returned before close() was called arrives before
+// the peer's `closed`.
 // Interrupt: interrupt(), from any thread or a signal handler, ends this
 // handle's waits without closing anything: a send or recv that would wait
 // returns `interrupted` until clear_interrupt() (see there).
