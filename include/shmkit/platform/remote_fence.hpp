@@ -23,9 +23,32 @@
 
 namespace shmkit::platform {
 
+namespace detail {
+enum class LightFenceState : int { unknown, registered, unavailable };
+// This process's registration: set by light_fences()'s first call
+// (register_light_fences()), and again in a forked child; read by every
+// light_fences().
+extern std::atomic<LightFenceState> light_fence_state;
+// light_fences()'s first call: registers, and says whether it could.
+bool register_light_fences() noexcept;
+}  // namespace detail
+
 // True if this process is registered, so that its threads may pair a plain
 // store-then-load with a peer's remote_fence(). Registers on the first call.
-bool light_fences() noexcept;
+// Inline: every commit and release of a queue and every message of a pipe,
+// each way, ask; a call into the library cost a call, a return and eight
+// instructions each time, for one load. callgrind, one thread sending and
+// receiving 200,000 messages of 64 bytes: a pipe 41.0 -> 37.6 M
+// instructions (17 fewer per message), a queue 99.6 -> 98.2 M (7 fewer).
+inline bool light_fences() noexcept {
+  using State = detail::LightFenceState;
+  // acquire pairs with the registration's store: registered before used.
+  const State state = detail::light_fence_state.load(std::memory_order_acquire);
+  if (state == State::unknown) [[unlikely]] {
+    return detail::register_light_fences();
+  }
+  return state == State::registered;
+}
 
 // A full memory barrier on every running thread of every registered process
 // (MEMBARRIER_CMD_GLOBAL_EXPEDITED). False if the kernel refused it.
