@@ -250,6 +250,9 @@ class ByteQueue {
   // detail/queue_layout.hpp) for a registering thread of a light process.
   void announce_light(Role role) noexcept;
   bool holds_lease(Role role, const detail::QueueParticipant& me) noexcept;
+  // The lease holder's answer to a revoker (see holds_lease()).
+  [[gnu::cold]] static void acknowledge_revocation(std::atomic<std::uint32_t>& word,
+                                                   std::uint32_t seen) noexcept;
   void settle_lease(Role role, std::uint32_t index);
   void revoke_lease(Role role, std::uint32_t seen);
 
