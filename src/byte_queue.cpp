@@ -411,8 +411,9 @@ inline bool ByteQueue::holds_lease(Role role, const QueueParticipant& me) noexce
   std::atomic_signal_fence(std::memory_order_seq_cst);
   std::atomic<std::uint32_t>& word = lease(role);
   const std::uint32_t seen = word.load(std::memory_order_relaxed);
-  if (seen == mine) [[likely]]
+  if (seen == mine) [[likely]] {
     return true;
+  }
   if (seen == (mine | kRevoking)) acknowledge_revocation(word, seen);
   return false;
 }

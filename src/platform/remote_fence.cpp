@@ -9,11 +9,12 @@
 
 namespace shmkit::platform {
 
-std::atomic<detail::LightFenceState> detail::light_fence_state{detail::LightFenceState::unknown};
+constinit std::atomic<light_fence_registration::State> light_fence_registration::state{
+    light_fence_registration::State::unknown};
 
 namespace {
 
-using detail::LightFenceState;
+using LightFenceState = light_fence_registration::State;
 
 long membarrier(int cmd) noexcept { return ::syscall(SYS_membarrier, cmd, 0U, 0); }
 
@@ -34,8 +35,9 @@ LightFenceState try_register() noexcept {
 // The child of fork() has a fresh address space that is not registered: do
 // it again before the child runs any code that relies on it.
 void reregister_in_child() noexcept {
-  if (detail::light_fence_state.load(std::memory_order_relaxed) == LightFenceState::registered) {
-    detail::light_fence_state.store(try_register(), std::memory_order_relaxed);
+  if (light_fence_registration::state.load(std::memory_order_relaxed) ==
+      LightFenceState::registered) {
+    light_fence_registration::state.store(try_register(), std::memory_order_relaxed);
   }
 }
 
@@ -43,22 +45,22 @@ const int kAtforkRegistered = ::pthread_atfork(nullptr, nullptr, &reregister_in_
 
 }  // namespace
 
-bool detail::register_light_fences() noexcept {
+bool light_fence_registration::register_now() noexcept {
   (void)kAtforkRegistered;
-  LightFenceState state = detail::light_fence_state.load(std::memory_order_acquire);
-  if (state == LightFenceState::unknown) {
+  LightFenceState now = state.load(std::memory_order_acquire);
+  if (now == LightFenceState::unknown) {
     // Two threads may both register: harmless, it is idempotent.
     const LightFenceState result = try_register();
-    detail::light_fence_state.compare_exchange_strong(state, result, std::memory_order_acq_rel);
-    state = detail::light_fence_state.load(std::memory_order_acquire);
+    state.compare_exchange_strong(now, result, std::memory_order_acq_rel);
+    now = state.load(std::memory_order_acquire);
   }
-  return state == LightFenceState::registered;
+  return now == LightFenceState::registered;
 }
 
 bool remote_fence() noexcept { return membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0; }
 
 void disable_light_fences_for_testing() noexcept {
-  detail::light_fence_state.store(LightFenceState::unavailable, std::memory_order_release);
+  light_fence_registration::state.store(LightFenceState::unavailable, std::memory_order_release);
 }
 
 }  // namespace shmkit::platform

@@ -23,15 +23,15 @@
 
 namespace shmkit::platform {
 
-namespace detail {
-enum class LightFenceState : int { unknown, registered, unavailable };
+namespace light_fence_registration {
+enum class State : int { unknown, registered, unavailable };
 // This process's registration: set by light_fences()'s first call
-// (register_light_fences()), and again in a forked child; read by every
+// (register_now()), and again in a forked child; read by every
 // light_fences().
-extern std::atomic<LightFenceState> light_fence_state;
+extern constinit std::atomic<State> state;
 // light_fences()'s first call: registers, and says whether it could.
-bool register_light_fences() noexcept;
-}  // namespace detail
+bool register_now() noexcept;
+}  // namespace light_fence_registration
 
 // True if this process is registered, so that its threads may pair a plain
 // store-then-load with a peer's remote_fence(). Registers on the first call.
@@ -41,11 +41,11 @@ bool register_light_fences() noexcept;
 // receiving 200,000 messages of 64 bytes: a pipe 41.0 -> 37.6 M
 // instructions (17 fewer per message), a queue 99.6 -> 98.2 M (7 fewer).
 inline bool light_fences() noexcept {
-  using State = detail::LightFenceState;
+  using light_fence_registration::State;
   // acquire pairs with the registration's store: registered before used.
-  const State state = detail::light_fence_state.load(std::memory_order_acquire);
+  const State state = light_fence_registration::state.load(std::memory_order_acquire);
   if (state == State::unknown) [[unlikely]] {
-    return detail::register_light_fences();
+    return light_fence_registration::register_now();
   }
   return state == State::registered;
 }
