@@ -636,9 +636,9 @@ TEST(Pipe, ASenderPastTheReceiversPositionIsReportedWhenTheReceiverWaits) {
   std::string got;
   for (int i = 0; i < 4; ++i) ASSERT_EQ(a.try_send(std::as_bytes(std::span(m))), QueueStatus::ok);
   ASSERT_EQ(b.try_recv(got), QueueStatus::ok);
-  // The head says three taken where one was: the sender overwrites the
-  // slots of positions 1 and 2 with positions 5 and 6, which the receiver,
-  // at position 1, can never take.
+  // The head says three taken where one was: the sender reuses the slots
+  // of positions 0 and 1 for positions 4 and 5, and the receiver, at
+  // position 1, finds position 5's message there, which it can never take.
   head.control[0].head.store(3);
   for (int i = 0; i < 2; ++i) ASSERT_EQ(a.try_send(std::as_bytes(std::span(m))), QueueStatus::ok);
   EXPECT_EQ(b.try_recv(got), QueueStatus::empty);  // a polling look does not check
