@@ -26,6 +26,7 @@ using detail::QueueSlot;
 using Clock = std::chrono::steady_clock;
 
 using detail::round_up;
+using detail::slot_header;
 using detail::slot_size_for;
 constexpr std::uint32_t kMaxSlots = detail::kQueueMaxSlots;
 constexpr std::uint32_t kMaxMessage = detail::kQueueMaxMessage;
@@ -432,20 +433,6 @@ void ByteQueue::clear_pending(QueueParticipant& holder) noexcept {
                            std::memory_order_release);
 }
 
-// Inlined within this file: the library is built without semantic
-// interposition. An earlier build that inlined it saw batches of 32 fall
-// from about 40 M to 15 M msgs/s (the claim loop's look-ahead took lines a
-// producer was still writing), so it was kept out of line. Re-measured
-// with commit and release inlined too (queue.throughput, AMD guest,
-// interleaved): batches of 32 ran 10.3-10.8 M msgs/s in the slow regime
-// out of line and 11.7-12.0 M inline (in the fast regime about 41 M inline,
-// against 43.5 M before the build change); one at a time level.
-QueueSlot& ByteQueue::slot(std::uint64_t pos) const noexcept {
-  // slot_count_ is a validated power of two: the index is always in range.
-  return *std::launder(reinterpret_cast<QueueSlot*>(  // NOLINT: mapped layout
-      slots_ + (pos & (slot_count_ - 1)) * slot_size_));
-}
-
 // ---------------------------------------------------------------- claims
 
 QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
@@ -463,13 +450,18 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
   const std::uint64_t ready = producer ? 0 : 1;
   std::uint64_t pos = index.load(std::memory_order_relaxed);
   std::uint64_t n = 0;
+  std::byte* first = nullptr;
   for (;;) {
     n = 0;
+    first = slot_at(pos);
     // acquire pairs with the commit/release CAS that made the slot ready:
     // for a consumer, the payload; for a producer, the previous reader is done.
-    while (n < want && slot(pos + n).seq.load(std::memory_order_acquire) == pos + n + ready) ++n;
+    if (slot_header(first).seq.load(std::memory_order_acquire) == pos + ready) {
+      n = 1;
+      while (n < want && slot(pos + n).seq.load(std::memory_order_acquire) == pos + n + ready) ++n;
+    }
     if (n == 0) {
-      const std::uint64_t seq = slot(pos).seq.load(std::memory_order_acquire);
+      const std::uint64_t seq = slot_header(first).seq.load(std::memory_order_acquire);
       if (distance(seq, pos + ready) < 0) {
         // Behind by a ring at most: the slot's previous lap, still claimed or
         // being read. Further behind, the tail was moved past what any slot
@@ -527,11 +519,12 @@ QueueStatus ByteQueue::try_claim(Role role, std::uint64_t want, Claim& out) {
     // close() came between our check and our claim (or, for a lease holder,
     // before a consumer's fence): give the slots back as
     // tombstones, so a consumer that saw them claimed does not wait for them.
-    for (std::uint64_t i = 0; i < n; ++i) commit(pos + i, detail::kQueueTombstone);
+    for (std::uint64_t i = 0; i < n; ++i)
+      commit(slot_at(pos + i), pos + i, detail::kQueueTombstone);
     clear_pending(me);
     return QueueStatus::closed;
   }
-  out = Claim{pos, n, &me};
+  out = Claim{pos, n, &me, first};
   return QueueStatus::ok;
 }
 
@@ -635,8 +628,8 @@ void ByteQueue::check_head_not_past_tail(std::uint64_t waiting_bit) {
                                  ") is past its tail (" + std::to_string(tail) + ")");
 }
 
-void ByteQueue::commit(std::uint64_t pos, std::uint32_t length) noexcept {
-  QueueSlot& s = slot(pos);
+void ByteQueue::commit(std::byte* slot, std::uint64_t pos, std::uint32_t length) noexcept {
+  QueueSlot& s = slot_header(slot);
   s.length.store(length, std::memory_order_relaxed);
   // [K1] release: payload and length before the slot turns ready for the
   // consumer; then the waiters load, fenced unless light (see [W1]). A
@@ -653,16 +646,16 @@ void ByteQueue::commit(std::uint64_t pos, std::uint32_t length) noexcept {
 // store instead of a locked instruction that would wait for the slot's line.
 // A recoverer only CASes a slot whose holder is dead, so no CAS is needed to
 // keep a live holder's store from racing one.
-void ByteQueue::commit_quietly(std::uint64_t pos, std::uint32_t length) noexcept {
-  QueueSlot& s = slot(pos);
+void ByteQueue::commit_quietly(std::byte* slot, std::uint64_t pos, std::uint32_t length) noexcept {
+  QueueSlot& s = slot_header(slot);
   s.length.store(length, std::memory_order_relaxed);
   // release: payload and length before the slot turns ready.
   s.seq.store(pos + 1, std::memory_order_release);
 }
 
-void ByteQueue::release_quietly(std::uint64_t pos) noexcept {
+void ByteQueue::release_quietly(std::byte* slot, std::uint64_t pos) noexcept {
   // release: the reading is done before a producer reuses the slot.
-  slot(pos).seq.store(pos + slot_count_, std::memory_order_release);
+  slot_header(slot).seq.store(pos + slot_count_, std::memory_order_release);
 }
 
 void ByteQueue::wake_after_run(Role sleepers, std::uint64_t n) noexcept {
@@ -675,12 +668,12 @@ void ByteQueue::wake_after_run(Role sleepers, std::uint64_t n) noexcept {
   }
 }
 
-void ByteQueue::release(std::uint64_t pos) noexcept {
+void ByteQueue::release(std::byte* slot, std::uint64_t pos) noexcept {
   // [K1] for consumers: release, so the reading is done before a producer
   // reuses the slot; then the waiters load, fenced unless light (see [W1]).
   // A recoverer of this slot would store the same value.
-  if (platform::publish_then_look(slot(pos).seq, pos + slot_count_, head_->producers_waiting,
-                                  platform::light_fences())) {
+  if (platform::publish_then_look(slot_header(slot).seq, pos + slot_count_,
+                                  head_->producers_waiting, platform::light_fences())) {
     wake(Role::producer, 1);
   }
 }
@@ -780,9 +773,9 @@ void ByteQueue::throw_too_large(std::size_t bytes) const {
                   " bytes exceeds its max_message of " + std::to_string(max_message_));
 }
 
-std::uint32_t ByteQueue::checked_length(std::uint64_t pos) const {
+std::uint32_t ByteQueue::checked_length(std::byte* slot) const {
   // relaxed: ordered after the acquire load of seq in try_claim().
-  const std::uint32_t length = slot(pos).length.load(std::memory_order_relaxed);
+  const std::uint32_t length = slot_header(slot).length.load(std::memory_order_relaxed);
   if (length != detail::kQueueTombstone && length > max_message_) {
     return detail::kQueueTombstone - 1;  // the caller reports it as corrupt
   }
@@ -798,7 +791,7 @@ QueueStatus ByteQueue::claim_to_push(bool wait, const platform::Deadline& deadli
 }
 
 void ByteQueue::finish_push(const Claim& c, std::size_t length) noexcept {
-  commit(c.first, static_cast<std::uint32_t>(length));  // length <= max_message_
+  commit(c.slot, c.first, static_cast<std::uint32_t>(length));  // length <= max_message_
   clear_pending(*c.holder);
 }
 
@@ -809,8 +802,9 @@ std::size_t ByteQueue::try_push_batch(std::span<const std::span<const std::byte>
   if (try_claim(Role::producer, messages.size(), c) != QueueStatus::ok) return 0;
   for (std::uint64_t i = 0; i < c.got; ++i) {
     const auto& m = messages[i];
-    if (!m.empty()) std::memcpy(payload(c.first + i), m.data(), m.size());
-    commit_quietly(c.first + i, static_cast<std::uint32_t>(m.size()));
+    std::byte* const slot = slot_at(c.first + i);
+    if (!m.empty()) std::memcpy(slot + detail::kQueueSlotHeader, m.data(), m.size());
+    commit_quietly(slot, c.first + i, static_cast<std::uint32_t>(m.size()));
   }
   wake_after_run(Role::consumer, c.got);
   clear_pending(*c.holder);
@@ -831,17 +825,19 @@ std::size_t ByteQueue::pop_batch(std::size_t max, Visitor visit, void* ctx) {
     std::uint64_t i = 0;
     try {
       for (; i < got; ++i) {
-        const std::uint32_t length = checked_length(first + i);
+        std::byte* const slot = slot_at(first + i);
+        const std::uint32_t length = checked_length(slot);
         if (length == detail::kQueueTombstone - 1) {
           corrupt = true;
         } else if (length != detail::kQueueTombstone) {
-          visit(ctx, {payload(first + i), length});
+          visit(ctx, {slot + detail::kQueueSlotHeader, length});
           ++delivered;
         }
-        release_quietly(first + i);
+        release_quietly(slot, first + i);
       }
     } catch (...) {
-      for (; i < got; ++i) release_quietly(first + i);  // taken: released, not redelivered
+      // Taken: released, not redelivered.
+      for (; i < got; ++i) release_quietly(slot_at(first + i), first + i);
       wake_after_run(Role::producer, got);
       clear_pending(*c.holder);
       throw;
@@ -865,7 +861,7 @@ QueueStatus ByteQueue::reserve(Reservation& out, bool wait, const platform::Dead
   out.queue_ = this;
   out.holder_ = c.holder;
   out.pos_ = c.first;
-  out.data_ = {payload(c.first), max_message_};
+  out.data_ = {c.slot + detail::kQueueSlotHeader, max_message_};
   return status;
 }
 
@@ -876,9 +872,9 @@ QueueStatus ByteQueue::read(Message& out, bool wait, const platform::Deadline& d
     const QueueStatus status = claim(Role::consumer, 1, wait, deadline, c);
     if (status != QueueStatus::ok) return status;
     const std::uint64_t pos = c.first;
-    const std::uint32_t length = checked_length(pos);
+    const std::uint32_t length = checked_length(c.slot);
     if (length == detail::kQueueTombstone) {  // a dead or closed-out producer's slot
-      release(pos);
+      release(c.slot, pos);
       clear_pending(*c.holder);
       // Past the deadline, skipping goes on only through slots ready now: a
       // message right behind a dead producer's slot is still taken (a zero
@@ -892,7 +888,7 @@ QueueStatus ByteQueue::read(Message& out, bool wait, const platform::Deadline& d
       continue;
     }
     if (length == detail::kQueueTombstone - 1) {
-      release(pos);
+      release(c.slot, pos);
       clear_pending(*c.holder);
       throw Error(Errc::corrupt,
                   "queue '" + segment_.name() + "': a slot's length exceeds " + "max_message");
@@ -900,7 +896,8 @@ QueueStatus ByteQueue::read(Message& out, bool wait, const platform::Deadline& d
     out.queue_ = this;
     out.holder_ = c.holder;
     out.pos_ = pos;
-    out.data_ = {payload(pos), length};
+    out.slot_ = c.slot;
+    out.data_ = {c.slot + detail::kQueueSlotHeader, length};
     return QueueStatus::ok;
   }
 }
@@ -981,7 +978,7 @@ ByteQueue::Reservation::Reservation(Reservation&& other) noexcept
 ByteQueue::Reservation& ByteQueue::Reservation::operator=(Reservation&& other) noexcept {
   if (this != &other) {
     if (queue_ != nullptr) {
-      queue_->commit(pos_, detail::kQueueTombstone);
+      queue_->commit(queue_->slot_at(pos_), pos_, detail::kQueueTombstone);
       queue_->clear_pending(*holder_);
     }
     queue_ = std::exchange(other.queue_, nullptr);
@@ -994,14 +991,15 @@ ByteQueue::Reservation& ByteQueue::Reservation::operator=(Reservation&& other) n
 
 ByteQueue::Reservation::~Reservation() {
   if (queue_ == nullptr) return;
-  queue_->commit(pos_, detail::kQueueTombstone);  // abandoned: consumers skip it
+  queue_->commit(queue_->slot_at(pos_), pos_,
+                 detail::kQueueTombstone);  // abandoned: consumers skip it
   queue_->clear_pending(*holder_);
 }
 
 void ByteQueue::Reservation::commit(std::size_t length) {
   if (queue_ == nullptr) throw std::logic_error("commit(): no active Reservation");
   queue_->check_size(length);
-  queue_->commit(pos_, static_cast<std::uint32_t>(length));
+  queue_->commit(queue_->slot_at(pos_), pos_, static_cast<std::uint32_t>(length));
   queue_->clear_pending(*holder_);
   queue_ = nullptr;
 }
@@ -1010,6 +1008,7 @@ ByteQueue::Message::Message(Message&& other) noexcept
     : queue_(std::exchange(other.queue_, nullptr)),
       holder_(other.holder_),
       pos_(other.pos_),
+      slot_(other.slot_),
       data_(other.data_) {}
 
 ByteQueue::Message& ByteQueue::Message::operator=(Message&& other) noexcept {
@@ -1018,6 +1017,7 @@ ByteQueue::Message& ByteQueue::Message::operator=(Message&& other) noexcept {
     queue_ = std::exchange(other.queue_, nullptr);
     holder_ = other.holder_;
     pos_ = other.pos_;
+    slot_ = other.slot_;
     data_ = other.data_;
   }
   return *this;
@@ -1025,7 +1025,7 @@ ByteQueue::Message& ByteQueue::Message::operator=(Message&& other) noexcept {
 
 void ByteQueue::Message::release() noexcept {
   if (queue_ == nullptr) return;
-  queue_->release(pos_);
+  queue_->release(slot_, pos_);
   queue_->clear_pending(*holder_);
   queue_ = nullptr;
 }

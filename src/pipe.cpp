@@ -142,7 +142,8 @@ Pipe::Pipe(Segment segment, int end) : segment_(std::move(segment)), end_(end) {
   // just committed: skip that one. As a consumer its published head is
   // exact: a message it was reading when it died is delivered again.
   send_pos_ = send_control_->tail.load(std::memory_order_acquire);
-  if (header(send_slot(send_pos_)).seq.load(std::memory_order_acquire) == send_pos_ + 1) {
+  if (detail::slot_header(send_slot(send_pos_)).seq.load(std::memory_order_acquire) ==
+      send_pos_ + 1) {
     ++send_pos_;
   }
   head_cache_ = send_control_->head.load(std::memory_order_acquire);
@@ -249,7 +250,8 @@ std::span<std::byte> Pipe::try_reserve() {
                            "': try_reserve() while a reserved slot is not committed");
   }
   if (closed() || !can_send()) return {};
-  detail::prefetch_slot_for_write(header(send_slot(send_pos_ + detail::kSlotPrefetchAhead)));
+  detail::prefetch_slot_for_write(
+      detail::slot_header(send_slot(send_pos_ + detail::kSlotPrefetchAhead)));
   reserved_ = true;
   send_slots_.store(0, std::memory_order_relaxed);
   return {send_slot(send_pos_) + detail::kQueueSlotHeader, max_message_};
@@ -349,7 +351,8 @@ void Pipe::check_recv_position() {
   // (seq past recv_pos_ + 1) means a shared word was overwritten (the head,
   // or the slot). Its message never turns ready: report it, never wait for
   // ever. acquire: as can_recv().
-  const std::uint64_t seq = header(recv_slot(recv_pos_)).seq.load(std::memory_order_acquire);
+  const std::uint64_t seq =
+      detail::slot_header(recv_slot(recv_pos_)).seq.load(std::memory_order_acquire);
   if (static_cast<std::int64_t>(seq - (recv_pos_ + 1)) > 0) {
     throw Error(Errc::corrupt,
                 "pipe '" + segment_.name() + "': the slot of the receiver's position " +

@@ -188,9 +188,6 @@ class Pipe {
   [[nodiscard]] std::byte* recv_slot(std::uint64_t pos) const noexcept {
     return recv_ring_ + (pos & slot_mask_) * slot_size_;
   }
-  static detail::QueueSlot& header(std::byte* slot) noexcept {
-    return *std::launder(reinterpret_cast<detail::QueueSlot*>(slot));  // NOLINT: mapped layout
-  }
   enum class Wake { ready, timed_out, check_peer };
   [[nodiscard]] bool peer_closed() const noexcept;
   [[nodiscard]] bool peer_gone() const;
@@ -303,11 +300,12 @@ inline bool Pipe::can_send() const {
 
 inline bool Pipe::can_recv() const noexcept {
   // acquire pairs with the producer's commit: the payload is written.
-  return header(recv_slot(recv_pos_)).seq.load(std::memory_order_acquire) == recv_pos_ + 1;
+  return detail::slot_header(recv_slot(recv_pos_)).seq.load(std::memory_order_acquire) ==
+         recv_pos_ + 1;
 }
 
 inline void Pipe::finish_send(std::byte* slot, std::uint32_t length) noexcept {
-  detail::QueueSlot& s = header(slot);
+  detail::QueueSlot& s = detail::slot_header(slot);
   s.length.store(length, std::memory_order_relaxed);
   // [S1] release: payload and length before the consumer sees the slot ready.
   // Then [S2], the consumer_waiting load, must not come before it (Dekker with
@@ -331,7 +329,8 @@ inline QueueStatus Pipe::try_send(std::span<const std::byte> message) {
   check_size(message.size());
   if (peer_closed()) return QueueStatus::closed;
   if (!can_send()) return no_room();
-  detail::prefetch_slot_for_write(header(send_slot(send_pos_ + detail::kSlotPrefetchAhead)));
+  detail::prefetch_slot_for_write(
+      detail::slot_header(send_slot(send_pos_ + detail::kSlotPrefetchAhead)));
   std::byte* const slot = send_slot(send_pos_);
   if (!message.empty()) {
     std::memcpy(slot + detail::kQueueSlotHeader, message.data(), message.size());
@@ -342,7 +341,7 @@ inline QueueStatus Pipe::try_send(std::span<const std::byte> message) {
 
 inline std::uint32_t Pipe::ready_length(std::byte* slot) const {
   // relaxed: ordered after the acquire load of seq that found it ready.
-  const std::uint32_t length = header(slot).length.load(std::memory_order_relaxed);
+  const std::uint32_t length = detail::slot_header(slot).length.load(std::memory_order_relaxed);
   if (length > max_message_) throw_bad_length(length);
   return length;
 }
@@ -360,7 +359,7 @@ inline std::uint32_t Pipe::ready_length(std::byte* slot) const {
   const std::uint64_t pos = recv_pos_;
   std::byte* const slot = recv_slot(pos);
   // acquire pairs with the producer's commit ([S1]): the payload is written.
-  if (header(slot).seq.load(std::memory_order_acquire) != pos + 1) return {};
+  if (detail::slot_header(slot).seq.load(std::memory_order_acquire) != pos + 1) return {};
   return {slot + detail::kQueueSlotHeader, ready_length(slot)};
 }
 

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <type_traits>
 
 #include "shmkit/detail/segment_layout.hpp"
@@ -85,6 +86,12 @@ struct QueueSlot {
 };
 static_assert(sizeof(QueueSlot) == kQueueSlotHeader);
 static_assert(offsetof(QueueSlot, length) == 8);
+
+// The header of the slot that starts at `slot` (in a ring of a mapped
+// segment); its payload starts at slot + kQueueSlotHeader.
+inline QueueSlot& slot_header(std::byte* slot) noexcept {
+  return *std::launder(reinterpret_cast<QueueSlot*>(slot));  // NOLINT: mapped layout
+}
 
 // One producer or consumer thread. Each on its own cache line.
 struct alignas(kCacheLine) QueueParticipant {
