@@ -803,7 +803,7 @@ std::size_t ByteQueue::try_push_batch(std::span<const std::span<const std::byte>
   for (std::uint64_t i = 0; i < c.got; ++i) {
     const auto& m = messages[i];
     std::byte* const slot = slot_at(c.first + i);
-    if (!m.empty()) std::memcpy(slot + detail::kQueueSlotHeader, m.data(), m.size());
+    detail::copy_into_slot(slot + detail::kQueueSlotHeader, m);
     commit_quietly(slot, c.first + i, static_cast<std::uint32_t>(m.size()));
   }
   wake_after_run(Role::consumer, c.got);

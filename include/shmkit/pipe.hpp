@@ -15,6 +15,7 @@
 
 #include "shmkit/detail/named_state.hpp"
 #include "shmkit/detail/pipe_layout.hpp"
+#include "shmkit/detail/slot_copy.hpp"
 #include "shmkit/detail/slot_prefetch.hpp"
 #include "shmkit/platform/remote_fence.hpp"
 #include "shmkit/queue.hpp"
@@ -30,6 +31,8 @@
 //   auto b = shmkit::Pipe::open("link");     // process B
 //   a.send(bytes);  b.recv(text);  b.send(reply);  a.recv(text);
 //
+// Large messages (half this core's L2 cache or more) are sent as the
+// queue's are, past the sender's caches (detail/slot_copy.hpp).
 // Waiting: recv/send spin briefly, then sleep (futex); try_recv/try_send
 // never wait (loop on them for busy-polling). Outcomes are QueueStatus.
 // Close: after close() (or the handle's end), this end's sends return
@@ -332,9 +335,7 @@ inline QueueStatus Pipe::try_send(std::span<const std::byte> message) {
   detail::prefetch_slot_for_write(
       detail::slot_header(send_slot(send_pos_ + detail::kSlotPrefetchAhead)));
   std::byte* const slot = send_slot(send_pos_);
-  if (!message.empty()) {
-    std::memcpy(slot + detail::kQueueSlotHeader, message.data(), message.size());
-  }
+  detail::copy_into_slot(slot + detail::kQueueSlotHeader, message);
   finish_send(slot, static_cast<std::uint32_t>(message.size()));
   return QueueStatus::ok;
 }

@@ -19,6 +19,7 @@
 
 #include "shmkit/detail/named_state.hpp"
 #include "shmkit/detail/queue_layout.hpp"
+#include "shmkit/detail/slot_copy.hpp"
 
 // ByteQueue: a named, bounded, multi-producer multi-consumer queue of
 // variable-size byte messages (Python's multiprocessing.Queue), lock-free,
@@ -68,6 +69,9 @@
 // them ends; the records of threads that ended or died are reused.
 // A thread holds at most one Reservation and one Message of a queue at a
 // time. A handle is move-only; its operations are thread-safe.
+// Copying pushes of large messages (half this core's L2 cache or more)
+// store past the producer's caches: the consumer's core reads them next
+// (detail/slot_copy.hpp). Reserve and commit to write in place instead.
 // A thread alone in its role holds the role's lease and claims with no
 // locked instruction on the shared index; the first push (or pop) of a
 // second thread in the role revokes it, waiting for the holder's claim under
@@ -428,9 +432,7 @@ inline QueueStatus ByteQueue::push_one(std::span<const std::byte> message, bool 
   Claim c;
   const QueueStatus status = claim_to_push(wait, deadline, c);
   if (status != QueueStatus::ok) return status;
-  if (!message.empty()) {
-    std::memcpy(c.slot + detail::kQueueSlotHeader, message.data(), message.size());
-  }
+  detail::copy_into_slot(c.slot + detail::kQueueSlotHeader, message);
   finish_push(c, message.size());
   return status;
 }

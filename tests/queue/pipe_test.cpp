@@ -82,6 +82,26 @@ TEST(Pipe, BothDirectionsAtOnceBetweenTwoProcesses) {
   EXPECT_EQ(test::wait_exit_code(child), 0);
 }
 
+// Messages large enough for the copy that streams past the caches, sent
+// by another process through a ring they wrap around several times: each
+// arrives whole and in order.
+TEST(Pipe, LargeMessagesArriveWholeFromAnotherProcess) {
+  const ScopedName name("p-large");
+  constexpr std::uint32_t kCount = 24;
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = test::large_message_max()});
+  const pid_t child = test::fork_child([&] {
+    auto b = Pipe::open(name);
+    for (std::uint32_t i = 0; i < kCount; ++i) {
+      check_in_child(
+          b.send_for(span_of(test::large_message(i)), test::kGenerous) == QueueStatus::ok, "send");
+    }
+  });
+  EXPECT_EQ(test::check_large_messages([&](auto& got) { return a.recv_for(got, test::kGenerous); },
+                                       kCount),
+            "");
+  EXPECT_EQ(test::wait_exit_code(child), 0);
+}
+
 // Each side is light (plain stores, the peer's remote_fence()) or not (seq_cst
 // stores and loads), in every combination: blocking traffic both ways, with a
 // small ring so that both sides sleep on space as well as on data.

@@ -4,8 +4,10 @@
 // processes rendezvous by name.
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -148,6 +150,39 @@ TEST(ByteQueueIpc, SixtyFourProducersAndConsumersAtOnceAndTheNextIsRefused) {
   // gets one (the queue is closed, so the push reports that).
   EXPECT_EQ(q.try_push(extra), QueueStatus::closed);
   EXPECT_EQ(q.try_pop(taken), QueueStatus::closed);
+}
+
+// Messages large enough for the copy that streams past the caches, pushed
+// one by one and in batches of two by another process, through a ring they
+// wrap around several times: each arrives whole and in order.
+TEST(ByteQueueIpc, LargeMessagesArriveWholeFromAnotherProcess) {
+  const ScopedName name("qi-large");
+  constexpr std::uint32_t kCount = 24;
+  auto q = ByteQueue::create(name, {.capacity = 4, .max_message = test::large_message_max()});
+  const pid_t child = test::fork_child([&] {
+    auto mine = ByteQueue::open(name);
+    for (std::uint32_t i = 0; i < kCount; ++i) {
+      const std::vector<std::byte> m = test::large_message(i);
+      if (i % 3 == 1 && i + 1 < kCount) {
+        const std::vector<std::byte> next = test::large_message(i + 1);
+        const std::array<std::span<const std::byte>, 2> batch{m, next};
+        const std::size_t pushed = mine.try_push_batch(batch);
+        for (std::size_t k = pushed; k < batch.size(); ++k) {
+          check_in_child(mine.push_for(batch[k], test::kGenerous) == QueueStatus::ok, "push");
+        }
+        ++i;
+        continue;
+      }
+      check_in_child(
+          mine.push_for(std::span<const std::byte>(m), test::kGenerous) == QueueStatus::ok, "push");
+    }
+  });
+  EXPECT_EQ(test::check_large_messages([&](auto& got) { return q.pop_for(got, test::kGenerous); },
+                                       kCount),
+            "");
+  std::vector<std::byte> more;
+  EXPECT_EQ(q.try_pop(more), QueueStatus::empty);
+  EXPECT_EQ(test::wait_exit_code(child), 0);
 }
 
 TEST(ByteQueueIpc, UnrelatedProcessRendezvousesByName) {

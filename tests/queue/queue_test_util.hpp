@@ -17,6 +17,7 @@
 
 #include "../list/list_test_util.hpp"
 #include "shmkit/detail/queue_layout.hpp"
+#include "shmkit/detail/slot_copy.hpp"
 #include "shmkit/pipe.hpp"
 #include "shmkit/queue.hpp"
 
@@ -76,6 +77,44 @@ inline std::uint64_t check_stress_message(std::span<const std::byte> m,
     return ~std::uint64_t{0};
   }
   return tag_of(producer, seq);
+}
+
+// Large messages, for the copy that streams past the caches
+// (detail/slot_copy.hpp): message i's size cycles through sizes around the
+// threshold where that copy starts (and one just under the out-of-line
+// copy), its bytes are determined by i.
+inline std::vector<std::size_t> large_message_sizes() {
+  const std::size_t t = detail::large_copy_threshold();
+  return {t, t + 13, detail::kLargeCopyMin - 1, t + 65'537, 2 * t + 5};
+}
+inline std::uint32_t large_message_max() {
+  return static_cast<std::uint32_t>(2 * detail::large_copy_threshold() + 64);
+}
+inline std::vector<std::byte> large_message(std::uint32_t i) {
+  const std::vector<std::size_t> sizes = large_message_sizes();
+  std::vector<std::byte> m(sizes[i % sizes.size()]);
+  std::uint64_t x = mix(i);
+  for (std::size_t k = 0; k < m.size(); ++k) {
+    if (k % 8 == 0) x = mix(x + k);
+    m[k] = static_cast<std::byte>(x >> (8 * (k % 8)));
+  }
+  return m;
+}
+
+// Receives `count` messages with receive(buffer) (a pop or recv with a
+// timeout): "" if they were large_message(0 .. count - 1) in order, else
+// what went wrong.
+inline std::string check_large_messages(
+    const std::function<QueueStatus(std::vector<std::byte>&)>& receive, std::uint32_t count) {
+  std::vector<std::byte> got;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const QueueStatus st = receive(got);
+    if (st != QueueStatus::ok) {
+      return "message " + std::to_string(i) + ": status " + std::to_string(static_cast<int>(st));
+    }
+    if (got != large_message(i)) return "message " + std::to_string(i) + " is not what was sent";
+  }
+  return "";
 }
 
 // Pushes producer p's messages first..n-1; "" or what went wrong. Every 7th
