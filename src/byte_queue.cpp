@@ -865,41 +865,49 @@ QueueStatus ByteQueue::reserve(Reservation& out, bool wait, const platform::Dead
   return status;
 }
 
-QueueStatus ByteQueue::read(Message& out, bool wait, const platform::Deadline& deadline) {
-  out.release();
+QueueStatus ByteQueue::claim_to_pop(bool wait, const platform::Deadline& deadline, Claim& out,
+                                    std::uint32_t& length) {
   for (;;) {
-    Claim c;
+    Claim& c = out;
     const QueueStatus status = claim(Role::consumer, 1, wait, deadline, c);
     if (status != QueueStatus::ok) return status;
-    const std::uint64_t pos = c.first;
-    const std::uint32_t length = checked_length(c.slot);
+    length = checked_length(c.slot);
     if (length == detail::kQueueTombstone) {  // a dead or closed-out producer's slot
-      release(c.slot, pos);
-      clear_pending(*c.holder);
+      finish_pop(c);
       // Past the deadline, skipping goes on only through slots ready now: a
       // message right behind a dead producer's slot is still taken (a zero
       // timeout that recovered the slot returns it), and no wait or recovery
       // follows (a corrupted tail far ahead of head would otherwise make a
       // long run of recovered tombstones).
       if (deadline && Clock::now() >= *deadline) {
-        const QueueStatus now = read(out, false, std::nullopt);  // no wait, no recovery
+        // No wait, no recovery.
+        const QueueStatus now = claim_to_pop(false, std::nullopt, out, length);
         return now == QueueStatus::empty ? QueueStatus::timed_out : now;
       }
       continue;
     }
     if (length == detail::kQueueTombstone - 1) {
-      release(c.slot, pos);
-      clear_pending(*c.holder);
+      finish_pop(c);
       throw Error(Errc::corrupt,
                   "queue '" + segment_.name() + "': a slot's length exceeds " + "max_message");
     }
-    out.queue_ = this;
-    out.holder_ = c.holder;
-    out.pos_ = pos;
-    out.slot_ = c.slot;
-    out.data_ = {c.slot + detail::kQueueSlotHeader, length};
     return QueueStatus::ok;
   }
+}
+
+void ByteQueue::finish_pop(const Claim& c) noexcept {
+  release(c.slot, c.first);
+  clear_pending(*c.holder);
+}
+
+QueueStatus ByteQueue::read(Message& out, bool wait, const platform::Deadline& deadline) {
+  out.release();
+  std::uint32_t length = 0;
+  const QueueStatus status = claim_to_pop(wait, deadline, out.claim_, length);
+  if (status != QueueStatus::ok) return status;
+  out.queue_ = this;
+  out.data_ = {out.claim_.slot + detail::kQueueSlotHeader, length};
+  return status;
 }
 
 void ByteQueue::interrupt() noexcept {
@@ -1005,19 +1013,13 @@ void ByteQueue::Reservation::commit(std::size_t length) {
 }
 
 ByteQueue::Message::Message(Message&& other) noexcept
-    : queue_(std::exchange(other.queue_, nullptr)),
-      holder_(other.holder_),
-      pos_(other.pos_),
-      slot_(other.slot_),
-      data_(other.data_) {}
+    : queue_(std::exchange(other.queue_, nullptr)), claim_(other.claim_), data_(other.data_) {}
 
 ByteQueue::Message& ByteQueue::Message::operator=(Message&& other) noexcept {
   if (this != &other) {
     release();
     queue_ = std::exchange(other.queue_, nullptr);
-    holder_ = other.holder_;
-    pos_ = other.pos_;
-    slot_ = other.slot_;
+    claim_ = other.claim_;
     data_ = other.data_;
   }
   return *this;
@@ -1025,8 +1027,7 @@ ByteQueue::Message& ByteQueue::Message::operator=(Message&& other) noexcept {
 
 void ByteQueue::Message::release() noexcept {
   if (queue_ == nullptr) return;
-  queue_->release(slot_, pos_);
-  queue_->clear_pending(*holder_);
+  queue_->finish_pop(claim_);
   queue_ = nullptr;
 }
 

@@ -339,6 +339,14 @@ class ByteQueue {
   // and the claim's record cleared.
   QueueStatus claim_to_push(bool wait, const platform::Deadline& deadline, Claim& out);
   void finish_push(const Claim& c, std::size_t length) noexcept;
+  // The same around pop_into()'s copy (read() claims with it too): a claimed
+  // message and its `length` (a dead or closed-out producer's slots are
+  // skipped, a corrupt length is Errc::corrupt), then its release and the
+  // claim's record cleared. pop_into() makes no Message: on the consumer's
+  // path, which is the stream's slower side, its fields and checks showed.
+  QueueStatus claim_to_pop(bool wait, const platform::Deadline& deadline, Claim& out,
+                           std::uint32_t& length);
+  void finish_pop(const Claim& c) noexcept;
   template <class Buffer>
   QueueStatus pop_into(Buffer& out, bool wait, const platform::Deadline& deadline);
   std::size_t pop_batch(std::size_t max, Visitor visit, void* ctx);
@@ -407,9 +415,7 @@ class ByteQueue::Message {
  private:
   friend class ByteQueue;
   ByteQueue* queue_ = nullptr;
-  detail::QueueParticipant* holder_ = nullptr;  // the record that claimed pos_
-  std::uint64_t pos_ = 0;
-  std::byte* slot_ = nullptr;  // slot_at(pos_)
+  Claim claim_;  // its one position
   std::span<const std::byte> data_;
 };
 
@@ -439,12 +445,19 @@ inline QueueStatus ByteQueue::push_one(std::span<const std::byte> message, bool 
 
 template <class Buffer>
 QueueStatus ByteQueue::pop_into(Buffer& out, bool wait, const platform::Deadline& deadline) {
-  Message message;
-  const QueueStatus status = read(message, wait, deadline);
+  Claim c;
+  std::uint32_t length = 0;
+  const QueueStatus status = claim_to_pop(wait, deadline, c, length);
   if (status != QueueStatus::ok) return status;
-  const std::span<const std::byte> bytes = message.data();
-  out.resize(bytes.size());
-  if (!bytes.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
+  // Released whatever happens, as a Message would be: if the buffer cannot
+  // grow, the message is lost (taken, never delivered twice).
+  struct Finish {
+    ByteQueue& queue;
+    const Claim& claim;
+    ~Finish() { queue.finish_pop(claim); }
+  } finish{*this, c};
+  out.resize(length);
+  if (length != 0) std::memcpy(out.data(), c.slot + detail::kQueueSlotHeader, length);
   return status;
 }
 
