@@ -94,18 +94,16 @@ Pipe::Pipe(Segment segment, int end) : segment_(std::move(segment)), end_(end) {
   send_slots_.store(slot_count_, std::memory_order_relaxed);
   max_message_ = head_->max_message;
   slot_size_ = head_->slot_size;
-  slot_mask_ = slot_count_ - 1;
   const bool shape_ok = slot_count_ >= 2 && slot_count_ <= kMaxSlots &&
                         std::has_single_bit(slot_count_) && max_message_ != 0 &&
                         max_message_ <= kMaxMessage && slot_size_ == slot_size_for(max_message_);
-  std::byte* rings[2] = {nullptr, nullptr};
   for (int r = 0; r < 2 && shape_ok; ++r) {
     const std::uint64_t offset = head_->ring_offset[r];
     if (offset < sizeof(PipeHead) || offset % detail::kCacheLine != 0 || offset > area.size() ||
         (area.size() - offset) / slot_size_ < slot_count_) {
       throw Error(Errc::corrupt, "pipe '" + segment_.name() + "': invalid ring offset");
     }
-    rings[r] = area.data() + offset;
+    rings_[r] = area.data() + offset;
   }
   if (!shape_ok) throw Error(Errc::corrupt, "pipe '" + segment_.name() + "': invalid pipe head");
   if (end_ < 0) {  // open(): take the free end, or one whose holder died
@@ -121,18 +119,13 @@ Pipe::Pipe(Segment segment, int end) : segment_(std::move(segment)), end_(end) {
                   "pipe '" + segment_.name() + "': both ends are held by live processes");
     }
   }
-  send_ring_ = rings[end_];
-  recv_ring_ = rings[1 - end_];
-  send_control_ = &head_->control[end_];
-  recv_control_ = &head_->control[1 - end_];
-  peer_end_ = &head_->ends[1 - end_];
   my_word_ = head_->ends[end_].who.load(std::memory_order_relaxed);
   head_->ends[end_].closed.store(0, std::memory_order_relaxed);
   // A holder killed asleep left its waiting flags up, and the peer would make
   // a wake-up call for each message (or release) until we first slept. We do
   // not sleep yet; only this end's holder writes them.
-  recv_control_->consumer_waiting.store(0, std::memory_order_relaxed);
-  send_control_->producer_waiting.store(0, std::memory_order_relaxed);
+  head_->control[1 - end_].consumer_waiting.store(0, std::memory_order_relaxed);
+  head_->control[end_].producer_waiting.store(0, std::memory_order_relaxed);
   // Before any message of ours. A peer already asleep may have read the old
   // holder's 0 and skipped its remote_fence(): our first message and first
   // release are seq_cst for it (finish_send(), release()).
@@ -141,23 +134,16 @@ Pipe::Pipe(Segment segment, int end) : segment_(std::move(segment)), end_(end) {
   // its position after each commit, so it may lag by the one message it had
   // just committed: skip that one. As a consumer its published head is
   // exact: a message it was reading when it died is delivered again.
-  send_pos_ = send_control_->tail.load(std::memory_order_acquire);
-  if (detail::slot_header(send_slot(send_pos_)).seq.load(std::memory_order_acquire) ==
-      send_pos_ + 1) {
-    ++send_pos_;
-  }
-  head_cache_ = send_control_->head.load(std::memory_order_acquire);
-  recv_pos_ = recv_control_->head.load(std::memory_order_acquire);
+  send_pos_ = head_->control[end_].tail.load(std::memory_order_acquire);
+  if (slot(end_, send_pos_).seq.load(std::memory_order_acquire) == send_pos_ + 1) ++send_pos_;
+  head_cache_ = head_->control[end_].head.load(std::memory_order_acquire);
+  recv_pos_ = head_->control[1 - end_].head.load(std::memory_order_acquire);
 }
 
 Pipe::Pipe(Pipe&& other) noexcept
     : segment_(std::move(other.segment_)),
       head_(std::exchange(other.head_, nullptr)),
-      send_ring_(other.send_ring_),
-      recv_ring_(other.recv_ring_),
-      send_control_(other.send_control_),
-      recv_control_(other.recv_control_),
-      peer_end_(other.peer_end_),
+      rings_{other.rings_[0], other.rings_[1]},
       end_(other.end_),
       my_word_(other.my_word_),
       send_pos_(other.send_pos_),
@@ -171,7 +157,6 @@ Pipe::Pipe(Pipe&& other) noexcept
       slot_count_(other.slot_count_),
       max_message_(other.max_message_),
       slot_size_(other.slot_size_),
-      slot_mask_(other.slot_mask_),
       send_slots_(other.send_slots_.load(std::memory_order_relaxed)),
       peeked_at_(other.peeked_at_),
       next_peer_look_(other.next_peer_look_.load(std::memory_order_relaxed)),
@@ -195,7 +180,7 @@ Pipe::~Pipe() {
 }
 
 bool Pipe::peer_alive() const {
-  const std::uint64_t who = peer_end_->who.load(std::memory_order_acquire);
+  const std::uint64_t who = head_->ends[1 - end_].who.load(std::memory_order_acquire);
   return who != 0 && is_alive(ProcessIdentity::unpack(who));
 }
 
@@ -203,7 +188,7 @@ bool Pipe::peer_gone() const {
   if (peer_closed()) return true;
   // An end nobody holds yet (the peer has not opened) is not gone; a dead
   // holder is.
-  const std::uint64_t who = peer_end_->who.load(std::memory_order_acquire);
+  const std::uint64_t who = head_->ends[1 - end_].who.load(std::memory_order_acquire);
   if (who == 0) return false;
   if (who == dead_peer_.load(std::memory_order_relaxed)) return true;
   if (is_alive(ProcessIdentity::unpack(who))) return false;
@@ -233,7 +218,7 @@ bool Pipe::refresh_head() const {
   // The cached head says full: read the consumer's. acquire pairs with its
   // store in release(): its reading of the slots below head is done. seq_cst
   // for the re-check in sleep_on() (Dekker with [R2] there).
-  const std::uint64_t head = send_control_->head.load(std::memory_order_seq_cst);
+  const std::uint64_t head = head_->control[end_].head.load(std::memory_order_seq_cst);
   const std::uint64_t used = send_pos_ - head;
   if (used > slot_count_) {  // ahead of us, or more than a ring behind
     throw Error(Errc::corrupt, "pipe '" + segment_.name() + "': the receiver's position " +
@@ -250,11 +235,10 @@ std::span<std::byte> Pipe::try_reserve() {
                            "': try_reserve() while a reserved slot is not committed");
   }
   if (closed() || !can_send()) return {};
-  detail::prefetch_slot_for_write(
-      detail::slot_header(send_slot(send_pos_ + detail::kSlotPrefetchAhead)));
+  detail::prefetch_slot_for_write(slot(end_, send_pos_ + detail::kSlotPrefetchAhead));
   reserved_ = true;
   send_slots_.store(0, std::memory_order_relaxed);
-  return {send_slot(send_pos_) + detail::kQueueSlotHeader, max_message_};
+  return {payload(end_, send_pos_), max_message_};
 }
 
 void Pipe::commit(std::size_t length) {
@@ -268,7 +252,7 @@ void Pipe::commit(std::size_t length) {
     throw Error(Errc::closed,
                 "pipe '" + segment_.name() + "': this end was closed before commit()");
   }
-  finish_send(send_slot(send_pos_), static_cast<std::uint32_t>(length));
+  finish_send(static_cast<std::uint32_t>(length));
 }
 
 QueueStatus Pipe::no_room() const {
@@ -310,7 +294,7 @@ Pipe::Wake Pipe::sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uin
   // refuses it here, we sleep in short steps instead (never a lost wake-up,
   // at worst a late one).
   waiting.store(1, std::memory_order_seq_cst);
-  const bool peer_light = peer_end_->light.load(std::memory_order_seq_cst) != 0;
+  const bool peer_light = head_->ends[1 - end_].light.load(std::memory_order_seq_cst) != 0;
   const bool fenced = !peer_light || platform::remote_fence();
   // The re-check may throw (a corrupted head): the flag goes down regardless.
   struct Lower {
@@ -346,13 +330,13 @@ Pipe::Wake Pipe::sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uin
 }
 
 void Pipe::check_recv_position() {
+  const int ring = 1 - end_;
   // The sender writes the slot of position p + capacity only once our head
   // is past p, and our head is our own position: a message ahead of it
   // (seq past recv_pos_ + 1) means a shared word was overwritten (the head,
   // or the slot). Its message never turns ready: report it, never wait for
   // ever. acquire: as can_recv().
-  const std::uint64_t seq =
-      detail::slot_header(recv_slot(recv_pos_)).seq.load(std::memory_order_acquire);
+  const std::uint64_t seq = slot(ring, recv_pos_).seq.load(std::memory_order_acquire);
   if (static_cast<std::int64_t>(seq - (recv_pos_ + 1)) > 0) {
     throw Error(Errc::corrupt,
                 "pipe '" + segment_.name() + "': the slot of the receiver's position " +
@@ -364,7 +348,7 @@ void Pipe::check_recv_position() {
   // sender while we wait for a message: both would wait for ever. Put it
   // right (seq_cst, then the waiting flag, as release_next()), and wake a
   // sender that went to sleep on it.
-  detail::SpscControl& control = *recv_control_;
+  detail::SpscControl& control = head_->control[ring];
   if (control.head.load(std::memory_order_relaxed) != recv_pos_ &&
       platform::publish_then_look(control.head, recv_pos_, control.producer_waiting, false)) {
     wake_peer(control.space_seq);
@@ -372,7 +356,7 @@ void Pipe::check_recv_position() {
 }
 
 QueueStatus Pipe::wait_readable(platform::Deadline deadline) {
-  detail::SpscControl& control = *recv_control_;
+  detail::SpscControl& control = head_->control[1 - end_];
   for (;;) {
     if (can_recv()) return QueueStatus::ok;
     check_recv_position();
@@ -396,7 +380,7 @@ QueueStatus Pipe::wait_readable(platform::Deadline deadline) {
 }
 
 QueueStatus Pipe::wait_writable(platform::Deadline deadline) {
-  detail::SpscControl& control = *send_control_;
+  detail::SpscControl& control = head_->control[end_];
   for (;;) {
     // acquire: pairs with close()'s seq_cst store, before its wake-up.
     if (peer_closed() || closed_here_.load(std::memory_order_acquire)) return QueueStatus::closed;
@@ -437,7 +421,7 @@ bool Pipe::peer_gone_at_deadline() {
   // check_peer: without a look here, a caller looping on short timeouts
   // would wait forever on a dead peer. At most once per check interval.
   if (peer_closed()) return true;
-  const std::uint64_t who = peer_end_->who.load(std::memory_order_acquire);
+  const std::uint64_t who = head_->ends[1 - end_].who.load(std::memory_order_acquire);
   if (who != 0 && who == dead_peer_.load(std::memory_order_relaxed)) return true;
   const Clock::time_point now = Clock::now();
   const std::int64_t ticks = now.time_since_epoch().count();
@@ -460,7 +444,8 @@ void Pipe::interrupt() noexcept {
   // wake it: recv sleeps on the incoming ring's data_seq, send on the
   // outgoing ring's space_seq. The peer sleeps on the other two, so it is
   // not disturbed. Two sleepers at most (one sending thread, one receiving).
-  for (std::atomic<std::uint32_t>* word : {&recv_control_->data_seq, &send_control_->space_seq}) {
+  for (std::atomic<std::uint32_t>* word :
+       {&head_->control[1 - end_].data_seq, &head_->control[end_].space_seq}) {
     word->fetch_add(1, std::memory_order_seq_cst);
     platform::futex_wake_all(*word);
   }
@@ -481,10 +466,10 @@ void Pipe::close() noexcept {
   send_slots_.store(0, std::memory_order_seq_cst);
   head_->ends[end_].closed.store(1, std::memory_order_seq_cst);
   // Wake a peer asleep in recv (it sees closed) or in send.
-  detail::SpscControl& out = *send_control_;
+  detail::SpscControl& out = head_->control[end_];
   out.data_seq.fetch_add(1, std::memory_order_release);
   platform::futex_wake_all(out.data_seq);
-  detail::SpscControl& in = *recv_control_;
+  detail::SpscControl& in = head_->control[1 - end_];
   in.space_seq.fetch_add(1, std::memory_order_release);
   platform::futex_wake_all(in.space_seq);
   // And a send or recv of ours asleep, if close() came from another thread:

@@ -181,16 +181,8 @@ class Pipe {
 
  private:
   Pipe(Segment segment, int end);
-  // The slot of position `pos` in the ring we send on (send_slot) or receive
-  // from (recv_slot): its header at the start, the payload at
-  // kQueueSlotHeader. One address per message and side: after an acquire
-  // load the compiler reloads every member it would need to compute it again.
-  [[nodiscard]] std::byte* send_slot(std::uint64_t pos) const noexcept {
-    return send_ring_ + (pos & slot_mask_) * slot_size_;
-  }
-  [[nodiscard]] std::byte* recv_slot(std::uint64_t pos) const noexcept {
-    return recv_ring_ + (pos & slot_mask_) * slot_size_;
-  }
+  detail::QueueSlot& slot(int ring, std::uint64_t pos) const noexcept;
+  std::byte* payload(int ring, std::uint64_t pos) const noexcept;
   enum class Wake { ready, timed_out, check_peer };
   [[nodiscard]] bool peer_closed() const noexcept;
   [[nodiscard]] bool peer_gone() const;
@@ -210,19 +202,15 @@ class Pipe {
   [[nodiscard]] bool refresh_head() const;    // can_send() once the cached head says full
   [[nodiscard]] bool can_recv() const noexcept;
   [[nodiscard]] bool recv_wait_over() const noexcept;  // wait_readable()'s ready
-  // The length of the ready message in `slot`; Errc::corrupt if too large.
-  std::uint32_t ready_length(std::byte* slot) const;
-  // Publishes the message written in `slot`, send_slot(send_pos_).
-  void finish_send(std::byte* slot, std::uint32_t length) noexcept;
+  std::uint32_t ready_length() const;
+  void finish_send(std::uint32_t length) noexcept;
   // try_send() with no room: full, closed (this end closed), or throws (a
   // reservation is held).
   QueueStatus no_room() const;
   // Room for sends again after a reservation, unless close() ran meanwhile.
   void unblock_sends() noexcept;
   [[noreturn]] static void throw_release_without_peek();
-  // The next message in place; a span with no data() if none. (Two words,
-  // returned in registers, where an optional is returned through memory.)
-  std::span<const std::byte> peek_next();
+  std::optional<std::span<const std::byte>> peek_next();
   void release_next() noexcept;
   static void wake_peer(std::atomic<std::uint32_t>& word) noexcept;
   template <class Buffer>
@@ -230,14 +218,7 @@ class Pipe {
 
   Segment segment_;
   detail::PipeHead* head_ = nullptr;
-  // This end's view of the head, set once the constructor knows the end, so
-  // that the fast paths index nothing: the ring we send on (ring end_), the
-  // one we receive from (ring 1 - end_), their control words, the peer's end.
-  std::byte* send_ring_ = nullptr;
-  std::byte* recv_ring_ = nullptr;
-  detail::SpscControl* send_control_ = nullptr;
-  detail::SpscControl* recv_control_ = nullptr;
-  detail::PipeEnd* peer_end_ = nullptr;
+  std::byte* rings_[2] = {nullptr, nullptr};
   int end_ = 0;
   std::uint64_t my_word_ = 0;   // our packed identity in ends[end_].who
   std::uint64_t send_pos_ = 0;  // next position in ring end_
@@ -260,7 +241,6 @@ class Pipe {
   std::uint32_t slot_count_ = 0;
   std::uint32_t max_message_ = 0;
   std::uint64_t slot_size_ = 0;
-  std::uint64_t slot_mask_ = 0;  // slot_count_ - 1
   // slot_count_, or 0 while reserved_ or closed_here_: the sending path's
   // room check then fails and its slow path, no_room(), says why. No test of
   // its own on that path, which is sensitive to every instruction (see
@@ -289,8 +269,16 @@ class Pipe {
 // rounds). The receiving side's try_peek() and release() stay calls (see
 // there); the slow and cold parts (waiting, errors, wake-ups) are in pipe.cpp.
 
+inline detail::QueueSlot& Pipe::slot(int ring, std::uint64_t pos) const noexcept {
+  return detail::slot_header(rings_[ring] + (pos & (slot_count_ - 1)) * slot_size_);
+}
+
+inline std::byte* Pipe::payload(int ring, std::uint64_t pos) const noexcept {
+  return rings_[ring] + (pos & (slot_count_ - 1)) * slot_size_ + detail::kQueueSlotHeader;
+}
+
 inline bool Pipe::peer_closed() const noexcept {
-  return peer_end_->closed.load(std::memory_order_acquire) != 0;
+  return head_->ends[1 - end_].closed.load(std::memory_order_acquire) != 0;
 }
 
 inline void Pipe::check_size(std::size_t bytes) const {
@@ -303,19 +291,18 @@ inline bool Pipe::can_send() const {
 
 inline bool Pipe::can_recv() const noexcept {
   // acquire pairs with the producer's commit: the payload is written.
-  return detail::slot_header(recv_slot(recv_pos_)).seq.load(std::memory_order_acquire) ==
-         recv_pos_ + 1;
+  return slot(1 - end_, recv_pos_).seq.load(std::memory_order_acquire) == recv_pos_ + 1;
 }
 
-inline void Pipe::finish_send(std::byte* slot, std::uint32_t length) noexcept {
-  detail::QueueSlot& s = detail::slot_header(slot);
+inline void Pipe::finish_send(std::uint32_t length) noexcept {
+  detail::QueueSlot& s = slot(end_, send_pos_);
   s.length.store(length, std::memory_order_relaxed);
   // [S1] release: payload and length before the consumer sees the slot ready.
   // Then [S2], the consumer_waiting load, must not come before it (Dekker with
   // the consumer's [R1] in sleep_on()): light, only the compiler is kept from
   // reordering them and the consumer's remote_fence() does the rest; else
   // both are seq_cst.
-  detail::SpscControl& control = *send_control_;
+  detail::SpscControl& control = head_->control[end_];
   // The first message of this handle is seq_cst, light or not: a consumer
   // that went to sleep before we raised ends[end_].light (so without a
   // remote_fence()) is seen by it.
@@ -332,17 +319,15 @@ inline QueueStatus Pipe::try_send(std::span<const std::byte> message) {
   check_size(message.size());
   if (peer_closed()) return QueueStatus::closed;
   if (!can_send()) return no_room();
-  detail::prefetch_slot_for_write(
-      detail::slot_header(send_slot(send_pos_ + detail::kSlotPrefetchAhead)));
-  std::byte* const slot = send_slot(send_pos_);
-  detail::copy_into_slot(slot + detail::kQueueSlotHeader, message);
-  finish_send(slot, static_cast<std::uint32_t>(message.size()));
+  detail::prefetch_slot_for_write(slot(end_, send_pos_ + detail::kSlotPrefetchAhead));
+  detail::copy_into_slot(payload(end_, send_pos_), message);
+  finish_send(static_cast<std::uint32_t>(message.size()));
   return QueueStatus::ok;
 }
 
-inline std::uint32_t Pipe::ready_length(std::byte* slot) const {
-  // relaxed: ordered after the acquire load of seq that found it ready.
-  const std::uint32_t length = detail::slot_header(slot).length.load(std::memory_order_relaxed);
+inline std::uint32_t Pipe::ready_length() const {
+  // relaxed: ordered after can_recv()'s acquire load of seq.
+  const std::uint32_t length = slot(1 - end_, recv_pos_).length.load(std::memory_order_relaxed);
   if (length > max_message_) throw_bad_length(length);
   return length;
 }
@@ -356,17 +341,15 @@ inline std::uint32_t Pipe::ready_length(std::byte* slot) const {
 // functions compiled in pipe.cpp instead measured 215 ns against 185.
 // The public try_peek() and release() add the held-message bookkeeping around
 // them; recv calls these directly (it takes a held message, see try_peek()).
-[[gnu::noinline]] inline std::span<const std::byte> Pipe::peek_next() {
-  const std::uint64_t pos = recv_pos_;
-  std::byte* const slot = recv_slot(pos);
-  // acquire pairs with the producer's commit ([S1]): the payload is written.
-  if (detail::slot_header(slot).seq.load(std::memory_order_acquire) != pos + 1) return {};
-  return {slot + detail::kQueueSlotHeader, ready_length(slot)};
+[[gnu::noinline]] inline std::optional<std::span<const std::byte>> Pipe::peek_next() {
+  if (!can_recv()) return std::nullopt;
+  return std::span<const std::byte>(payload(1 - end_, recv_pos_), ready_length());
 }
 
 [[gnu::noinline]] inline void Pipe::release_next() noexcept {
+  const int ring = 1 - end_;
   ++recv_pos_;
-  detail::SpscControl& control = *recv_control_;
+  detail::SpscControl& control = head_->control[ring];
   // [R2] release: our reading of the slot is done before the producer reuses
   // it; then the producer_waiting load, kept after it as in finish_send()
   // (Dekker with the producer's [R1]). On our own line: the slot itself is
@@ -379,9 +362,8 @@ inline std::uint32_t Pipe::ready_length(std::byte* slot) const {
 }
 
 inline std::optional<std::span<const std::byte>> Pipe::try_peek() {
-  const std::span<const std::byte> message = peek_next();
-  if (message.data() == nullptr) return std::nullopt;
-  peeked_at_ = recv_pos_ + 1;
+  auto message = peek_next();
+  if (message) peeked_at_ = recv_pos_ + 1;
   return message;
 }
 
@@ -393,9 +375,9 @@ inline void Pipe::release() {
 template <class Buffer>
 QueueStatus Pipe::recv_into(Buffer& out, bool wait, platform::Deadline deadline) {
   for (;;) {
-    if (const std::span<const std::byte> message = peek_next(); message.data() != nullptr) {
-      out.resize(message.size());
-      if (!message.empty()) std::memcpy(out.data(), message.data(), message.size());
+    if (const auto message = peek_next()) {
+      out.resize(message->size());
+      if (!message->empty()) std::memcpy(out.data(), message->data(), message->size());
       release_next();
       return QueueStatus::ok;
     }

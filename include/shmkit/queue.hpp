@@ -228,14 +228,8 @@ class ByteQueue {
   using Visitor = void (*)(void*, std::span<const std::byte>);
 
   explicit ByteQueue(Segment segment);
-  // The slot of position `pos`: its header at the start (slot_header()),
-  // the payload at kQueueSlotHeader. A claim computes it once and hands it on
-  // (Claim::slot): after an acquire load the compiler reloads every member
-  // it would need to compute it again.
-  std::byte* slot_at(std::uint64_t pos) const noexcept;
-  detail::QueueSlot& slot(std::uint64_t pos) const noexcept {
-    return detail::slot_header(slot_at(pos));
-  }
+  detail::QueueSlot& slot(std::uint64_t pos) const noexcept;
+  std::byte* payload(std::uint64_t pos) const noexcept;
   // This thread's record for `role`, registering it on first use. Inline,
   // defined and used in byte_queue.cpp only: the hit path is a few loads.
   inline detail::QueueParticipant& participant(Role role);
@@ -266,13 +260,11 @@ class ByteQueue {
   void settle_lease(Role role, std::uint32_t index);
   void revoke_lease(Role role, std::uint32_t seen);
 
-  // Positions [first, first + got), taken by the thread whose record is
-  // `holder`; `slot` is slot_at(first).
+  // Positions [first, first + got), taken by the thread whose record is `holder`.
   struct Claim {
     std::uint64_t first = 0;
     std::uint64_t got = 0;
     detail::QueueParticipant* holder = nullptr;
-    std::byte* slot = nullptr;
   };
   QueueStatus claim(Role role, std::uint64_t want, bool wait, const platform::Deadline& deadline,
                     Claim& out) {
@@ -292,12 +284,11 @@ class ByteQueue {
   [[noreturn, gnu::noinline, gnu::cold]] void corrupt_claim(Role role, std::uint64_t pos,
                                                             std::uint64_t seq, const char* what);
   QueueStatus try_claim(Role role, std::uint64_t want, Claim& out);
-  // Publish `slot`, slot_at(pos): committed for consumers, released for producers.
-  void commit(std::byte* slot, std::uint64_t pos, std::uint32_t length) noexcept;
-  void release(std::byte* slot, std::uint64_t pos) noexcept;
+  void commit(std::uint64_t pos, std::uint32_t length) noexcept;
+  void release(std::uint64_t pos) noexcept;
   // The batch forms: commit or release without waking, then wake once.
-  void commit_quietly(std::byte* slot, std::uint64_t pos, std::uint32_t length) noexcept;
-  void release_quietly(std::byte* slot, std::uint64_t pos) noexcept;
+  void commit_quietly(std::uint64_t pos, std::uint32_t length) noexcept;
+  void release_quietly(std::uint64_t pos) noexcept;
   void wake_after_run(Role sleepers, std::uint64_t n) noexcept;
   // The role's waiting bits and futex word (detail/queue_layout.hpp).
   [[nodiscard]] std::atomic<std::uint64_t>& waiting(Role role) const noexcept {
@@ -320,8 +311,7 @@ class ByteQueue {
     if (bytes > max_message_) throw_too_large(bytes);
   }
   [[noreturn]] void throw_too_large(std::size_t bytes) const;
-  // The length of the message in `slot`; kQueueTombstone - 1 if corrupt.
-  std::uint32_t checked_length(std::byte* slot) const;
+  std::uint32_t checked_length(std::uint64_t pos) const;
 
   // The internal paths take the deadline by reference, never by value: a
   // try_ call's std::nullopt is one byte stored on the stack, and passing
@@ -419,9 +409,8 @@ class ByteQueue::Message {
   std::span<const std::byte> data_;
 };
 
-inline std::byte* ByteQueue::slot_at(std::uint64_t pos) const noexcept {
-  // slot_count_ is a validated power of two: the index is always in range.
-  return slots_ + (pos & (slot_count_ - 1)) * slot_size_;
+inline std::byte* ByteQueue::payload(std::uint64_t pos) const noexcept {
+  return slots_ + (pos & (slot_count_ - 1)) * slot_size_ + detail::kQueueSlotHeader;
 }
 
 // Inline, so that the copy is the caller's: a message the caller has just
@@ -438,7 +427,7 @@ inline QueueStatus ByteQueue::push_one(std::span<const std::byte> message, bool 
   Claim c;
   const QueueStatus status = claim_to_push(wait, deadline, c);
   if (status != QueueStatus::ok) return status;
-  detail::copy_into_slot(c.slot + detail::kQueueSlotHeader, message);
+  detail::copy_into_slot(payload(c.first), message);
   finish_push(c, message.size());
   return status;
 }
@@ -457,7 +446,7 @@ QueueStatus ByteQueue::pop_into(Buffer& out, bool wait, const platform::Deadline
     ~Finish() { queue.finish_pop(claim); }
   } finish{*this, c};
   out.resize(length);
-  if (length != 0) std::memcpy(out.data(), c.slot + detail::kQueueSlotHeader, length);
+  if (length != 0) std::memcpy(out.data(), payload(c.first), length);
   return status;
 }
 
