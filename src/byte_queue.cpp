@@ -871,12 +871,11 @@ QueueStatus ByteQueue::reserve(Reservation& out, bool wait, const platform::Dead
 QueueStatus ByteQueue::claim_to_pop(bool wait, const platform::Deadline& deadline, Claim& out,
                                     std::uint32_t& length) {
   for (;;) {
-    Claim& c = out;
-    const QueueStatus status = claim(Role::consumer, 1, wait, deadline, c);
+    const QueueStatus status = claim(Role::consumer, 1, wait, deadline, out);
     if (status != QueueStatus::ok) return status;
-    length = checked_length(c.first);
+    length = checked_length(out.first);
     if (length == detail::kQueueTombstone) {  // a dead or closed-out producer's slot
-      finish_pop(c);
+      finish_pop(out);
       // Past the deadline, skipping goes on only through slots ready now: a
       // message right behind a dead producer's slot is still taken (a zero
       // timeout that recovered the slot returns it), and no wait or recovery
@@ -890,7 +889,7 @@ QueueStatus ByteQueue::claim_to_pop(bool wait, const platform::Deadline& deadlin
       continue;
     }
     if (length == detail::kQueueTombstone - 1) {
-      finish_pop(c);
+      finish_pop(out);
       throw Error(Errc::corrupt,
                   "queue '" + segment_.name() + "': a slot's length exceeds " + "max_message");
     }
