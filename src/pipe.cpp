@@ -202,6 +202,13 @@ void Pipe::throw_too_large(std::size_t bytes) const {
                   " bytes exceeds its max_message of " + std::to_string(max_message_));
 }
 
+void Pipe::throw_too_small(std::size_t bytes, std::size_t room) const {
+  throw Error(Errc::message_too_large,
+              "pipe '" + segment_.name() + "': a message of " + std::to_string(bytes) +
+                  " bytes does not fit a buffer of " + std::to_string(room) +
+                  " (it stays for the next receive)");
+}
+
 void Pipe::throw_bad_length(std::uint32_t length) const {
   throw Error(Errc::corrupt, "pipe '" + segment_.name() + "': a message length of " +
                                  std::to_string(length) + " exceeds max_message");

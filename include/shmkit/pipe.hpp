@@ -114,9 +114,26 @@ class Pipe {
   QueueStatus recv(std::vector<std::byte>& out) { return recv_into(out, true, std::nullopt); }
   template <class Buffer, class Rep, class Period>
   QueueStatus recv_for(Buffer& out, std::chrono::duration<Rep, Period> timeout) {
-    const QueueStatus status = recv_into(out, false, std::nullopt);
-    return status == QueueStatus::empty ? recv_into(out, true, detail::deadline_after(timeout))
-                                        : status;
+    return recv_into_for(out, timeout);
+  }
+  // --- receive into a buffer of the caller's (Connection.recv_bytes_into):
+  // the message goes to the start of `out`, its size to `length`. Same
+  // outcomes. A message larger than `out` is Errc::message_too_large, and
+  // stays: the next receive gets it. For fixed-size messages this is the
+  // cheapest copying receive: one copy, no resize. ---
+  QueueStatus try_recv(std::span<std::byte> out, std::size_t& length) {
+    Into into{out, length};
+    return recv_into(into, false, std::nullopt);
+  }
+  QueueStatus recv(std::span<std::byte> out, std::size_t& length) {
+    Into into{out, length};
+    return recv_into(into, true, std::nullopt);
+  }
+  template <class Rep, class Period>
+  QueueStatus recv_for(std::span<std::byte> out, std::size_t& length,
+                       std::chrono::duration<Rep, Period> timeout) {
+    Into into{out, length};
+    return recv_into_for(into, timeout);
   }
   // True once a message can be received (or the peer is gone and recv would
   // return closed) within `timeout`; false at the timeout, or at once if it
@@ -213,8 +230,25 @@ class Pipe {
   std::optional<std::span<const std::byte>> peek_next();
   void release_next() noexcept;
   static void wake_peer(std::atomic<std::uint32_t>& word) noexcept;
+  // A caller's buffer to receive into, and where the message's size goes.
+  struct Into {
+    std::span<std::byte> bytes;
+    std::size_t& length;
+  };
+  // recv_into()'s copy of a message: a string or vector takes its size; an
+  // Into must hold it (Errc::message_too_large otherwise, the message kept).
+  template <class Buffer>
+  static void store(Buffer& out, std::span<const std::byte> message);
+  void store(Into& out, std::span<const std::byte> message) const;
+  [[noreturn]] void throw_too_small(std::size_t bytes, std::size_t room) const;
   template <class Buffer>
   QueueStatus recv_into(Buffer& out, bool wait, platform::Deadline deadline);
+  template <class Buffer, class Rep, class Period>
+  QueueStatus recv_into_for(Buffer& out, std::chrono::duration<Rep, Period> timeout) {
+    const QueueStatus status = recv_into(out, false, std::nullopt);
+    return status == QueueStatus::empty ? recv_into(out, true, detail::deadline_after(timeout))
+                                        : status;
+  }
 
   Segment segment_;
   detail::PipeHead* head_ = nullptr;
@@ -373,11 +407,22 @@ inline void Pipe::release() {
 }
 
 template <class Buffer>
+void Pipe::store(Buffer& out, std::span<const std::byte> message) {
+  out.resize(message.size());
+  if (!message.empty()) std::memcpy(out.data(), message.data(), message.size());
+}
+
+inline void Pipe::store(Into& out, std::span<const std::byte> message) const {
+  if (message.size() > out.bytes.size()) throw_too_small(message.size(), out.bytes.size());
+  if (!message.empty()) std::memcpy(out.bytes.data(), message.data(), message.size());
+  out.length = message.size();
+}
+
+template <class Buffer>
 QueueStatus Pipe::recv_into(Buffer& out, bool wait, platform::Deadline deadline) {
   for (;;) {
     if (const auto message = peek_next()) {
-      out.resize(message->size());
-      if (!message->empty()) std::memcpy(out.data(), message->data(), message->size());
+      store(out, *message);  // if it throws, the message stays for the next receive
       release_next();
       return QueueStatus::ok;
     }

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -265,6 +266,42 @@ std::span<const std::byte> bytes(const std::string& text) { return std::as_bytes
 
 // Misused zero-copy calls are a std::logic_error, and lose or invent no
 // message.
+// A receive into the caller's buffer: each message at the buffer's start
+// and its size; one too large for the buffer is refused and kept for the
+// next receive; the waiting forms report a timeout and a close as the
+// resizing ones do.
+TEST(Pipe, ReceivesIntoACallersBufferAndKeepsAMessageTooLargeForIt) {
+  const ScopedName name("p-into");
+  auto a = Pipe::create(name, {.capacity = 4, .max_message = 100});
+  auto b = Pipe::open(name);
+  std::array<std::byte, 64> small{};
+  std::array<std::byte, 128> large{};
+  std::size_t length = 99;
+  EXPECT_EQ(b.try_recv(small, length), QueueStatus::empty);
+  EXPECT_EQ(b.recv_for(small, length, 10ms), QueueStatus::timed_out);
+  EXPECT_EQ(length, 99u);  // untouched while nothing came
+  const std::string hello = "hello";
+  const std::string hundred(100, 'h');
+  ASSERT_EQ(a.try_send(std::as_bytes(std::span(hello))), QueueStatus::ok);
+  ASSERT_EQ(a.try_send({}), QueueStatus::ok);
+  ASSERT_EQ(a.try_send(std::as_bytes(std::span(hundred))), QueueStatus::ok);
+  ASSERT_EQ(b.try_recv(small, length), QueueStatus::ok);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(small.data()), length),  // NOLINT
+            "hello");
+  ASSERT_EQ(b.recv(small, length), QueueStatus::ok);
+  EXPECT_EQ(length, 0u);
+  EXPECT_EQ(test::thrown_by([&] { (void)b.try_recv(small, length); }).code,
+            test::code_of(Errc::message_too_large));
+  EXPECT_EQ(test::thrown_by([&] { (void)b.recv_for(small, length, 10ms); }).code,
+            test::code_of(Errc::message_too_large));
+  ASSERT_EQ(b.recv_for(large, length, 10ms), QueueStatus::ok);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(large.data()), length),  // NOLINT
+            hundred);
+  EXPECT_EQ(b.try_recv(large, length), QueueStatus::empty);
+  a.close();
+  EXPECT_EQ(b.recv(large, length), QueueStatus::closed);
+}
+
 TEST(Pipe, ZeroCopyMisuseIsALogicErrorAndLosesNothing) {
   const ScopedName name("p-zc-misuse");
   auto a = Pipe::create(name, {.capacity = 4, .max_message = 16});
