@@ -34,13 +34,23 @@ struct Message64 {
     return std::as_bytes(std::span(this, 1));
   }
 
+  // CaseFailure unless a message received is `length` = 64 bytes; `who`
+  // names the reader.
+  static void check_length(std::size_t length, const char* who) {
+    if (length != sizeof(Message64)) {
+      throw CaseFailure(std::string(who) + ": a message of " + std::to_string(length) +
+                        " bytes, expected 64");
+    }
+  }
+  // Its writable bytes, to receive a message into.
+  [[nodiscard]] std::span<std::byte> writable_bytes() noexcept {
+    return std::as_writable_bytes(std::span(this, 1));
+  }
+
   // The message in `bytes`, which must be exactly 64 bytes; `who` names the
   // reader in the failure.
   static Message64 from(std::span<const std::byte> bytes, const char* who) {
-    if (bytes.size() != sizeof(Message64)) {
-      throw CaseFailure(std::string(who) + ": a message of " + std::to_string(bytes.size()) +
-                        " bytes, expected 64");
-    }
+    check_length(bytes.size(), who);
     Message64 m;
     std::memcpy(&m, bytes.data(), sizeof m);
     return m;
