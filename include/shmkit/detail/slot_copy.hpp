@@ -5,7 +5,7 @@
 #include <span>
 
 // The copy of a message into its slot, shared by queues and pipes (the
-// copying sends: try_push, push_batch, Pipe::try_send and their waiting
+// copying sends: try_push, try_push_batch, Pipe::try_send and their waiting
 // forms; a reservation's bytes are the caller's own).
 //
 // A large message goes past the producer's caches. Its bytes are read next
