@@ -779,6 +779,13 @@ void ByteQueue::throw_too_large(std::size_t bytes) const {
                   " bytes exceeds its max_message of " + std::to_string(max_message_));
 }
 
+void ByteQueue::throw_too_small(std::size_t room) const {
+  throw Error(Errc::message_too_large,
+              "queue '" + segment_.name() + "': a buffer of " + std::to_string(room) +
+                  " bytes is smaller than its max_message of " + std::to_string(max_message_) +
+                  " (nothing taken: a taken message cannot be given back)");
+}
+
 std::uint32_t ByteQueue::checked_length(std::uint64_t pos) const {
   // relaxed: ordered after the acquire load of seq in try_claim().
   const std::uint32_t length = slot(pos).length.load(std::memory_order_relaxed);

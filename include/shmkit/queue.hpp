@@ -154,6 +154,31 @@ class ByteQueue {
   QueueStatus pop_until(Buffer& out, platform::Deadline deadline) {
     return pop_into(out, true, deadline);
   }
+  // --- pop into a buffer of the caller's: the message goes to the start of
+  // `out`, its size to `length`. Same outcomes. `out` must hold max_message()
+  // bytes, or the call is Errc::message_too_large with nothing taken: a
+  // queue with several consumers cannot give a taken message back, so the
+  // room is checked before the claim. For fixed-size messages this is the
+  // cheapest copying pop: one copy, no resize. ---
+  QueueStatus try_pop(std::span<std::byte> out, std::size_t& length) {
+    Into into{out, length};
+    return pop_into(into, false, std::nullopt);
+  }
+  QueueStatus pop(std::span<std::byte> out, std::size_t& length) {
+    Into into{out, length};
+    return pop_into(into, true, std::nullopt);
+  }
+  template <class Rep, class Period>
+  QueueStatus pop_for(std::span<std::byte> out, std::size_t& length,
+                      std::chrono::duration<Rep, Period> timeout) {
+    Into into{out, length};
+    return pop_for(into, timeout);
+  }
+  QueueStatus pop_until(std::span<std::byte> out, std::size_t& length,
+                        platform::Deadline deadline) {
+    Into into{out, length};
+    return pop_into(into, true, deadline);
+  }
   // Pops up to `max` messages now, calling visit(std::span<const std::byte>)
   // on each in place, in order; returns how many. If `visit` throws, the
   // exception propagates and the batch's messages not yet visited are lost
@@ -337,6 +362,22 @@ class ByteQueue {
   QueueStatus claim_to_pop(bool wait, const platform::Deadline& deadline, Claim& out,
                            std::uint32_t& length);
   void finish_pop(const Claim& c) noexcept;
+  // The pops' one loop copies out through store(): into a string or vector
+  // (resized), or into Into, a caller's span whose room check_room() checks
+  // before anything is claimed (for a resized buffer it checks nothing).
+  struct Into {
+    std::span<std::byte> bytes;
+    std::size_t& length;
+  };
+  template <class Buffer>
+  static void store(Buffer& out, const std::byte* message, std::uint32_t length);
+  static void store(Into& out, const std::byte* message, std::uint32_t length) noexcept;
+  template <class Buffer>
+  static void check_room(const Buffer& /*out*/) noexcept {}
+  void check_room(const Into& out) const {
+    if (out.bytes.size() < max_message_) throw_too_small(out.bytes.size());
+  }
+  [[noreturn]] void throw_too_small(std::size_t room) const;
   template <class Buffer>
   QueueStatus pop_into(Buffer& out, bool wait, const platform::Deadline& deadline);
   std::size_t pop_batch(std::size_t max, Visitor visit, void* ctx);
@@ -433,7 +474,19 @@ inline QueueStatus ByteQueue::push_one(std::span<const std::byte> message, bool 
 }
 
 template <class Buffer>
+void ByteQueue::store(Buffer& out, const std::byte* message, std::uint32_t length) {
+  out.resize(length);
+  if (length != 0) std::memcpy(out.data(), message, length);
+}
+
+inline void ByteQueue::store(Into& out, const std::byte* message, std::uint32_t length) noexcept {
+  if (length != 0) std::memcpy(out.bytes.data(), message, length);
+  out.length = length;
+}
+
+template <class Buffer>
 QueueStatus ByteQueue::pop_into(Buffer& out, bool wait, const platform::Deadline& deadline) {
+  check_room(out);
   Claim c;
   std::uint32_t length = 0;
   const QueueStatus status = claim_to_pop(wait, deadline, c, length);
@@ -445,8 +498,7 @@ QueueStatus ByteQueue::pop_into(Buffer& out, bool wait, const platform::Deadline
     const Claim& claim;
     ~Finish() { queue.finish_pop(claim); }
   } finish{*this, c};
-  out.resize(length);
-  if (length != 0) std::memcpy(out.data(), payload(c.first), length);
+  store(out, payload(c.first), length);
   return status;
 }
 

@@ -8,9 +8,11 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -113,6 +115,44 @@ TEST(ByteQueue, TooLargeMessageThrowsAndWritesNothing) {
   ASSERT_EQ(q.try_pop(got), QueueStatus::ok);
   EXPECT_EQ(got, "keep");
   EXPECT_EQ(q.try_pop(got), QueueStatus::empty);
+}
+
+// Into a caller's buffer: a buffer smaller than max_message takes nothing,
+// even when the message waiting would fit it (another consumer's might not,
+// and a taken message cannot be given back).
+TEST(ByteQueue, PopsIntoACallersBufferThatHoldsMaxMessageAndTakesNothingOtherwise) {
+  const ScopedName name("q-into");
+  auto q = ByteQueue::create(name, {.capacity = 4, .max_message = 100});
+  std::array<std::byte, 99> small{};
+  std::array<std::byte, 128> buffer{};
+  std::size_t length = 7;
+  EXPECT_EQ(q.try_pop(buffer, length), QueueStatus::empty);
+  EXPECT_EQ(q.pop_for(buffer, length, 10ms), QueueStatus::timed_out);
+  EXPECT_EQ(q.pop_until(buffer, length, Clock::now() + 10ms), QueueStatus::timed_out);
+  EXPECT_EQ(length, 7u);  // untouched while nothing came
+  const std::string hundred = pattern(100, 3);
+  ASSERT_EQ(q.try_push(as_span(std::string("hello"))), QueueStatus::ok);
+  ASSERT_EQ(q.try_push({}), QueueStatus::ok);
+  ASSERT_EQ(q.try_push(as_span(hundred)), QueueStatus::ok);
+  for (const auto& pop_small : std::initializer_list<std::function<void()>>{
+           [&] { (void)q.try_pop(small, length); }, [&] { (void)q.pop(small, length); },
+           [&] { (void)q.pop_for(small, length, 10ms); },
+           [&] { (void)q.pop_until(small, length, Clock::now() + 10ms); }}) {
+    EXPECT_EQ(test::thrown_by(pop_small).code, test::code_of(Errc::message_too_large));
+  }
+  EXPECT_EQ(q.depth(), 3u);
+  auto text = [&] {
+    return std::string(reinterpret_cast<const char*>(buffer.data()), length);  // NOLINT
+  };
+  ASSERT_EQ(q.try_pop(buffer, length), QueueStatus::ok);
+  EXPECT_EQ(text(), "hello");
+  ASSERT_EQ(q.pop(buffer, length), QueueStatus::ok);
+  EXPECT_EQ(length, 0u);
+  ASSERT_EQ(q.pop_for(std::span(buffer).first(100), length, 10ms), QueueStatus::ok);
+  EXPECT_EQ(text(), hundred);
+  EXPECT_EQ(q.try_pop(buffer, length), QueueStatus::empty);
+  q.close();
+  EXPECT_EQ(q.pop(buffer, length), QueueStatus::closed);
 }
 
 TEST(ByteQueue, WrapsAroundAtEveryOffsetWithEveryLength) {
