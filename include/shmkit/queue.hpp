@@ -530,28 +530,28 @@ class Queue {
     return queue_.push_for(bytes(value), timeout);
   }
   QueueStatus try_pop(T& out) {
-    ByteQueue::Message message;
-    return unpack(queue_.try_read(message), message, out);
+    return pop_value(out, [&](std::span<std::byte> raw, std::size_t& length) {
+      return queue_.try_pop(raw, length);
+    });
   }
   QueueStatus pop(T& out) {
-    ByteQueue::Message message;
-    return unpack(queue_.read_until(message, std::nullopt), message, out);
+    return pop_value(out, [&](std::span<std::byte> raw, std::size_t& length) {
+      return queue_.pop(raw, length);
+    });
   }
   template <class Rep, class Period>
   QueueStatus pop_for(T& out, std::chrono::duration<Rep, Period> timeout) {
-    ByteQueue::Message message;
-    QueueStatus status = queue_.try_read(message);
-    if (status == QueueStatus::empty) {
-      status = queue_.read_until(message, detail::deadline_after(timeout));
-    }
-    return unpack(status, message, out);
+    return pop_value(out, [&](std::span<std::byte> raw, std::size_t& length) {
+      return queue_.pop_for(raw, length, timeout);
+    });
   }
   QueueStatus push_until(const T& value, platform::Deadline deadline) {
     return queue_.push_until(bytes(value), deadline);
   }
   QueueStatus pop_until(T& out, platform::Deadline deadline) {
-    ByteQueue::Message message;
-    return unpack(queue_.read_until(message, deadline), message, out);
+    return pop_value(out, [&](std::span<std::byte> raw, std::size_t& length) {
+      return queue_.pop_until(raw, length, deadline);
+    });
   }
   // Pushes the longest prefix of `values` that fits now, in claims of up to
   // kBatch; returns how many. 0 means full or closed (see closed()).
@@ -609,7 +609,17 @@ class Queue {
   [[nodiscard]] ByteQueue& bytes_queue() noexcept { return queue_; }
 
  private:
-  explicit Queue(ByteQueue queue) : queue_(std::move(queue)) {}
+  // A queue of T's fingerprint holds messages of sizeof(T) bytes, unless a
+  // ByteQueue was created with that fingerprint by hand: refused here, where
+  // the pops into a T-sized buffer would refuse every message.
+  explicit Queue(ByteQueue queue) : queue_(std::move(queue)) {
+    if (queue_.max_message() != sizeof(T)) {
+      throw Error(Errc::type_mismatch,
+                  "queue '" + queue_.segment().name() + "': its messages are up to " +
+                      std::to_string(queue_.max_message()) + " bytes, a value of this type is " +
+                      std::to_string(sizeof(T)));
+    }
+  }
   static SegmentOptions typed(SegmentOptions options) {
     options.type = TypeFingerprint::of<T>();
     return options;
@@ -625,10 +635,18 @@ class Queue {
                                      std::to_string(sizeof(T)));
     }
   }
-  QueueStatus unpack(QueueStatus status, ByteQueue::Message& message, T& out) const {
+  // Pops one message into raw bytes with `pop` (a ByteQueue pop into a
+  // caller's buffer: no Message, one copy) and only then into `out`, so that
+  // a message of the wrong size (pushed through bytes_queue(), or corrupted)
+  // leaves `out` as it was: dropped, and Errc::corrupt.
+  template <class Pop>
+  QueueStatus pop_value(T& out, Pop pop) {
+    std::array<std::byte, sizeof(T)> raw;  // NOLINT(cppcoreguidelines-pro-type-member-init)
+    std::size_t length = 0;
+    const QueueStatus status = pop(std::span<std::byte>(raw), length);
     if (status != QueueStatus::ok) return status;
-    check_size(message.data().size());
-    std::memcpy(&out, message.data().data(), sizeof(T));
+    check_size(length);
+    std::memcpy(&out, raw.data(), sizeof(T));
     return status;
   }
   ByteQueue queue_;

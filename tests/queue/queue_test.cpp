@@ -600,6 +600,15 @@ TEST(Queue, OpenWithWrongTypeOrKindIsAClearError) {
   const ScopedName missing("q-missing");
   EXPECT_EQ(test::thrown_by([&] { (void)ByteQueue::open(missing); }).code,
             test::code_of(Errc::not_found));
+  // A ByteQueue given a type's fingerprint by hand, with room for more than
+  // one value of it per message: not a queue of that type.
+  const ScopedName wide("q-wrong-width");
+  SegmentOptions typed;
+  typed.type = TypeFingerprint::of<std::uint32_t>();
+  auto bytes = ByteQueue::create(wide, {.capacity = 4, .max_message = 8}, typed);
+  const test::Thrown t = test::thrown_by([&] { (void)Queue<std::uint32_t>::open(wide); });
+  EXPECT_EQ(t.code, test::code_of(Errc::type_mismatch)) << t.message;
+  EXPECT_NE(t.message.find("up to 8 bytes"), std::string::npos) << t.message;
 }
 
 // Each setting out of range, or both in range and their product past what one
@@ -786,6 +795,29 @@ TEST(Queue, AWrongSizedMessageInABatchIsDroppedAndTheRestKept) {
   EXPECT_NE(t.message.find("a message of 3 bytes, expected 8"), std::string::npos) << t.message;
   EXPECT_EQ(out, (std::vector<std::uint64_t>{7, 1, 2, 3}));
   EXPECT_EQ(q.depth(), 0u);
+}
+
+// One at a time, each pop form drops a wrong-sized message with
+// Errc::corrupt and leaves the value it was given as it was.
+TEST(Queue, AWrongSizedMessageIsDroppedByEachPopAndTheValueKept) {
+  const ScopedName name("q-wrong-size-one");
+  auto q = Queue<std::uint64_t>::create(name, 8);
+  for (const auto& pop : std::initializer_list<std::function<QueueStatus(std::uint64_t&)>>{
+           [&](std::uint64_t& v) { return q.try_pop(v); },
+           [&](std::uint64_t& v) { return q.pop(v); },
+           [&](std::uint64_t& v) { return q.pop_for(v, 10ms); },
+           [&](std::uint64_t& v) { return q.pop_until(v, Clock::now() + 10ms); }}) {
+    ASSERT_EQ(q.bytes_queue().try_push(as_span(std::string("xyz"))), QueueStatus::ok);
+    ASSERT_EQ(q.push(5), QueueStatus::ok);
+    std::uint64_t v = 7;
+    const test::Thrown t = test::thrown_by([&] { (void)pop(v); });
+    EXPECT_EQ(t.code, test::code_of(Errc::corrupt)) << t.message;
+    EXPECT_NE(t.message.find("a message of 3 bytes, expected 8"), std::string::npos) << t.message;
+    EXPECT_EQ(v, 7u);
+    ASSERT_EQ(pop(v), QueueStatus::ok);
+    EXPECT_EQ(v, 5u);
+    EXPECT_EQ(q.depth(), 0u);
+  }
 }
 
 TEST(ByteQueue, CorruptedImmutableHeadIsRejectedAtOpen) {
