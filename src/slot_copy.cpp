@@ -54,4 +54,8 @@ void copy_large_into_slot(std::byte* payload, std::span<const std::byte> message
   std::memcpy(payload, message.data(), n);
 }
 
+void copy_large_from_slot(std::byte* to, const std::byte* payload, std::size_t size) noexcept {
+  std::memcpy(to, payload, size);
+}
+
 }  // namespace shmkit::detail

@@ -409,12 +409,13 @@ inline void Pipe::release() {
 template <class Buffer>
 void Pipe::store(Buffer& out, std::span<const std::byte> message) {
   out.resize(message.size());
-  if (!message.empty()) std::memcpy(out.data(), message.data(), message.size());
+  detail::copy_from_slot(reinterpret_cast<std::byte*>(out.data()), message.data(),  // NOLINT
+                         message.size());
 }
 
 inline void Pipe::store(Into& out, std::span<const std::byte> message) const {
   if (message.size() > out.bytes.size()) throw_too_small(message.size(), out.bytes.size());
-  if (!message.empty()) std::memcpy(out.bytes.data(), message.data(), message.size());
+  detail::copy_from_slot(out.bytes.data(), message.data(), message.size());
   out.length = message.size();
 }
 

@@ -476,11 +476,11 @@ inline QueueStatus ByteQueue::push_one(std::span<const std::byte> message, bool 
 template <class Buffer>
 void ByteQueue::store(Buffer& out, const std::byte* message, std::uint32_t length) {
   out.resize(length);
-  if (length != 0) std::memcpy(out.data(), message, length);
+  detail::copy_from_slot(reinterpret_cast<std::byte*>(out.data()), message, length);  // NOLINT
 }
 
 inline void ByteQueue::store(Into& out, const std::byte* message, std::uint32_t length) noexcept {
-  if (length != 0) std::memcpy(out.bytes.data(), message, length);
+  detail::copy_from_slot(out.bytes.data(), message, length);
   out.length = length;
 }
 
@@ -641,7 +641,9 @@ class Queue {
   // leaves `out` as it was: dropped, and Errc::corrupt.
   template <class Pop>
   QueueStatus pop_value(T& out, Pop pop) {
-    std::array<std::byte, sizeof(T)> raw;  // NOLINT(cppcoreguidelines-pro-type-member-init)
+    // Aligned for the copy's words (detail/slot_copy.hpp).
+    alignas(8) std::array<std::byte, sizeof(T)>
+        raw;  // NOLINT(cppcoreguidelines-pro-type-member-init)
     std::size_t length = 0;
     const QueueStatus status = pop(std::span<std::byte>(raw), length);
     if (status != QueueStatus::ok) return status;

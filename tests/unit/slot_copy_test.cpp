@@ -1,6 +1,6 @@
-// The copy of a message into a slot (detail/slot_copy.hpp): every size
-// around the two thresholds, from the small inline copy to the streaming
-// one, lands whole and touches nothing past the message.
+// The copies of a message into a slot and out of it (detail/slot_copy.hpp):
+// every size around their thresholds, from the small inline copies to the
+// streaming one, lands whole and touches nothing past the message.
 #include "shmkit/detail/slot_copy.hpp"
 
 #include <cstddef>
@@ -28,10 +28,19 @@ std::vector<std::byte> varied(std::size_t length) {
 constexpr std::byte kGuard{0xa5};
 constexpr std::size_t kGuardBytes = 128;
 
-// Copies `length` bytes from a source at `source_offset` in its buffer to
-// a destination `offset` bytes past a 64-byte boundary (a slot's payload
-// is 16 past one), then checks the copy and the guard bytes around it.
-void check_copy(std::size_t length, std::size_t offset, std::size_t source_offset) {
+using Copy = void (*)(std::byte* to, std::span<const std::byte> from);
+
+void into_slot(std::byte* to, std::span<const std::byte> from) { copy_into_slot(to, from); }
+void out_of_slot(std::byte* to, std::span<const std::byte> from) {
+  copy_from_slot(to, from.data(), from.size());
+}
+
+// Copies `length` bytes with `copy` from a source at `source_offset` in its
+// buffer to a destination `offset` bytes past a 64-byte boundary (a slot's
+// payload is 16 past one), then checks the copy and the guard bytes around
+// it.
+void check_copy(std::size_t length, std::size_t offset, std::size_t source_offset,
+                Copy copy = into_slot) {
   SCOPED_TRACE("length " + std::to_string(length) + ", destination offset " +
                std::to_string(offset) + ", source offset " + std::to_string(source_offset));
   const std::vector<std::byte> whole = varied(length + source_offset);
@@ -40,7 +49,7 @@ void check_copy(std::size_t length, std::size_t offset, std::size_t source_offse
   auto base = reinterpret_cast<std::uintptr_t>(buffer.data());  // NOLINT: alignment arithmetic
   const std::size_t to_line = (64 - base % 64) % 64;
   std::byte* const payload = buffer.data() + to_line + offset;
-  copy_into_slot(payload, message);
+  copy(payload, message);
   for (std::size_t i = 0; i < length; ++i) {
     if (payload[i] != message[i]) FAIL() << "byte " << i << " differs";
   }
@@ -72,6 +81,20 @@ TEST(SlotCopy, ADestinationNotOn16BytesIsCopiedWholeToo) {
   for (const std::size_t offset : {std::size_t{1}, std::size_t{8}, std::size_t{24}}) {
     check_copy(streaming + 5, offset, 0);
   }
+}
+
+// Out of a slot: every size up to past the word copy's limit, into
+// destinations on a line, on 8 bytes and on none, from a slot's payload
+// and from a source not aligned at all.
+TEST(SlotCopy, EverySizeOutOfASlotLandsWholeAndNothingPastIt) {
+  for (std::size_t length = 0; length <= kWordCopyMax + 9; ++length) {
+    for (const std::size_t offset :
+         {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{8}, std::size_t{60}}) {
+      check_copy(length, offset, 16, out_of_slot);
+      check_copy(length, offset, 3, out_of_slot);
+    }
+  }
+  check_copy(4 * kWordCopyMax + 5, 8, 16, out_of_slot);
 }
 
 }  // namespace
