@@ -408,9 +408,7 @@ inline void Pipe::release() {
 
 template <class Buffer>
 void Pipe::store(Buffer& out, std::span<const std::byte> message) {
-  out.resize(message.size());
-  detail::copy_from_slot(reinterpret_cast<std::byte*>(out.data()), message.data(),  // NOLINT
-                         message.size());
+  detail::resize_and_copy_from_slot(out, message.data(), message.size());
 }
 
 inline void Pipe::store(Into& out, std::span<const std::byte> message) const {

@@ -475,8 +475,7 @@ inline QueueStatus ByteQueue::push_one(std::span<const std::byte> message, bool 
 
 template <class Buffer>
 void ByteQueue::store(Buffer& out, const std::byte* message, std::uint32_t length) {
-  out.resize(length);
-  detail::copy_from_slot(reinterpret_cast<std::byte*>(out.data()), message, length);  // NOLINT
+  detail::resize_and_copy_from_slot(out, message, length);
 }
 
 inline void ByteQueue::store(Into& out, const std::byte* message, std::uint32_t length) noexcept {

@@ -92,4 +92,12 @@ inline void copy_from_slot(std::byte* to, const std::byte* payload, std::size_t 
   if ((size & 1) != 0) to[i] = payload[i];
 }
 
+// The same into a std::string or a std::vector of bytes, resized to the
+// message first.
+template <class Buffer>
+void resize_and_copy_from_slot(Buffer& out, const std::byte* payload, std::size_t size) {
+  out.resize(size);
+  copy_from_slot(reinterpret_cast<std::byte*>(out.data()), payload, size);  // NOLINT: char or byte
+}
+
 }  // namespace shmkit::detail
