@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <memory>
@@ -163,6 +164,27 @@ bool wait_for_file(const std::string& dir, const std::string& file,
 std::size_t page_size() noexcept {
   static const auto size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   return size;
+}
+
+void prefault_for_write(std::byte* begin, std::size_t size) noexcept {
+#ifdef MADV_POPULATE_WRITE
+  // EINVAL: a kernel without the advice; asking again would fail the same way.
+  static std::atomic<bool> unsupported{false};
+  if (size == 0 || unsupported.load(std::memory_order_relaxed)) return;
+  const std::uintptr_t page = page_size();
+  const std::uintptr_t from = reinterpret_cast<std::uintptr_t>(begin) & ~(page - 1);
+  const std::uintptr_t to = reinterpret_cast<std::uintptr_t>(begin) + size;
+  const int saved = errno;  // a hint leaves errno as it found it
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): an address within the caller's mapping
+  if (::madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE) != 0 &&
+      errno == EINVAL) {
+    unsupported.store(true, std::memory_order_relaxed);
+  }
+  errno = saved;
+#else
+  (void)begin;
+  (void)size;
+#endif
 }
 
 Mapping::Mapping(const FileDescriptor& fd, std::size_t size, bool writable,

@@ -275,6 +275,31 @@ TEST(List, ReadingPastTheEndThrowsOutOfRangeNamingTheIndexAndSize) {
   EXPECT_THROW(strings.set(0, "x"), std::out_of_range);
 }
 
+// A handle remembers the size it last saw, so that a reader walking the list
+// does not load the shared size per item: the end stays where the list's
+// size is, for this handle and for another, and moves with each append.
+TEST(List, ReadsAfterReadsStillEndAtTheSizeAndFollowAppends) {
+  const test::ScopedList name("seen-size");
+  auto list = List<std::int64_t>::create(name);
+  auto other = List<std::int64_t>::open(name);
+  list.extend(std::vector<std::int64_t>{10, 11, 12});
+  for (List<std::int64_t>* reader : {&list, &other}) {
+    EXPECT_EQ((*reader)[2], 12);
+    try {
+      (void)(*reader)[3];
+      ADD_FAILURE() << "no exception for index 3";
+    } catch (const std::out_of_range& e) {
+      EXPECT_NE(std::string(e.what()).find("size 3"), std::string::npos) << e.what();
+    }
+  }
+  other.append(13);
+  for (List<std::int64_t>* reader : {&list, &other}) {
+    EXPECT_EQ((*reader)[3], 13);
+    EXPECT_EQ((*reader)[0], 10);
+    EXPECT_THROW((void)(*reader)[4], std::out_of_range);
+  }
+}
+
 TEST(List, OpeningWithAnotherElementTypeIsTypeMismatch) {
   const test::ScopedList ints("ints");
   const test::ScopedList strings("strings");

@@ -91,6 +91,9 @@ class ListCore {
     return index0_entries_ << k;
   }
   [[nodiscard]] std::atomic_ref<std::uint64_t> index_slot(std::uint64_t i) const;
+  // Index chunk k (< kListMaxChunks): its index_entries(k) entries, mapped
+  // on first use.
+  [[nodiscard]] std::span<std::byte> index_chunk(std::uint32_t k) const;
   [[nodiscard]] std::span<std::byte> data_chunk(std::uint32_t k) const;
   std::span<std::byte> map_chunk(char log, std::uint32_t k, std::uint64_t min_bytes) const;
   std::span<std::byte> make_chunk(char log, std::uint32_t k, std::uint64_t bytes);
