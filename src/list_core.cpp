@@ -348,6 +348,13 @@ std::uint64_t ListCore::record_bytes(std::size_t item_bytes) const {
   return kLengthPrefix + item_bytes;
 }
 
+void ListCore::add_bytes_in_use(std::uint64_t bytes) noexcept {
+  // Appenders hold append_lock: a load and a store, not a locked
+  // read-modify-write (one of three an append made). relaxed: stat's figure.
+  std::atomic<std::uint64_t>& used = head_->bytes_in_use;
+  used.store(used.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+}
+
 std::uint64_t ListCore::place(std::uint64_t bytes, std::byte*& at) {
   const std::uint64_t align = shape_.element_size == 0 ? kLengthPrefix : shape_.element_align;
   std::uint32_t k = head_->data_chunks.load(std::memory_order_relaxed) - 1;
@@ -375,7 +382,7 @@ std::uint64_t ListCore::place(std::uint64_t bytes, std::byte*& at) {
     offset = 0;
   }
   head_->data_used = offset + bytes;
-  head_->bytes_in_use.fetch_add(bytes + sizeof(std::uint64_t), std::memory_order_relaxed);
+  add_bytes_in_use(bytes + sizeof(std::uint64_t));
   prefault_ahead(chunk, offset, offset + bytes, maps_->data_ready[k]);
   at = chunk.data() + offset;
   return (std::uint64_t{k} << kListChunkShift) | offset;
@@ -463,7 +470,7 @@ void ListCore::assign(std::uint64_t i, std::span<const std::byte> item) {
   write_record(item, at);
   // release pairs with item()'s acquire: the new record is complete first.
   index_slot(i).store(entry, std::memory_order_release);
-  head_->bytes_in_use.fetch_sub(sizeof(std::uint64_t), std::memory_order_relaxed);  // no new entry
+  add_bytes_in_use(0 - sizeof(std::uint64_t));  // no new entry: wraps to a subtraction
 }
 
 std::span<const std::byte> ListCore::item(std::uint64_t i) const {

@@ -120,7 +120,9 @@ TEST(ListIpc, FourWriterProcessesAppendStringsOfVariedLengthNoneTorn) {
     bytes += list[i].size();
   }
   for (const std::uint32_t n : next) EXPECT_EQ(n, per_writer);
-  EXPECT_GE(list.bytes_in_use(), bytes);
+  // Each item: its bytes, its 4-byte length and its 8-byte index entry. Exact:
+  // the writers' additions to the count, made under the lock, lose none.
+  EXPECT_EQ(list.bytes_in_use(), bytes + total * (4 + 8));
 }
 
 // Writer w's batch b has 1 + mix(w, b) % 40 items (deterministic, so the test

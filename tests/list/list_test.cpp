@@ -87,7 +87,9 @@ TEST(List, IntAppendSizeIndexAtIterationAndToVector) {
   // Another handle in the same process sees the same items.
   const auto other = List<int>::open(name);
   EXPECT_EQ(other.to_vector(), expected);
-  EXPECT_GE(list.bytes_in_use(), 10 * sizeof(int));
+  EXPECT_EQ(list.bytes_in_use(), 10 * (sizeof(int) + 8));  // records and index entries
+  list.set(3, 7);                                          // a new record, the same entry
+  EXPECT_EQ(list.bytes_in_use(), 10 * (sizeof(int) + 8) + sizeof(int));
 }
 
 TEST(List, IteratorsWorkWithStandardAlgorithmsAndRanges) {
@@ -838,6 +840,8 @@ void threads_append_and_read(bool shared) {
     ASSERT_EQ(item.seq, next[item.writer]++);
   }
   for (const std::uint32_t n : next) EXPECT_EQ(n, per_writer);
+  // Each item's record and index entry, counted by every writer: none lost.
+  EXPECT_EQ(list.bytes_in_use(), total * (sizeof(test::Tagged) + 8));
 }
 
 TEST(ListThreads, FourWritersAndTwoReadersSharingOneHandle) { threads_append_and_read(true); }

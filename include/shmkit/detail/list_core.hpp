@@ -100,6 +100,8 @@ class ListCore {
   // Under the lock: room for a record of `bytes`, as an index entry and address.
   std::uint64_t place(std::uint64_t bytes, std::byte*& at);
   void write_record(std::span<const std::byte> item, std::byte* at) const;
+  // Under the lock: adds `bytes` (mod 2^64) to the head's bytes_in_use.
+  void add_bytes_in_use(std::uint64_t bytes) noexcept;
   [[nodiscard]] std::uint64_t record_bytes(std::size_t item_bytes) const;
   void publish(std::uint64_t new_size) noexcept;
   // wait_for_size()'s step: join the current generation of waiters, and
