@@ -18,7 +18,7 @@ namespace shmkit::detail {
 namespace {
 
 constexpr std::uint64_t kIndex0Entries = 1024;
-constexpr std::uint64_t kVariableData0Bytes = 16 * 1024;
+constexpr std::uint64_t kVariableData0Bytes = std::uint64_t{16} << 10;
 constexpr std::size_t kMaxListName = kMaxNameLength - 4;  // room for ".d39"
 constexpr std::uint32_t kLengthPrefix = sizeof(std::uint32_t);
 
