@@ -83,6 +83,16 @@ TEST(SlotCopy, ADestinationNotOn16BytesIsCopiedWholeToo) {
   }
 }
 
+// Into a slot: every size up to past the word copy's limit, to a slot's
+// payload, from sources on 8 bytes and on none.
+TEST(SlotCopy, EverySizeIntoASlotLandsWholeAndNothingPastIt) {
+  for (std::size_t length = 0; length <= kWordCopyMax + 9; ++length) {
+    for (const std::size_t source_offset : {std::size_t{0}, std::size_t{3}, std::size_t{8}}) {
+      check_copy(length, 16, source_offset);
+    }
+  }
+}
+
 // Out of a slot: every size up to past the word copy's limit, into
 // destinations on a line, on 8 bytes and on none, from a slot's payload
 // and from a source not aligned at all.
