@@ -51,9 +51,9 @@ void copy_large_into_slot(std::byte* payload, std::span<const std::byte> message
 // that store does not cross a cache line; otherwise it waits too.
 // - Into the slot: the caller has just built the message, with stores of
 //   whatever width its compiler chose. An 8-byte load is inside one of them
-//   (unless the caller built it byte by byte); a library memcpy of a size
-//   known only at run time loads 32-byte vectors, which span several and
-//   wait. `queue.throughput` on an Intel guest, four rounds, interleaved,
+//   (unless the caller built it in narrower pieces); a library memcpy of a
+//   size known only at run time loads vectors of 32 bytes or more, which
+//   span several and wait. `queue.throughput` on an Intel guest, four rounds, interleaved,
 //   M msgs/s, memcpy against words, built -O2: the Pipe one way 21.6-23.0
 //   against 29.0-29.4, ByteQueue 23.4-24.3 against 24.5-26.1, its batches
 //   of 32 18.1-19.4 against 39.7-45.4; built -O3: 17.9-18.3 against
