@@ -418,6 +418,29 @@ TEST(Pipe, RecvBlockedWhenThePeerIsKilledReturnsClosed) {
   killer.join();
 }
 
+// Runs `op` (a blocking send or recv of `a`) on another thread until it is
+// asleep (the waiting flag `flag` picks from a's head is up), closes `a` from
+// this thread, and returns what `op` returned. If `op` slept on after the
+// close, that is a failure, and the peer `b`'s close ends it so that the
+// test can end.
+template <class Flag, class Op>
+QueueStatus close_while_asleep(Pipe& a, Pipe& b, Flag flag, Op op) {
+  QueueStatus result = QueueStatus::ok;
+  std::atomic<bool> done{false};
+  std::thread blocked([&] {
+    result = op();
+    done.store(true);
+  });
+  auto* h = reinterpret_cast<detail::PipeHead*>(a.segment().data().data());  // NOLINT
+  EXPECT_TRUE(test::eventually([&] { return flag(*h).load() != 0; }));
+  a.close();
+  const bool ended = test::eventually([&] { return done.load(); });
+  EXPECT_TRUE(ended) << "the blocked call slept on after close()";
+  if (!ended) b.close();  // its peer's close ends it in any case
+  blocked.join();
+  return result;
+}
+
 // A send asleep waiting for room is ended by a close() from another thread
 // of the same handle (a common way to shut a sender down), and every send
 // after it returns closed; the peer drains what was sent, then gets closed.
@@ -426,19 +449,9 @@ TEST(Pipe, ACloseFromAnotherThreadEndsASendWaitingForRoom) {
   auto a = Pipe::create(name, {.capacity = 4, .max_message = 16});
   auto b = Pipe::open(name);
   for (int i = 0; i < 4; ++i) ASSERT_EQ(a.try_send(bytes(std::to_string(i))), QueueStatus::ok);
-  QueueStatus blocked = QueueStatus::ok;
-  std::atomic<bool> done{false};
-  std::thread sender([&] {
-    blocked = a.send(bytes("blocked"));
-    done.store(true);
-  });
-  auto* h = reinterpret_cast<detail::PipeHead*>(a.segment().data().data());  // NOLINT
-  EXPECT_TRUE(test::eventually([&] { return h->control[0].producer_waiting.load() != 0; }));
-  a.close();
-  const bool ended = test::eventually([&] { return done.load(); });
-  EXPECT_TRUE(ended) << "the send slept on after close()";
-  if (!ended) b.close();  // its peer's close ends it in any case, so the test can end
-  sender.join();
+  const QueueStatus blocked = close_while_asleep(
+      a, b, [](detail::PipeHead & h) -> auto& { return h.control[0].producer_waiting; },
+      [&] { return a.send(bytes("blocked")); });
   EXPECT_EQ(blocked, QueueStatus::closed);
   EXPECT_EQ(a.try_send(bytes("late")), QueueStatus::closed);
   std::string got;
@@ -461,20 +474,12 @@ TEST(Pipe, ACloseFromAnotherThreadEndsARecvOfThisEnd) {
   std::string first;
   ASSERT_EQ(a.recv(first), QueueStatus::ok);
   EXPECT_EQ(first, "before");
-  QueueStatus blocked = QueueStatus::ok;
-  std::atomic<bool> done{false};
-  std::thread receiver([&] {
-    std::string got;
-    blocked = a.recv(got);
-    done.store(true);
-  });
-  auto* h = reinterpret_cast<detail::PipeHead*>(a.segment().data().data());  // NOLINT
-  EXPECT_TRUE(test::eventually([&] { return h->control[1].consumer_waiting.load() != 0; }));
-  a.close();
-  const bool ended = test::eventually([&] { return done.load(); });
-  EXPECT_TRUE(ended) << "the recv slept on after close()";
-  if (!ended) b.close();  // its peer's close ends it in any case, so the test can end
-  receiver.join();
+  const QueueStatus blocked = close_while_asleep(
+      a, b, [](detail::PipeHead & h) -> auto& { return h.control[1].consumer_waiting; },
+      [&] {
+        std::string got;
+        return a.recv(got);
+      });
   EXPECT_EQ(blocked, QueueStatus::closed);
   EXPECT_EQ(b.try_send(bytes("late")), QueueStatus::closed);
   std::string got;
