@@ -105,7 +105,8 @@ ByteQueue ByteQueue::create(std::string_view name, const QueueConfig& config,
   const std::string what = "queue '" + std::string(name) + "'";
   const std::uint32_t count = detail::ring_slot_count(what, config.capacity, config.max_message);
   const std::uint32_t max_message = config.max_message;
-  const std::uint64_t bytes = detail::ring_data_size(what, slots_offset(), 1, count, max_message);
+  const std::uint64_t bytes = detail::ring_data_size(what, slots_offset(), 1, count, max_message,
+                                                     slot_size_for(max_message));
   SegmentOptions segment_options = options;
   segment_options.kind = Kind::queue;
   segment_options.initialize = [count, max_message](std::span<std::byte> data) {

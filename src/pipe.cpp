@@ -20,8 +20,8 @@ using detail::PipeHead;
 using detail::QueueSlot;
 using Clock = std::chrono::steady_clock;
 
+using detail::pipe_slot_size_for;
 using detail::round_up;
-using detail::slot_size_for;
 constexpr std::uint32_t kMaxSlots = detail::kQueueMaxSlots;
 constexpr std::uint32_t kMaxMessage = detail::kQueueMaxMessage;
 
@@ -46,12 +46,13 @@ Pipe Pipe::create(std::string_view name, const PipeConfig& config, const Segment
   const std::string what = "pipe '" + std::string(name) + "'";
   const std::uint32_t count = detail::ring_slot_count(what, config.capacity, config.max_message);
   const std::uint32_t max_message = config.max_message;
-  const std::uint64_t ring_bytes = std::uint64_t{count} * slot_size_for(max_message);
-  // On a 128-byte boundary: a slot of two lines is then one pair of the kind
-  // x86's adjacent-line prefetcher fetches together, so a 64-byte message
-  // (16-byte header, two lines) arrives in about one transfer, not two.
+  const std::uint64_t slot_size = pipe_slot_size_for(max_message);
+  // Both rings on a 128-byte boundary: a slot of two whole lines is then one
+  // pair of the kind x86's adjacent-line prefetcher fetches together.
   const std::uint64_t first_ring = round_up(sizeof(PipeHead), 2 * detail::kCacheLine);
-  const std::uint64_t bytes = detail::ring_data_size(what, first_ring, 2, count, max_message);
+  const std::uint64_t ring_bytes = detail::ring_size(count, slot_size);
+  const std::uint64_t bytes =
+      detail::ring_data_size(what, first_ring, 2, count, max_message, slot_size);
   const std::uint64_t me = ProcessIdentity::self().pack();
   SegmentOptions segment_options = options;
   segment_options.kind = Kind::pipe;
@@ -60,7 +61,7 @@ Pipe Pipe::create(std::string_view name, const PipeConfig& config, const Segment
     auto* head = ::new (data.data()) PipeHead{};
     head->slot_count = count;
     head->max_message = max_message;
-    head->slot_size = slot_size_for(max_message);
+    head->slot_size = slot_size;
     head->ring_offset[0] = first_ring;
     head->ring_offset[1] = first_ring + ring_bytes;
     for (int r = 0; r < 2; ++r) {
@@ -96,7 +97,8 @@ Pipe::Pipe(Segment segment, int end) : segment_(std::move(segment)), end_(end) {
   slot_size_ = head_->slot_size;
   const bool shape_ok = slot_count_ >= 2 && slot_count_ <= kMaxSlots &&
                         std::has_single_bit(slot_count_) && max_message_ != 0 &&
-                        max_message_ <= kMaxMessage && slot_size_ == slot_size_for(max_message_);
+                        max_message_ <= kMaxMessage &&
+                        slot_size_ == pipe_slot_size_for(max_message_);
   for (int r = 0; r < 2 && shape_ok; ++r) {
     const std::uint64_t offset = head_->ring_offset[r];
     if (offset < sizeof(PipeHead) || offset % detail::kCacheLine != 0 || offset > area.size() ||

@@ -268,13 +268,13 @@ inline std::vector<BrokenCase> broken_header_corpus() {
       Errc::corrupt, {"invalid state word 4294967295"});
 
   // Layout version: checked before the checksum, whose coverage may change.
-  add("newer_layout_version", unsealed([](FixedHeader& f) { f.layout_version = 9; }),
+  add("newer_layout_version", unsealed([](FixedHeader& f) { f.layout_version = 10; }),
       Expect::bytes_object, V::invalid, Errc::version_mismatch,
-      {"layout version 9", "understands version 8", "newer"});
+      {"layout version 10", "understands version 9", "newer"});
   add("far_newer_layout_version", unsealed([](FixedHeader& f) { f.layout_version = 0xFFFF; }),
       Expect::any, V::invalid, Errc::version_mismatch, {"layout version 65535", "newer"});
-  add("older_layout_version", unsealed([](FixedHeader& f) { f.layout_version = 7; }),
-      Expect::bytes_object, V::invalid, Errc::version_mismatch, {"layout version 7", "older"});
+  add("older_layout_version", unsealed([](FixedHeader& f) { f.layout_version = 8; }),
+      Expect::bytes_object, V::invalid, Errc::version_mismatch, {"layout version 8", "older"});
 
   // Header size and checksum.
   for (const std::uint16_t size : std::initializer_list<std::uint16_t>{0, 632, 648, 0xFFFF}) {

@@ -262,6 +262,54 @@ TEST(Pipe, ZeroCopyReserveCommitPeekRelease) {
   EXPECT_EQ(test::thrown_by([&] { a.commit(33); }).code, test::code_of(Errc::message_too_large));
 }
 
+// A message of `size` bytes that differs from every other (max, lap, index).
+std::vector<std::byte> patterned(std::uint32_t size, int lap, std::uint32_t index) {
+  std::vector<std::byte> m(size);
+  for (std::uint32_t k = 0; k < size; ++k) {
+    m[k] = static_cast<std::byte>(size * 7 + static_cast<std::uint32_t>(lap) * 31 + index * 13 + k);
+  }
+  return m;
+}
+
+// Slots are packed on 16 bytes up to 256 bytes (header and payload) and
+// whole lines above (detail/pipe_layout.hpp). For each max_message around
+// those steps, a full ring of messages of the largest size, both ways, for
+// three laps: each arrives whole, so writing one never touched its
+// neighbours; and every slot's reserved payload is on 16 bytes.
+constexpr std::uint32_t kRingOf4 = 4;
+
+TEST(Pipe, PackedAndWholeLineSlotsKeepEveryMessageWholeAcrossLaps) {
+  for (const std::uint32_t max : {1u, 15u, 16u, 17u, 48u, 64u, 65u, 200u, 239u, 240u, 241u, 300u}) {
+    SCOPED_TRACE("max_message " + std::to_string(max));
+    const ScopedName name("p-packed-" + std::to_string(max));
+    auto a = Pipe::create(name, {.capacity = kRingOf4, .max_message = max});
+    auto b = Pipe::open(name);
+    for (int lap = 0; lap < 3; ++lap) {
+      for (Pipe* from : {&a, &b}) {
+        Pipe& to = from == &a ? b : a;
+        for (std::uint32_t i = 0; i < kRingOf4; ++i) {
+          ASSERT_EQ(from->try_send(span_of(patterned(max, lap, i))), QueueStatus::ok);
+        }
+        ASSERT_EQ(from->try_send(span_of(patterned(max, lap, kRingOf4))), QueueStatus::full);
+        std::vector<std::byte> got;
+        for (std::uint32_t i = 0; i < kRingOf4; ++i) {
+          ASSERT_EQ(to.try_recv(got), QueueStatus::ok);
+          EXPECT_EQ(got, patterned(max, lap, i)) << "lap " << lap << ", message " << i;
+        }
+      }
+    }
+    for (std::uint32_t i = 0; i < kRingOf4; ++i) {
+      const std::span<std::byte> slot = a.try_reserve();
+      ASSERT_EQ(slot.size(), max);
+      EXPECT_EQ(reinterpret_cast<std::uintptr_t>(slot.data()) % 16, 0u) << "slot " << i;  // NOLINT
+      a.commit(0);
+      const auto m = b.try_peek();
+      ASSERT_TRUE(m.has_value());
+      b.release();
+    }
+  }
+}
+
 std::span<const std::byte> bytes(const std::string& text) { return std::as_bytes(std::span(text)); }
 
 // Misused zero-copy calls are a std::logic_error, and lose or invent no

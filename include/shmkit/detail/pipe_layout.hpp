@@ -19,8 +19,30 @@
 // costs one cache-line transfer. The consumer never writes a slot: it frees
 // slots by publishing its position, SpscControl::head, on a line of its own,
 // which the producer reads only when its cached copy says the ring is full.
+//
+// Slots of up to kPipePackedSlotMax bytes (header and payload) are packed on
+// 16 bytes, not whole cache lines: a 64-byte message's slot is 80 bytes, and
+// a stream moves 1.25 lines a message instead of 2. Packing costs little
+// here because the consumer never writes a slot (a queue's consumer does:
+// slot_size_for(), queue_layout.hpp). Larger slots start on a line, for the
+// streaming copy of large messages (slot_copy.hpp).
 
 namespace shmkit::detail {
+
+inline constexpr std::uint64_t kPipeSlotAlign = 16;  // a packed slot's alignment
+inline constexpr std::uint64_t kPipePackedSlotMax = 256;
+
+// Bytes of a pipe's slot (header and payload) for messages of up to
+// `max_message` bytes: packed on kPipeSlotAlign up to kPipePackedSlotMax, in
+// whole cache lines above. A payload is on 16 bytes either way.
+constexpr std::uint64_t pipe_slot_size_for(std::uint32_t max_message) noexcept {
+  const std::uint64_t bytes = kQueueSlotHeader + max_message;
+  return round_up(bytes, bytes <= kPipePackedSlotMax ? kPipeSlotAlign : kCacheLine);
+}
+static_assert(pipe_slot_size_for(64) == 80);
+static_assert(pipe_slot_size_for(240) == 256);
+static_assert(pipe_slot_size_for(241) == 320);
+static_assert(kQueueSlotHeader % kPipeSlotAlign == 0);
 
 // One direction's control words, each group on its own cache line so that the
 // fast path moves no control line between the cores.
@@ -65,7 +87,7 @@ struct PipeHead {
   // --- written by the creator, immutable afterwards ---
   std::uint32_t slot_count;      // per direction; power of two, >= 2
   std::uint32_t max_message;     // bytes
-  std::uint64_t slot_size;       // bytes per slot, a multiple of kCacheLine
+  std::uint64_t slot_size;       // bytes per slot: pipe_slot_size_for(max_message)
   std::uint64_t ring_offset[2];  // from the start of the data area: ring 0, ring 1
   alignas(kCacheLine) PipeEnd ends[2];
   SpscControl control[2];  // control[r] for ring r

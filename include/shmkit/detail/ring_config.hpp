@@ -28,13 +28,14 @@ inline std::uint32_t ring_slot_count(const std::string& what, std::uint32_t capa
   return std::max<std::uint32_t>(2, std::bit_ceil(capacity));
 }
 
-// The data-area bytes of `rings` rings of `slot_count` slots of `max_message`
-// after `head_bytes`, after checking they are within the object size limit:
-// each setting may be in range and their product not.
+// The data-area bytes of `rings` rings of `slot_count` slots of `slot_size`
+// bytes (for messages of `max_message`) after `head_bytes`, after checking
+// they are within the object size limit: each setting may be in range and
+// their product not.
 inline std::uint64_t ring_data_size(const std::string& what, std::uint64_t head_bytes,
                                     unsigned rings, std::uint32_t slot_count,
-                                    std::uint32_t max_message) {
-  const std::uint64_t bytes = ring_area_size(head_bytes, rings, slot_count, max_message);
+                                    std::uint32_t max_message, std::uint64_t slot_size) {
+  const std::uint64_t bytes = ring_area_size(head_bytes, rings, slot_count, slot_size);
   if (bytes > kMaxDataSize) {
     throw Error(std::make_error_code(std::errc::invalid_argument),
                 what + ": capacity " + std::to_string(slot_count) + " slots x max_message " +

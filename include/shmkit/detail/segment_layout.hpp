@@ -35,7 +35,7 @@ namespace shmkit::detail {
 inline constexpr std::size_t kCacheLine = 64;
 
 inline constexpr std::uint32_t kMagic = 0x4B4D4853;  // "SHMK" in a little-endian dump
-inline constexpr std::uint16_t kLayoutVersion = 8;
+inline constexpr std::uint16_t kLayoutVersion = 9;
 inline constexpr std::uint32_t kAttachSlots = 64;
 inline constexpr std::uint64_t kDataAlignment = 4096;                  // data area: page-aligned
 inline constexpr std::uint64_t kMaxDataSize = std::uint64_t{1} << 46;  // 64 TiB

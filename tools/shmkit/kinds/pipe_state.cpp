@@ -19,7 +19,7 @@ constexpr std::uint32_t kMaxMessage = detail::kQueueMaxMessage;
 
 // The checks Pipe applies to the immutable head when it opens a pipe.
 bool head_ok(const detail::PipeHead& h, std::uint64_t area) {
-  const std::uint64_t slot_size = detail::slot_size_for(h.max_message);
+  const std::uint64_t slot_size = detail::pipe_slot_size_for(h.max_message);
   if (h.slot_count < 2 || h.slot_count > kMaxSlots || !std::has_single_bit(h.slot_count) ||
       h.max_message == 0 || h.max_message > kMaxMessage || h.slot_size != slot_size) {
     return false;

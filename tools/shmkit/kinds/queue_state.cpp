@@ -22,9 +22,7 @@ constexpr std::uint32_t kMaxMessage = std::uint32_t{64} << 20;
 
 // The checks ByteQueue applies to the immutable head when it opens a queue.
 bool head_ok(const detail::QueueHead& h, std::uint64_t area) {
-  const std::uint64_t slot_size =
-      (detail::kQueueSlotHeader + h.max_message + detail::kCacheLine - 1) / detail::kCacheLine *
-      detail::kCacheLine;
+  const std::uint64_t slot_size = detail::slot_size_for(h.max_message);
   return h.slot_count >= 2 && h.slot_count <= kMaxSlots && std::has_single_bit(h.slot_count) &&
          h.max_message != 0 && h.max_message <= kMaxMessage && h.slot_size == slot_size &&
          h.slots_offset >= sizeof(detail::QueueHead) && h.slots_offset % detail::kCacheLine == 0 &&
