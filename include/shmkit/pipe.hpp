@@ -26,6 +26,10 @@
 // open() the free end (end 1, or end 0 once the creator let it go). Each direction is a
 // single-producer single-consumer ring of `capacity` slots of `max_message` bytes; the receiver
 // polls the slot itself, so a small message costs about one cache-line transfer.
+// Size max_message to your largest message: slots for messages of up to 240
+// bytes are packed 16 bytes apart (a 64-byte message and its 16-byte header
+// fill 80 bytes, 1.25 cache lines a message in a stream), larger ones take
+// whole lines (with the default 4096, 4160 bytes a slot).
 //
 //   auto a = shmkit::Pipe::create("link");   // process A
 //   auto b = shmkit::Pipe::open("link");     // process B
