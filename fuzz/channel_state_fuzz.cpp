@@ -121,8 +121,8 @@ void restore_and_patch(Target& t, Input& in) {
   const int patches = in.byte() % 9;
   for (int i = 0; i < patches; ++i) {
     const std::size_t offset = in.word(2) % area.size();
-    static constexpr std::array<std::size_t, 4> widths{1, 2, 4, 8};
-    const std::size_t width = std::min(widths[in.byte() % 4], area.size() - offset);
+    static constexpr std::array<std::size_t, 4> kWidths{1, 2, 4, 8};
+    const std::size_t width = std::min(kWidths[in.byte() % 4], area.size() - offset);
     const std::uint64_t value = in.word(8);
     std::memcpy(area.data() + offset, &value, width);  // little-endian: the low bytes
   }

@@ -52,6 +52,7 @@ class Array : public detail::NamedState<detail::ArrayHead, Kind::array> {
   static constexpr std::size_t kOffset = detail::kArrayElementsOffset<T>;
 
  public:
+  // NOLINTNEXTLINE(readability-identifier-naming): spelled as std::atomic's
   static constexpr bool is_lock_free = std::atomic_ref<T>::is_always_lock_free &&
                                        alignof(T) >= std::atomic_ref<T>::required_alignment;
 

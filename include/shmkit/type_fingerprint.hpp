@@ -46,13 +46,13 @@ constexpr std::string_view arithmetic_name() noexcept {
     else
       return "float128";
   } else if constexpr (std::is_signed_v<T>) {
-    constexpr std::array<std::string_view, 9> names{"", "int8", "int16", "",     "int32",
-                                                    "", "",     "",      "int64"};
-    return names[sizeof(T)];
+    constexpr std::array<std::string_view, 9> kNames{"", "int8", "int16", "",     "int32",
+                                                     "", "",     "",      "int64"};
+    return kNames[sizeof(T)];
   } else {
-    constexpr std::array<std::string_view, 9> names{"", "uint8", "uint16", "",      "uint32",
-                                                    "", "",      "",       "uint64"};
-    return names[sizeof(T)];
+    constexpr std::array<std::string_view, 9> kNames{"", "uint8", "uint16", "",      "uint32",
+                                                     "", "",      "",       "uint64"};
+    return kNames[sizeof(T)];
   }
 }
 }  // namespace detail

@@ -53,6 +53,7 @@ class Value : public detail::NamedState<detail::ValueLayout<T>, Kind::value> {
 
  public:
   // True if the atomic operations need no lock.
+  // NOLINTNEXTLINE(readability-identifier-naming): spelled as std::atomic's
   static constexpr bool is_lock_free = std::atomic_ref<T>::is_always_lock_free &&
                                        alignof(T) >= std::atomic_ref<T>::required_alignment;
 
@@ -83,7 +84,7 @@ class Value : public detail::NamedState<detail::ValueLayout<T>, Kind::value> {
       // acquire pairs with store()'s release: what the storer wrote before is visible.
       return std::atomic_ref<T>(layout().value).load(std::memory_order_acquire);
     } else {
-      const detail::OpLock op = op_lock(Fail);
+      const detail::OpLock op = op_lock(kFail);
       return layout().value;
     }
   }
@@ -99,7 +100,7 @@ class Value : public detail::NamedState<detail::ValueLayout<T>, Kind::value> {
     if constexpr (is_lock_free) {
       return std::atomic_ref<T>(layout().value).exchange(desired, std::memory_order_acq_rel);
     } else {
-      const detail::OpLock op = op_lock(Fail);
+      const detail::OpLock op = op_lock(kFail);
       return std::exchange(layout().value, desired);
     }
   }
@@ -111,7 +112,7 @@ class Value : public detail::NamedState<detail::ValueLayout<T>, Kind::value> {
           .compare_exchange_strong(expected, desired, std::memory_order_acq_rel,
                                    std::memory_order_acquire);
     } else {
-      const detail::OpLock op = op_lock(Fail);
+      const detail::OpLock op = op_lock(kFail);
       if (std::memcmp(&layout().value, &expected, sizeof(T)) == 0) {
         layout().value = desired;
         return true;
@@ -127,7 +128,7 @@ class Value : public detail::NamedState<detail::ValueLayout<T>, Kind::value> {
     if constexpr (is_lock_free && (std::is_integral_v<T> || std::is_floating_point_v<T>)) {
       return std::atomic_ref<T>(layout().value).fetch_add(delta, std::memory_order_acq_rel);
     } else {
-      const detail::OpLock op = op_lock(Fail);
+      const detail::OpLock op = op_lock(kFail);
       const T before = layout().value;
       layout().value = static_cast<T>(before + delta);
       return before;
@@ -152,7 +153,7 @@ class Value : public detail::NamedState<detail::ValueLayout<T>, Kind::value> {
  private:
   explicit Value(Segment segment) : Base(std::move(segment)) {}
   Layout& layout() const noexcept { return this->state(); }
-  static constexpr auto Fail = detail::OpLock::OnDeadHolder::fail;
+  static constexpr auto kFail = detail::OpLock::OnDeadHolder::fail;
   detail::OpLock op_lock(detail::OpLock::OnDeadHolder on_dead_holder) const {
     return {layout().mutex, "value", this->name(), on_dead_holder};
   }

@@ -20,9 +20,9 @@ long membarrier(int cmd) noexcept { return ::syscall(SYS_membarrier, cmd, 0U, 0)
 
 LightFenceState try_register() noexcept {
   const long commands = membarrier(MEMBARRIER_CMD_QUERY);
-  constexpr long needed =
+  constexpr long kNeeded =
       MEMBARRIER_CMD_GLOBAL_EXPEDITED | MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED;
-  if (commands < 0 || (commands & needed) != needed) return LightFenceState::unavailable;
+  if (commands < 0 || (commands & kNeeded) != kNeeded) return LightFenceState::unavailable;
   if (membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) != 0) {
     return LightFenceState::unavailable;
   }

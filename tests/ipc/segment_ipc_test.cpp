@@ -72,7 +72,7 @@ TEST(SegmentIpc, ChildWritesAndParentReads) {
 // Data area of the race: [0] opens, [8] creations, [16] the creator's pid,
 // [64, end) the initializer's pattern.
 TEST(SegmentIpc, EightProcessesRacingOpenOrCreateInitialiseOnce) {
-  constexpr std::uint64_t size = 64 << 10;
+  constexpr std::uint64_t kSize = 64 << 10;
   for (int round = 0; round < kRaceRounds; ++round) {
     test::ScopedName name("race");
     test::Pipe gate;
@@ -84,8 +84,8 @@ TEST(SegmentIpc, EightProcessesRacingOpenOrCreateInitialiseOnce) {
         SegmentOptions options;
         options.ready_timeout = kPatient;
         options.initialize = [](std::span<std::byte> data) { fill_pattern(data.subspan(64), 77); };
-        const Segment s = Segment::open_or_create(name, size, options);
-        require(s.data().size() == size, "wrong size");
+        const Segment s = Segment::open_or_create(name, kSize, options);
+        require(s.data().size() == kSize, "wrong size");
         require(has_pattern(s.data().subspan(64), 77), "initializer's content not seen");
         if (s.created()) {
           word(s, 16).store(static_cast<std::uint64_t>(::getpid()), std::memory_order_relaxed);

@@ -127,7 +127,7 @@ TEST(AttachTable, AZombieOrReapedEntryIsReclaimed) {
 // table's relaxed operations: after our CAS, the entry holds our word until
 // we clear it, unless someone wrongly took a live entry.
 TEST(AttachTable, ConcurrentAttachersNeverShareAnEntry) {
-  constexpr int rounds = 3000;
+  constexpr int kRounds = 3000;
   auto header = fresh_header();
   const LiveProcesses live(kThreads);
   std::atomic<int> failures{0};
@@ -138,7 +138,7 @@ TEST(AttachTable, ConcurrentAttachersNeverShareAnEntry) {
     for (std::size_t t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
         const ProcessIdentity me = live.ids[t];
-        for (int round = 0; round < rounds; ++round) {
+        for (int round = 0; round < kRounds; ++round) {
           const int slot = attach_process(*header, me);
           if (slot < 0) {
             failures.fetch_add(1, std::memory_order_relaxed);
@@ -154,7 +154,7 @@ TEST(AttachTable, ConcurrentAttachersNeverShareAnEntry) {
     }
   }
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(attaches.load(), static_cast<int>(kThreads) * rounds);
+  EXPECT_EQ(attaches.load(), static_cast<int>(kThreads) * kRounds);
   EXPECT_TRUE(attached_processes(*header).empty());
 }
 
@@ -162,7 +162,7 @@ TEST(AttachTable, ConcurrentAttachersNeverShareAnEntry) {
 // at the same time, so at least four must reclaim. Each dead entry is
 // reclaimed at most once, and a reclaimed one is freed by its new owner.
 TEST(AttachTable, ConcurrentAttachersReclaimEachDeadEntryOnce) {
-  constexpr int rounds = 500;
+  constexpr int kRounds = 500;
   auto header = fresh_header();
   for (std::size_t i = kFree; i < kAttachSlots; ++i) {
     header->attached[i].store(dead(i).pack(), std::memory_order_relaxed);
@@ -189,7 +189,7 @@ TEST(AttachTable, ConcurrentAttachersReclaimEachDeadEntryOnce) {
         const int first = attach();
         all_holding.arrive_and_wait();  // eight holders, four free entries
         if (first >= 0) detach_process(*header, first, me.pack());
-        for (int round = 0; round < rounds; ++round) {
+        for (int round = 0; round < kRounds; ++round) {
           const int slot = attach();
           if (slot >= 0) detach_process(*header, slot, me.pack());
         }

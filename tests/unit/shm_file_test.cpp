@@ -61,12 +61,12 @@ bool kernel_can_populate() {
 
 TEST(PrefaultForWrite, MapsThePagesUnderTheRangeAndNoOthers) {
   if (!kernel_can_populate()) GTEST_SKIP() << "this kernel has no MADV_POPULATE_WRITE";
-  constexpr std::size_t page_count = 16;
-  const ShmFile file(page_count);
-  const Mapping map(file.fd, page_count * page_size(), true, file.name);
+  constexpr std::size_t kPageCount = 16;
+  const ShmFile file(kPageCount);
+  const Mapping map(file.fd, kPageCount * page_size(), true, file.name);
   const std::size_t page = page_size();
   auto at = [&](std::size_t p) { return map.data() + p * page; };
-  for (std::size_t p = 0; p < page_count; ++p) ASSERT_FALSE(present(at(p))) << "page " << p;
+  for (std::size_t p = 0; p < kPageCount; ++p) ASSERT_FALSE(present(at(p))) << "page " << p;
   // The control: a page written is seen as mapped.
   *at(12) = std::byte{7};
   ASSERT_TRUE(present(at(12)));
@@ -78,7 +78,7 @@ TEST(PrefaultForWrite, MapsThePagesUnderTheRangeAndNoOthers) {
   errno = 0;
   prefault_for_write(at(3) + 100, 2 * page);
   EXPECT_EQ(errno, 0);
-  for (std::size_t p = 0; p < page_count; ++p) {
+  for (std::size_t p = 0; p < kPageCount; ++p) {
     EXPECT_EQ(present(at(p)), (p >= 3 && p <= 5) || p == 12) << "page " << p;
   }
   // The pages are the file's: what was written stays, the rest reads zero.

@@ -36,11 +36,11 @@ inline constexpr int kChannelSpinPauses = 2048;
 // ahead, and takes its work in a batch.
 template <class Ready>
 bool spin_until(Ready&& ready, int pauses) {
-  constexpr int max_gap = 64;
+  constexpr int kMaxGap = 64;
   for (int spent = 0, gap = 1; spent < pauses; spent += gap) {
     if (ready()) return true;
     for (int i = 0; i < gap; ++i) cpu_relax();
-    gap = gap < max_gap ? 2 * gap : max_gap;
+    gap = gap < kMaxGap ? 2 * gap : kMaxGap;
   }
   return ready();
 }
