@@ -36,6 +36,9 @@ std::uint64_t data0_bytes_for(const ListShape& shape) {
 // so chunk k starts at E0 * (2^k - 1).
 std::uint32_t index_chunk_of(std::uint64_t i, std::uint64_t e0, std::uint64_t& first) {
   const auto k = static_cast<std::uint32_t>(std::bit_width(i / e0 + 1) - 1);
+  // k < 64: i / e0 + 1 wraps to 0 only for i = 2^64 - 1 with e0 = 1, and i,
+  // an item's position, is below the index's capacity, e0 * (2^kListMaxChunks - 1).
+  // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
   first = e0 * ((std::uint64_t{1} << k) - 1);
   return k;
 }
