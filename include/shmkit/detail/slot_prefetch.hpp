@@ -30,11 +30,13 @@ inline constexpr std::uint64_t kSlotPrefetchAhead = 8;
 
 // The lines of `slot`'s first byte and of its 65th: a 64-byte message's
 // whole slot (16-byte header, payload), a queue's two lines or a pipe's 80
-// bytes from a 16-byte boundary (pipe_layout.hpp), which end on the second. __builtin_prefetch(p,
-// 1) is prefetchw where the target has it, a plain prefetch otherwise: prefetcht0 for the default
-// x86-64 target, and better there. An explicit prefetchw (which takes the lines exclusive) was
-// slower on the AMD EPYC guest, three interleaved rounds of one-way streams: a Pipe 15.3-15.9
-// against 21.7-22.6 M msgs/s, a ByteQueue 12.7-12.9 against 14.2-14.6.
+// bytes from a 16-byte boundary (pipe_layout.hpp), which end on the second.
+// __builtin_prefetch(p, 1) is prefetchw where the target has it, a plain
+// prefetch otherwise: prefetcht0 for the default x86-64 target, and better
+// there. An explicit prefetchw (which takes the lines exclusive) was slower
+// on the AMD EPYC guest, three interleaved rounds of one-way streams: a Pipe
+// 15.3-15.9 against 21.7-22.6 M msgs/s, a ByteQueue 12.7-12.9 against
+// 14.2-14.6; and on the Intel guest (docs/BENCHMARKS.md).
 inline void prefetch_slot_for_write(const QueueSlot& slot) noexcept {
   const auto* line = reinterpret_cast<const std::byte*>(&slot);  // NOLINT: raw cache lines
   __builtin_prefetch(line, 1);
