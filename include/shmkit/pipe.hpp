@@ -35,6 +35,9 @@
 //   auto b = shmkit::Pipe::open("link");     // process B
 //   a.send(bytes);  b.recv(text);  b.send(reply);  a.recv(text);
 //
+// Streams of small messages: try_send_batch() and try_recv_batch() move a
+// run of messages with one hand-over each way (a 64-byte stream in batches
+// of 32 ran at about 1.5-2x one at a time; docs/BENCHMARKS.md).
 // Large messages (half this core's L2 cache or more) are sent as the
 // queue's are, past the sender's caches (detail/slot_copy.hpp).
 // Waiting: recv/send spin briefly, then sleep (futex); try_recv/try_send
@@ -109,6 +112,13 @@ class Pipe {
                                        : status;
   }
   QueueStatus send_until(std::span<const std::byte> message, platform::Deadline deadline);
+  // Sends the longest prefix of `messages` that fits now, in order, and
+  // hands them over at once (one look at whether the peer sleeps, one
+  // wake-up); returns how many. 0: full or closed (closed() says which).
+  // Every size is checked first: a message larger than max_message() is
+  // Errc::message_too_large and nothing is sent. std::logic_error while a
+  // try_reserve() slot is not committed.
+  std::size_t try_send_batch(std::span<const std::span<const std::byte>> messages);
 
   // --- receive into `out` (resized): ok | empty (try) | timed_out | closed |
   // interrupted (all but try) ---
@@ -139,6 +149,15 @@ class Pipe {
     Into into{out, length};
     return recv_into_for(into, timeout);
   }
+  // Receives up to `max` messages now, calling visit(std::span<const
+  // std::byte>) on each in place, in order, then frees their slots at once;
+  // returns how many. 0: none now (closed() says whether more may come). If
+  // `visit` throws, the messages it returned from are received, and the one
+  // it threw on stays for the next receive (as recv's, whose copy threw).
+  // `visit` must not call this handle's receiving functions. A message
+  // whose length is corrupted is Errc::corrupt, those before it received.
+  template <class Visit>
+  std::size_t try_recv_batch(std::size_t max, Visit&& visit);
   // True once a message can be received (or the peer is gone and recv would
   // return closed) within `timeout`; false at the timeout, or at once if it
   // would wait after interrupt().
@@ -223,8 +242,19 @@ class Pipe {
   [[nodiscard]] bool refresh_head() const;    // can_send() once the cached head says full
   [[nodiscard]] bool can_recv() const noexcept;
   [[nodiscard]] bool recv_wait_over() const noexcept;  // wait_readable()'s ready
+  // Whether the message at `pos` of the incoming ring is committed, and its
+  // length (Errc::corrupt if past max_message): try_recv_batch()'s. The same
+  // as can_recv() and ready_length() at recv_pos_, which stay written apart:
+  // through these, peek_next() and recv_into() compiled differently, and
+  // that path is sensitive to code placement (see peek_next()).
+  [[nodiscard]] bool ready_at(std::uint64_t pos) const noexcept;
+  std::uint32_t length_at(std::uint64_t pos) const;
   std::uint32_t ready_length() const;
+  // Slots this end may still write before the cached head says full.
+  [[nodiscard]] std::uint64_t free_slots() const noexcept;
   void finish_send(std::uint32_t length) noexcept;
+  // A batch's messages before its last: published with no look at the peer.
+  void finish_send_quietly(std::uint32_t length) noexcept;
   // try_send() with no room: full, closed (this end closed), or throws (a
   // reservation is held).
   QueueStatus no_room() const;
@@ -233,6 +263,7 @@ class Pipe {
   [[noreturn]] static void throw_release_without_peek();
   std::optional<std::span<const std::byte>> peek_next();
   void release_next() noexcept;
+  void release_run(std::uint64_t count) noexcept;  // the next `count` messages at once
   static void wake_peer(std::atomic<std::uint32_t>& word) noexcept;
   // A caller's buffer to receive into, and where the message's size goes.
   struct Into {
@@ -327,6 +358,17 @@ inline bool Pipe::can_send() const {
   return send_pos_ - head_cache_ < send_slots_.load(std::memory_order_relaxed) || refresh_head();
 }
 
+inline std::uint64_t Pipe::free_slots() const noexcept {
+  const std::uint64_t limit = send_slots_.load(std::memory_order_relaxed);  // as can_send()
+  const std::uint64_t used = send_pos_ - head_cache_;
+  return used < limit ? limit - used : 0;
+}
+
+inline bool Pipe::ready_at(std::uint64_t pos) const noexcept {
+  // acquire pairs with the producer's commit: the payload is written.
+  return slot(1 - end_, pos).seq.load(std::memory_order_acquire) == pos + 1;
+}
+
 inline bool Pipe::can_recv() const noexcept {
   // acquire pairs with the producer's commit: the payload is written.
   return slot(1 - end_, recv_pos_).seq.load(std::memory_order_acquire) == recv_pos_ + 1;
@@ -353,6 +395,21 @@ inline void Pipe::finish_send(std::uint32_t length) noexcept {
   if (waiter) wake_peer(control.data_seq);
 }
 
+inline void Pipe::finish_send_quietly(std::uint32_t length) noexcept {
+  detail::QueueSlot& s = slot(end_, send_pos_);
+  s.length.store(length, std::memory_order_relaxed);
+  // [S3] release, as [S1], and no look at consumer_waiting: the batch's last
+  // message, after this in program order, looks. A consumer that sleeps
+  // re-checks the slot of its own position, which may be this one: whatever
+  // makes [S1]'s store visible before [S2]'s load (its seq_cst store, or the
+  // consumer's remote_fence()) drains the stores before it too.
+  s.seq.store(send_pos_ + 1, std::memory_order_release);
+  ++send_pos_;
+  // For a process that takes this end over: it skips at most one committed
+  // message past tail (see the constructor).
+  head_->control[end_].tail.store(send_pos_, std::memory_order_relaxed);
+}
+
 inline QueueStatus Pipe::try_send(std::span<const std::byte> message) {
   check_size(message.size());
   if (peer_closed()) return QueueStatus::closed;
@@ -361,6 +418,36 @@ inline QueueStatus Pipe::try_send(std::span<const std::byte> message) {
   detail::copy_into_slot(payload(end_, send_pos_), message);
   finish_send(static_cast<std::uint32_t>(message.size()));
   return QueueStatus::ok;
+}
+
+inline std::size_t Pipe::try_send_batch(std::span<const std::span<const std::byte>> messages) {
+  for (const auto& m : messages) check_size(m.size());
+  if (messages.empty() || peer_closed()) return 0;
+  std::uint64_t room = free_slots();
+  // Not room for all: the consumer's head may have moved since we cached it.
+  if (room < messages.size() && refresh_head()) room = free_slots();
+  if (room == 0) {
+    (void)no_room();  // throws while a reservation is held
+    return 0;
+  }
+  const std::size_t count =
+      room < messages.size() ? static_cast<std::size_t>(room) : messages.size();
+  detail::prefetch_run_for_write(
+      [this](std::uint64_t pos) -> auto& { return slot(end_, pos); }, send_pos_, count);
+  for (std::size_t i = 0; i + 1 < count; ++i) {
+    detail::copy_into_slot(payload(end_, send_pos_), messages[i]);
+    finish_send_quietly(static_cast<std::uint32_t>(messages[i].size()));
+  }
+  detail::copy_into_slot(payload(end_, send_pos_), messages[count - 1]);
+  finish_send(static_cast<std::uint32_t>(messages[count - 1].size()));
+  return count;
+}
+
+inline std::uint32_t Pipe::length_at(std::uint64_t pos) const {
+  // relaxed: ordered after ready_at()'s acquire load of seq.
+  const std::uint32_t length = slot(1 - end_, pos).length.load(std::memory_order_relaxed);
+  if (length > max_message_) throw_bad_length(length);
+  return length;
 }
 
 inline std::uint32_t Pipe::ready_length() const {
@@ -384,9 +471,9 @@ inline std::uint32_t Pipe::ready_length() const {
   return std::span<const std::byte>(payload(1 - end_, recv_pos_), ready_length());
 }
 
-[[gnu::noinline]] inline void Pipe::release_next() noexcept {
+[[gnu::always_inline]] inline void Pipe::release_run(std::uint64_t count) noexcept {
   const int ring = 1 - end_;
-  ++recv_pos_;
+  recv_pos_ += count;
   detail::SpscControl& control = head_->control[ring];
   // [R2] release: our reading of the slot is done before the producer reuses
   // it; then the producer_waiting load, kept after it as in finish_send()
@@ -399,6 +486,8 @@ inline std::uint32_t Pipe::ready_length() const {
   }
 }
 
+[[gnu::noinline]] inline void Pipe::release_next() noexcept { release_run(1); }
+
 inline std::optional<std::span<const std::byte>> Pipe::try_peek() {
   auto message = peek_next();
   if (message) peeked_at_ = recv_pos_ + 1;
@@ -408,6 +497,26 @@ inline std::optional<std::span<const std::byte>> Pipe::try_peek() {
 inline void Pipe::release() {
   if (peeked_at_ != recv_pos_ + 1) throw_release_without_peek();
   release_next();
+}
+
+template <class Visit>
+std::size_t Pipe::try_recv_batch(std::size_t max, Visit&& visit) {
+  std::size_t taken = 0;
+  // The slots of the messages visited are freed with one publish of our
+  // head, however the loop ends (a throw from visit, or a corrupt length).
+  struct ReleaseOnExit {
+    Pipe& pipe;
+    const std::size_t& taken;
+    ~ReleaseOnExit() {
+      if (taken != 0) pipe.release_run(taken);
+    }
+  } release_taken{*this, taken};
+  while (taken < max && ready_at(recv_pos_ + taken)) {
+    const std::uint64_t pos = recv_pos_ + taken;
+    visit(std::span<const std::byte>(payload(1 - end_, pos), length_at(pos)));
+    ++taken;
+  }
+  return taken;
 }
 
 template <class Buffer>

@@ -43,14 +43,21 @@ std::atomic_ref<std::uint64_t> word(std::uint64_t* words, std::size_t i) {
   return std::atomic_ref<std::uint64_t>(words[i]);
 }
 
+// How a killed sender of the trials below sends.
+enum class Sends {
+  one_by_one,  // send, and every third in place (try_reserve/commit) when there is room
+  batches,     // try_send_batch of up to kBatch, send when it sent none
+};
+constexpr std::uint32_t kBatch = 5;
+
 // Each trial's sender takes end 1 (free, or its dead holder's) and sends
-// stress messages (trial, 0, 1, ...) until killed, every third in place
-// (try_reserve/commit) when there is room; after each it stores how many it
-// has sent. The parent, end 0, receives a random number of them, kills it,
-// then drains: recv returns what the dead sender committed, then closed.
-TEST(PipeCrash, KilledSendersEndIsTakenOverAndWhatItCommittedComesOnceInOrder) {
-  const ScopedName name("pc-sender");
-  const ScopedName sent_name("pc-sender-count");
+// stress messages (trial, 0, 1, ...) until killed, as `sends` says; after
+// each send it stores how many it has sent. The parent, end 0, receives a
+// random number of them, kills it, then drains: recv returns what the dead
+// sender committed, then closed.
+void killed_senders_trials(const std::string& label, Sends sends) {
+  const ScopedName name("pc-sender-" + label);
+  const ScopedName sent_name("pc-sender-count-" + label);
   auto sent = SharedMemory::create(sent_name, sizeof(std::uint64_t));
   auto* words = reinterpret_cast<std::uint64_t*>(sent.data());  // NOLINT: raw count area
   auto a = Pipe::create(name, {.capacity = 8, .max_message = kMax});
@@ -64,16 +71,28 @@ TEST(PipeCrash, KilledSendersEndIsTakenOverAndWhatItCommittedComesOnceInOrder) {
       auto b = Pipe::open(name);
       check_in_child(b.end() == 1, "took end 0");
       started.send();
-      for (std::uint32_t s = 0;; ++s) {  // until killed
-        const auto m = test::stress_message(id, s, kMax);
-        const std::span<std::byte> room = s % 3 == 1 ? b.try_reserve() : std::span<std::byte>();
-        if (!room.empty()) {
-          std::memcpy(room.data(), m.data(), m.size());
-          b.commit(m.size());
-        } else if (b.send(std::span<const std::byte>(m)) != QueueStatus::ok) {
-          return;
+      for (std::uint32_t s = 0;;) {  // until killed
+        std::vector<std::vector<std::byte>> run;
+        std::vector<std::span<const std::byte>> spans;
+        run.reserve(kBatch);
+        const std::uint32_t count = sends == Sends::batches ? 1 + s % kBatch : 1;
+        for (std::uint32_t k = 0; k < count; ++k) {
+          run.push_back(test::stress_message(id, s + k, kMax));
+          spans.emplace_back(run.back());
         }
-        word(words, 0).store(s + 1, std::memory_order_release);
+        std::size_t done = sends == Sends::batches ? b.try_send_batch(spans) : 0;
+        const std::span<std::byte> room =
+            sends == Sends::one_by_one && s % 3 == 1 ? b.try_reserve() : std::span<std::byte>();
+        if (!room.empty()) {
+          std::memcpy(room.data(), spans[0].data(), spans[0].size());
+          b.commit(spans[0].size());
+          done = 1;
+        } else if (done == 0) {
+          if (b.send(spans[0]) != QueueStatus::ok) return;
+          done = 1;
+        }
+        s += static_cast<std::uint32_t>(done);
+        word(words, 0).store(s, std::memory_order_release);
       }
     });
     ASSERT_TRUE(started.receive(test::kGenerousMs));
@@ -101,10 +120,11 @@ TEST(PipeCrash, KilledSendersEndIsTakenOverAndWhatItCommittedComesOnceInOrder) {
       ASSERT_TRUE(take()) << "trial " << trial << ", after the kill";
     }
     ASSERT_EQ(st, QueueStatus::closed) << "trial " << trial;
-    // It may have died after a commit, before counting it.
+    // It may have died after a commit (of a batch: up to kBatch), before
+    // counting it.
     const auto counted = static_cast<std::int64_t>(word(words, 0).load(std::memory_order_acquire));
     EXPECT_GE(next, counted) << "trial " << trial << ": a committed message was lost";
-    EXPECT_LE(next, counted + 1) << "trial " << trial;
+    EXPECT_LE(next, counted + (sends == Sends::batches ? kBatch : 1)) << "trial " << trial;
     delivered += next;
   }
   EXPECT_GT(delivered, 0);
@@ -122,6 +142,16 @@ TEST(PipeCrash, KilledSendersEndIsTakenOverAndWhatItCommittedComesOnceInOrder) {
   ASSERT_EQ(a.recv_for(got, test::kGenerous), QueueStatus::ok);
   EXPECT_EQ(got, "pong");
   EXPECT_EQ(test::wait_exit_code(last), 0);
+}
+
+TEST(PipeCrash, KilledSendersEndIsTakenOverAndWhatItCommittedComesOnceInOrder) {
+  killed_senders_trials("one", Sends::one_by_one);
+}
+
+// The same with batches: a sender killed inside try_send_batch committed a
+// prefix of the batch, and a new holder goes on after that prefix.
+TEST(PipeCrash, KilledBatchSendersEndIsTakenOverAndWhatItCommittedComesOnceInOrder) {
+  killed_senders_trials("batch", Sends::batches);
 }
 
 // The window the random kills above rarely hit: a sender that died after

@@ -3,6 +3,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 #include "shmkit/detail/queue_layout.hpp"
 
 // The producer's prefetch of a slot it will write soon, shared by queues and
@@ -41,6 +45,44 @@ inline void prefetch_slot_for_write(const QueueSlot& slot) noexcept {
   const auto* line = reinterpret_cast<const std::byte*>(&slot);  // NOLINT: raw cache lines
   __builtin_prefetch(line, 1);
   __builtin_prefetch(line + kCacheLine, 1);
+}
+
+// Whether this CPU has prefetchw (CPUID 0x80000001, ECX bit 8), asked once.
+inline bool cpu_has_prefetchw() noexcept {
+#if defined(__x86_64__)
+  static const bool has = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return __get_cpuid(0x80000001U, &a, &b, &c, &d) != 0 && (c & (1U << 8)) != 0;
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
+// A batch's prefetch: the lines of the slots of positions first .. first +
+// count - 1, which the producer has just taken room for, exclusive
+// (prefetchw) before it writes any of them. Unlike prefetch_slot_for_write()
+// above, which asks ahead for a slot the consumer may still be reading
+// (there prefetchw was slower), these slots are free: the consumer is done
+// with them, and taking their lines from it costs it nothing. Then the
+// batch's stores find their lines home instead of waiting one by one.
+// queue.throughput, a Pipe's batches of 32 (docs/BENCHMARKS.md): 38 -> 55-60
+// M msgs/s. Where the CPU has no prefetchw, the plain prefetch.
+template <class SlotOf>
+void prefetch_run_for_write(SlotOf slot_of, std::uint64_t first, std::uint64_t count) noexcept {
+#if defined(__x86_64__)
+  if (cpu_has_prefetchw()) {
+    for (std::uint64_t pos = first; pos != first + count; ++pos) {
+      const auto* line = reinterpret_cast<const std::byte*>(&slot_of(pos));  // NOLINT: raw lines
+      asm volatile("prefetchw %0" ::"m"(*line));                 // NOLINT(hicpp-no-assembler)
+      asm volatile("prefetchw %0" ::"m"(*(line + kCacheLine)));  // NOLINT(hicpp-no-assembler)
+    }
+    return;
+  }
+#endif
+  for (std::uint64_t pos = first; pos != first + count; ++pos)
+    prefetch_slot_for_write(slot_of(pos));
 }
 
 }  // namespace shmkit::detail
