@@ -25,7 +25,7 @@ void run(Context& ctx) {
       {"bare ring",
        [](Context& c, const std::string& s) { bare_ring_throughput_rep(c, s, kWork); }},
       {"shmkit pipe",
-       [](Context& c, const std::string& s) { pipe_throughput_rep(c, s, kWork, kWaits); }},
+       [](Context& c, const std::string& s) { pipe_throughput_rep(c, s, 1, kWork, kWaits); }},
       {"bare MPMC ring",
        [](Context& c, const std::string& s) { bare_mpmc_ring_throughput_rep(c, s, kWork); }},
   });

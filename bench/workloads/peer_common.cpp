@@ -191,6 +191,9 @@ void compare_with_peer(Context& ctx, const PeerComparison& c) {
     systems.push_back({kQueueBatchSystem, [](Context& x, const std::string& s) {
                          queue_throughput_rep(x, s, kQueueBatch);
                        }});
+    systems.push_back({kPipeBatchSystem, [](Context& x, const std::string& s) {
+                         pipe_throughput_rep(x, s, kQueueBatch);
+                       }});
   }
   ctx.interleave(systems);
   ctx.ratio({.metric = metrics::kOneWayP50.name, .numerator = "shmkit", .denominator = c.peer});
@@ -200,11 +203,13 @@ void compare_with_peer(Context& ctx, const PeerComparison& c) {
              .goal_at_least = c.msgs_goal_at_least,
              .goal_source = c.goal_source});
   if (c.batch_row) {
-    ctx.ratio({.metric = metrics::kMsgs64.name,
-               .numerator = kQueueBatchSystem,
-               .denominator = c.peer,
-               .goal_at_least = c.msgs_goal_at_least,
-               .goal_source = c.goal_source});
+    for (const char* batched : {kQueueBatchSystem, kPipeBatchSystem}) {
+      ctx.ratio({.metric = metrics::kMsgs64.name,
+                 .numerator = batched,
+                 .denominator = c.peer,
+                 .goal_at_least = c.msgs_goal_at_least,
+                 .goal_source = c.goal_source});
+    }
   }
   if (bandwidth) {
     ctx.ratio({.metric = metrics::kMsgs64K.name, .numerator = "shmkit", .denominator = c.peer});

@@ -39,12 +39,17 @@ inline constexpr std::size_t kQueueBatch = 32;
 // The system name of those streams in the tables.
 inline constexpr const char* kQueueBatchSystem = "shmkit batch 32";
 
-// shmkit::Pipe one way, end 0 (role 0) sending 64-byte messages with
-// try_send, end 1 (role 1) receiving them with try_recv, verifying each and
-// doing `work` on it: records metrics::kMsgs64, and the waits as
-// queue_throughput_rep(). The single-producer single-consumer path.
-void pipe_throughput_rep(Context& ctx, const std::string& system, ConsumerWork work = {},
-                         StreamWaits waits = StreamWaits::skip);
+// The system name of the Pipe's batched stream in queue.throughput.
+inline constexpr const char* kPipeBatchSystem = "shmkit pipe batch 32";
+
+// shmkit::Pipe one way, end 0 (role 0) sending 64-byte messages, end 1
+// (role 1) receiving them, verifying each and doing `work` on it: records
+// metrics::kMsgs64, and the waits as queue_throughput_rep(). The
+// single-producer single-consumer path. batch == 1: try_send / try_recv
+// (into the message); batch > 1: try_send_batch / try_recv_batch of up to
+// `batch`.
+void pipe_throughput_rep(Context& ctx, const std::string& system, std::size_t batch,
+                         ConsumerWork work = {}, StreamWaits waits = StreamWaits::skip);
 
 // shmkit::List<std::int64_t>: a writer (role 0) appends items one by one, a
 // reader (role 1) waits with wait_for_size and verifies each item; records
