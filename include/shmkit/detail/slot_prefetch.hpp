@@ -67,8 +67,10 @@ inline bool cpu_has_prefetchw() noexcept {
 // (there prefetchw was slower), these slots are free: the consumer is done
 // with them, and taking their lines from it costs it nothing. Then the
 // batch's stores find their lines home instead of waiting one by one.
-// queue.throughput, a Pipe's batches of 32 (docs/BENCHMARKS.md): 38 -> 55-60
-// M msgs/s. Where the CPU has no prefetchw, the plain prefetch.
+// queue.throughput, a Pipe's batches of 32 (docs/BENCHMARKS.md): 38 -> 42-60
+// M msgs/s (it moves between the two from one repetition to the next). Not
+// in ByteQueue's batches: there it was slower (43-47 -> 25-31 M). Where the
+// CPU has no prefetchw, the plain prefetch.
 template <class SlotOf>
 void prefetch_run_for_write(SlotOf slot_of, std::uint64_t first, std::uint64_t count) noexcept {
 #if defined(__x86_64__)
