@@ -57,7 +57,8 @@
 // takes it over. Every message the old holder had committed, and every
 // message sent to it that it had not received, arrives once, in order; the
 // one message the old holder was reading (inside recv, or peeked and not
-// released), if any, is delivered again (at least once for that one).
+// released), if any, is delivered again (at least once for that one); if it
+// died inside try_recv_batch(), every message of that batch is.
 //
 // Threads: one thread may send while another receives on the same handle;
 // two threads must not send (or receive) at once on one end. close() may
