@@ -244,7 +244,7 @@ std::span<std::byte> Pipe::try_reserve() {
                            "': try_reserve() while a reserved slot is not committed");
   }
   if (closed() || !can_send()) return {};
-  detail::prefetch_slot_for_write(slot(end_, send_pos_ + detail::kSlotPrefetchAhead));
+  prefetch_ahead();
   reserved_ = true;
   send_slots_.store(0, std::memory_order_relaxed);
   return {payload(end_, send_pos_), max_message_};

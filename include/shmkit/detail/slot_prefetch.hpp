@@ -47,44 +47,42 @@ inline void prefetch_slot_for_write(const QueueSlot& slot) noexcept {
   __builtin_prefetch(line + kCacheLine, 1);
 }
 
-// Whether this CPU has prefetchw (CPUID 0x80000001, ECX bit 8), asked once.
-inline bool cpu_has_prefetchw() noexcept {
+// Whether this CPU has prefetchw (CPUID 0x80000001, ECX bit 8), asked when
+// the program loads. A call from another static initializer that runs
+// first sees false: the plain prefetch, which is harmless.
+inline const bool kCpuHasPrefetchw = [] {
 #if defined(__x86_64__)
-  static const bool has = [] {
-    unsigned a = 0, b = 0, c = 0, d = 0;
-    return __get_cpuid(0x80000001U, &a, &b, &c, &d) != 0 && (c & (1U << 8)) != 0;
-  }();
-  return has;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(0x80000001U, &a, &b, &c, &d) != 0 && (c & (1U << 8)) != 0;
 #else
   return false;
 #endif
-}
+}();
 
-// A batch's prefetch: the lines of the slots of positions first .. first +
-// count - 1, which the producer has just taken room for, exclusive
-// (prefetchw) before it writes any of them. Unlike prefetch_slot_for_write()
-// above, which asks ahead for a slot the consumer may still be reading
-// (there prefetchw was slower), these slots are free: the consumer is done
-// with them, and taking their lines from it costs it nothing. Then the
-// batch's stores find their lines home instead of waiting one by one.
-// queue.throughput, a Pipe's batches of 32 (docs/BENCHMARKS.md): 38 -> 42-60
-// M msgs/s (it moves between the two from one repetition to the next). Not
-// in ByteQueue's batches: there it was slower (43-47 -> 25-31 M). Where the
-// CPU has no prefetchw, the plain prefetch.
-template <class SlotOf>
-void prefetch_run_for_write(SlotOf slot_of, std::uint64_t first, std::uint64_t count) noexcept {
+// The same lines as prefetch_slot_for_write(), taken exclusive (prefetchw)
+// where the CPU can: only for a slot known to be free, one the consumer is
+// done with (a pipe's below the receiver's position as last read). Taking
+// its lines then costs the consumer nothing, and the producer's stores find
+// them home instead of waiting one by one. Asked ahead of a slot the
+// consumer may still be reading, prefetchw was slower (above): it takes the
+// lines from under the reader.
+// queue.throughput on the Intel guest (docs/BENCHMARKS.md): a Pipe's
+// batches of 32, 38 -> 42-60 M msgs/s; its one-at-a-time stream, the slot
+// ahead taken exclusive when known free (Pipe::prefetch_ahead()), 31-37 ->
+// 48-61 M; the ping-pong level, a busy consumer about 3% slower.
+// ByteQueue does not use it: its producer does not know which slots are
+// free without reading them, and in its batches (whose slots are claimed
+// free) it was slower, 43-47 -> 25-31 M.
+inline void prefetch_free_slot(const QueueSlot& slot) noexcept {
 #if defined(__x86_64__)
-  if (cpu_has_prefetchw()) {
-    for (std::uint64_t pos = first; pos != first + count; ++pos) {
-      const auto* line = reinterpret_cast<const std::byte*>(&slot_of(pos));  // NOLINT: raw lines
-      asm volatile("prefetchw %0" ::"m"(*line));                 // NOLINT(hicpp-no-assembler)
-      asm volatile("prefetchw %0" ::"m"(*(line + kCacheLine)));  // NOLINT(hicpp-no-assembler)
-    }
+  if (kCpuHasPrefetchw) {
+    const auto* line = reinterpret_cast<const std::byte*>(&slot);  // NOLINT: raw cache lines
+    asm volatile("prefetchw %0" ::"m"(*line));                     // NOLINT(hicpp-no-assembler)
+    asm volatile("prefetchw %0" ::"m"(*(line + kCacheLine)));      // NOLINT(hicpp-no-assembler)
     return;
   }
 #endif
-  for (std::uint64_t pos = first; pos != first + count; ++pos)
-    prefetch_slot_for_write(slot_of(pos));
+  prefetch_slot_for_write(slot);
 }
 
 }  // namespace shmkit::detail
