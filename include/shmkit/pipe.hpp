@@ -36,8 +36,9 @@
 //   a.send(bytes);  b.recv(text);  b.send(reply);  a.recv(text);
 //
 // Streams of small messages: try_send_batch() and try_recv_batch() move a
-// run of messages with one hand-over each way (a 64-byte stream in batches
-// of 32 ran at 1.7-2x one at a time; docs/BENCHMARKS.md).
+// run of messages with one hand-over each way, one look at whether the
+// peer sleeps per run instead of per message (docs/BENCHMARKS.md has what
+// each way measured).
 // Large messages (half this core's L2 cache or more) are sent as the
 // queue's are, past the sender's caches (detail/slot_copy.hpp).
 // Waiting: recv/send spin briefly, then sleep (futex); try_recv/try_send
