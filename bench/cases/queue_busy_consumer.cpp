@@ -24,7 +24,7 @@ void run(Context& ctx) {
        [](Context& c, const std::string& s) { queue_throughput_rep(c, s, 1, kWork, kWaits); }},
       {"bare ring",
        [](Context& c, const std::string& s) { bare_ring_throughput_rep(c, s, kWork); }},
-      {"shmkit pipe",
+      {kPipeSystem,
        [](Context& c, const std::string& s) { pipe_throughput_rep(c, s, 1, kWork, kWaits); }},
       {"bare MPMC ring",
        [](Context& c, const std::string& s) { bare_mpmc_ring_throughput_rep(c, s, kWork); }},
@@ -33,7 +33,7 @@ void run(Context& ctx) {
   ctx.ratio(
       {.metric = metrics::kMsgs64.name, .numerator = "shmkit", .denominator = "bare MPMC ring"});
   ctx.ratio(
-      {.metric = metrics::kMsgs64.name, .numerator = "shmkit pipe", .denominator = "bare ring"});
+      {.metric = metrics::kMsgs64.name, .numerator = kPipeSystem, .denominator = "bare ring"});
   if (ctx.shared_core()) ctx.note("one CPU: producer and consumer take turns");
 }
 

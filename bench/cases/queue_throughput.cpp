@@ -26,7 +26,7 @@ void run(Context& ctx) {
        [](Context& c, const std::string& s) {
          queue_throughput_rep(c, s, kQueueBatch, {}, kWaits);
        }},
-      {"shmkit pipe",
+      {kPipeSystem,
        [](Context& c, const std::string& s) { pipe_throughput_rep(c, s, 1, {}, kWaits); }},
       {kPipeBatchSystem,
        [](Context& c, const std::string& s) {
@@ -50,7 +50,7 @@ void run(Context& ctx) {
   ctx.ratio(
       {.metric = metrics::kMsgs64.name, .numerator = "shmkit", .denominator = "bare MPMC ring"});
   ctx.ratio({.metric = metrics::kMsgs64.name,
-             .numerator = "shmkit pipe",
+             .numerator = kPipeSystem,
              .denominator = "bare ring",
              .goal_at_least = 1.0,
              .goal_source = "issue 5"});

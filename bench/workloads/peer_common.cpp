@@ -187,7 +187,9 @@ void compare_with_peer(Context& ctx, const PeerComparison& c) {
        [bandwidth](Context& x, const std::string& s) { shmkit_peer_rep(x, s, bandwidth); }},
       {c.peer, c.rep},
   };
-  if (c.batch_row) {
+  if (c.stream_rows) {
+    systems.push_back(
+        {kPipeSystem, [](Context& x, const std::string& s) { pipe_throughput_rep(x, s, 1); }});
     systems.push_back({kQueueBatchSystem, [](Context& x, const std::string& s) {
                          queue_throughput_rep(x, s, kQueueBatch);
                        }});
@@ -202,10 +204,10 @@ void compare_with_peer(Context& ctx, const PeerComparison& c) {
              .denominator = c.peer,
              .goal_at_least = c.msgs_goal_at_least,
              .goal_source = c.goal_source});
-  if (c.batch_row) {
-    for (const char* batched : {kQueueBatchSystem, kPipeBatchSystem}) {
+  if (c.stream_rows) {
+    for (const char* stream : {kPipeSystem, kQueueBatchSystem, kPipeBatchSystem}) {
       ctx.ratio({.metric = metrics::kMsgs64.name,
-                 .numerator = batched,
+                 .numerator = stream,
                  .denominator = c.peer,
                  .goal_at_least = c.msgs_goal_at_least,
                  .goal_source = c.goal_source});

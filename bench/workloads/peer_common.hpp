@@ -81,17 +81,18 @@ void shmkit_bandwidth_rep(Context& ctx, const std::string& system, std::size_t s
 // messages (shmkit: Pipe, blocking send/recv), a 64 B stream (shmkit:
 // ByteQueue) and, with `bandwidth`, a 64 KiB stream (shmkit: ByteQueue,
 // kPeerBandwidthDepth slots). Ratios shmkit / peer: one-way p50, 64 B msgs/s
-// (held to the goal, if any) and 64 KiB msgs. With `batch_row`, two more
-// systems stream 64 B messages in batches of kQueueBatch: "shmkit batch 32"
-// (ByteQueue, try_push_batch / try_pop_batch) and "shmkit pipe batch 32"
-// (one direction of a Pipe, try_send_batch / try_recv_batch), their msgs/s
-// over the peer's held to the goal too.
+// (held to the goal, if any) and 64 KiB msgs. With `stream_rows`, three
+// more systems stream 64 B messages: "shmkit pipe" (one direction of a
+// Pipe, try_send / try_recv), "shmkit batch 32" (ByteQueue,
+// try_push_batch / try_pop_batch of kQueueBatch) and "shmkit pipe batch
+// 32" (the Pipe, try_send_batch / try_recv_batch), their msgs/s over the
+// peer's held to the goal too.
 struct PeerComparison {
   std::string peer;  // its system name ("POSIX mq")
   // One repetition of the peer's workloads, recorded under its system name.
   std::function<void(Context& ctx, const std::string& system)> rep;
   bool bandwidth = true;
-  bool batch_row = false;
+  bool stream_rows = false;
   std::optional<double> msgs_goal_at_least = std::nullopt;
   std::string goal_source = {};
 };

@@ -39,7 +39,9 @@ inline constexpr std::size_t kQueueBatch = 32;
 // The system name of those streams in the tables.
 inline constexpr const char* kQueueBatchSystem = "shmkit batch 32";
 
-// The system name of the Pipe's batched stream in queue.throughput.
+// The system names of the Pipe's 64 B streams, one at a time and batched
+// (queue.throughput, peer.boost_mq).
+inline constexpr const char* kPipeSystem = "shmkit pipe";
 inline constexpr const char* kPipeBatchSystem = "shmkit pipe batch 32";
 
 // shmkit::Pipe one way, end 0 (role 0) sending 64-byte messages, end 1
