@@ -157,9 +157,7 @@ TEST(PipeBatch, ACorruptedLengthEndsTheBatchWithTheMessagesBeforeItReceived) {
   const ScopedName name("pb-corrupt");
   auto a = Pipe::create(name, {.capacity = 4, .max_message = 16});
   auto b = Pipe::open(name);
-  SegmentOptions any_kind;
-  any_kind.any_kind = true;
-  const Segment raw = Segment::open(name, any_kind);
+  const Segment raw = Segment::open(name, test::any_kind());
   auto& head = *reinterpret_cast<detail::PipeHead*>(raw.data().data());  // NOLINT: layout
   auto& slot1 = *reinterpret_cast<detail::QueueSlot*>(                   // NOLINT: layout
       raw.data().data() + head.ring_offset[0] + head.slot_size);

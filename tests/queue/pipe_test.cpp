@@ -25,16 +25,11 @@ namespace shmkit {
 namespace {
 
 using namespace std::chrono_literals;
+using test::any_kind;
 using test::check_in_child;
 using test::ScopedName;
 
 const auto* const kClean = ::testing::AddGlobalTestEnvironment(new test::NoLeftovers);
-
-SegmentOptions any_kind() {
-  SegmentOptions o;
-  o.any_kind = true;
-  return o;
-}
 
 constexpr std::uint32_t kMax = 128;
 

@@ -30,16 +30,11 @@ namespace shmkit {
 namespace {
 
 using namespace std::chrono_literals;
+using test::any_kind;
 using test::ScopedName;
 using Clock = std::chrono::steady_clock;
 
 const auto* const kClean = ::testing::AddGlobalTestEnvironment(new test::NoLeftovers);
-
-SegmentOptions any_kind() {
-  SegmentOptions o;
-  o.any_kind = true;
-  return o;
-}
 
 std::span<const std::byte> as_span(const std::string& s) { return std::as_bytes(std::span(s)); }
 

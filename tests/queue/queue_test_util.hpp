@@ -35,6 +35,14 @@ inline constexpr int kQueueSlowdown = 1;
 #endif
 constexpr int scaled_queue(int n) { return std::max(1, n / kQueueSlowdown); }
 
+// Options that open a segment of any kind: a test's raw view of a queue's or
+// a pipe's shared words, to corrupt them.
+inline SegmentOptions any_kind() {
+  SegmentOptions o;
+  o.any_kind = true;
+  return o;
+}
+
 inline constexpr int kStressProducers = 4;
 inline constexpr int kStressConsumers = 4;
 inline constexpr std::uint32_t kStressMax = 200;  // max_message of the stress queues
