@@ -22,7 +22,6 @@
 namespace shmkit {
 namespace {
 
-using namespace std::chrono_literals;
 using test::check_in_child;
 using test::ScopedName;
 
