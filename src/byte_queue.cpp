@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <thread>
 
 #include "shmkit/detail/ring_config.hpp"
@@ -810,8 +811,12 @@ void ByteQueue::finish_push(const Claim& c, std::size_t length) noexcept {
 }
 
 std::size_t ByteQueue::try_push_batch(std::span<const std::span<const std::byte>> messages) {
-  if (messages.empty()) return 0;
   for (const auto& m : messages) check_size(m.size());
+  return push_run(messages);
+}
+
+std::size_t ByteQueue::push_run(std::span<const std::span<const std::byte>> messages) {
+  if (messages.empty()) return 0;
   Claim c;
   if (try_claim(Role::producer, messages.size(), c) != QueueStatus::ok) return 0;
   for (std::uint64_t i = 0; i < c.got; ++i) {
@@ -824,44 +829,98 @@ std::size_t ByteQueue::try_push_batch(std::span<const std::span<const std::byte>
   return static_cast<std::size_t>(c.got);
 }
 
-std::size_t ByteQueue::pop_batch(std::size_t max, Visitor visit, void* ctx) {
-  std::size_t delivered = 0;
+QueueStatus ByteQueue::push_batch_until(std::span<const std::span<const std::byte>> messages,
+                                        std::size_t& pushed, platform::Deadline deadline) {
+  pushed = 0;
+  for (const auto& m : messages) check_size(m.size());  // once, not on every run
+  while (pushed < messages.size()) {
+    const std::size_t n = push_run(messages.subspan(pushed));
+    if (n != 0) {
+      pushed += n;
+      continue;
+    }
+    // Full (or closed): the one-message push waits for room, or says why not.
+    const QueueStatus status = push_until(messages[pushed], deadline);
+    if (status != QueueStatus::ok) return status;
+    ++pushed;
+  }
+  return QueueStatus::ok;
+}
+
+std::size_t ByteQueue::deliver(const Claim& c, Visitor visit, void* ctx, bool& corrupt) {
   // A slot with a corrupted length is skipped (released, as try_pop()
-  // skips it), the rest of its run still delivered, and the batch ends with
-  // Errc::corrupt: the good messages taken with it are not lost.
-  bool corrupt = false;
+  // skips it) and the rest of the run still delivered: the caller throws
+  // Errc::corrupt once it is done, and the good messages are not lost.
+  std::size_t delivered = 0;
+  std::uint64_t i = 0;
+  try {
+    for (; i < c.got; ++i) {
+      const std::uint32_t length = checked_length(c.first + i);
+      if (length == detail::kQueueTombstone - 1) {
+        corrupt = true;
+      } else if (length != detail::kQueueTombstone) {
+        visit(ctx, {payload(c.first + i), length});
+        ++delivered;
+      }
+      release_quietly(c.first + i);
+    }
+  } catch (...) {
+    for (; i < c.got; ++i) release_quietly(c.first + i);  // taken: released, not redelivered
+    wake_after_run(Role::producer, c.got);
+    clear_pending(*c.holder);
+    throw;
+  }
+  wake_after_run(Role::producer, c.got);
+  clear_pending(*c.holder);
+  return delivered;
+}
+
+std::size_t ByteQueue::take_ready(std::size_t max, Visitor visit, void* ctx, bool& corrupt) {
+  std::size_t delivered = 0;
   while (delivered < max && !corrupt) {
     Claim c;
     if (try_claim(Role::consumer, max - delivered, c) != QueueStatus::ok) break;
-    const std::uint64_t first = c.first;
-    const std::uint64_t got = c.got;
-    std::uint64_t i = 0;
-    try {
-      for (; i < got; ++i) {
-        const std::uint32_t length = checked_length(first + i);
-        if (length == detail::kQueueTombstone - 1) {
-          corrupt = true;
-        } else if (length != detail::kQueueTombstone) {
-          visit(ctx, {payload(first + i), length});
-          ++delivered;
-        }
-        release_quietly(first + i);
-      }
-    } catch (...) {
-      for (; i < got; ++i) release_quietly(first + i);  // taken: released, not redelivered
-      wake_after_run(Role::producer, got);
-      clear_pending(*c.holder);
-      throw;
-    }
-    wake_after_run(Role::producer, got);
-    clear_pending(*c.holder);
-  }
-  if (corrupt) {
-    throw Error(Errc::corrupt, "queue '" + segment_.name() +
-                                   "': a slot's length exceeds max_message (skipped; the batch's "
-                                   "other messages were delivered)");
+    delivered += deliver(c, visit, ctx, corrupt);
   }
   return delivered;
+}
+
+void ByteQueue::throw_corrupt_in_batch() const {
+  throw Error(Errc::corrupt, "queue '" + segment_.name() +
+                                 "': a slot's length exceeds max_message (skipped; the batch's "
+                                 "other messages were delivered)");
+}
+
+std::size_t ByteQueue::pop_ready(std::size_t max, Visitor visit, void* ctx) {
+  bool corrupt = false;
+  const std::size_t delivered = take_ready(max, visit, ctx, corrupt);
+  if (corrupt) throw_corrupt_in_batch();
+  return delivered;
+}
+
+QueueStatus ByteQueue::pop_batch_waiting(std::size_t max, std::size_t& taken,
+                                         const platform::Deadline& deadline, Visitor visit,
+                                         void* ctx) {
+  taken = 0;
+  if (max == 0) throw std::invalid_argument("pop_batch: max must be at least 1");
+  bool corrupt = false;
+  bool wait = true;
+  for (;;) {
+    Claim c;
+    const QueueStatus status = claim(Role::consumer, max, wait, deadline, c);
+    if (status != QueueStatus::ok) {
+      return !wait && status == QueueStatus::empty ? QueueStatus::timed_out : status;
+    }
+    taken = deliver(c, visit, ctx, corrupt);
+    if (taken != 0 || corrupt) break;
+    // Only skipped slots (dead or closed-out producers'): wait on for a
+    // message; past the deadline, only through slots ready now (as
+    // claim_to_pop()).
+    if (deadline && Clock::now() >= *deadline) wait = false;
+  }
+  if (!corrupt) taken += take_ready(max - taken, visit, ctx, corrupt);  // the rest ready now
+  if (corrupt) throw_corrupt_in_batch();
+  return QueueStatus::ok;
 }
 
 QueueStatus ByteQueue::reserve(Reservation& out, bool wait, const platform::Deadline& deadline) {

@@ -294,6 +294,23 @@ QueueStatus Pipe::send_until(std::span<const std::byte> message, platform::Deadl
   }
 }
 
+QueueStatus Pipe::send_batch_until(std::span<const std::span<const std::byte>> messages,
+                                   std::size_t& sent, platform::Deadline deadline) {
+  sent = 0;
+  for (const auto& m : messages) check_size(m.size());  // once, not on every run
+  while (sent < messages.size()) {
+    const std::size_t n = send_run(messages.subspan(sent));
+    if (n != 0) {
+      sent += n;
+      continue;
+    }
+    // No room, or the peer closed: wait_writable() waits for room or says why not.
+    const QueueStatus status = wait_writable(deadline);
+    if (status != QueueStatus::ok) return status;
+  }
+  return QueueStatus::ok;
+}
+
 Pipe::Wake Pipe::sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting,
                           bool (Pipe::*ready)() const, platform::Deadline deadline) {
   if (platform::channel_spin([&] { return (this->*ready)(); }, deadline)) return Wake::ready;

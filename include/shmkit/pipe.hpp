@@ -35,10 +35,10 @@
 //   auto b = shmkit::Pipe::open("link");     // process B
 //   a.send(bytes);  b.recv(text);  b.send(reply);  a.recv(text);
 //
-// Streams of small messages: try_send_batch() and try_recv_batch() move a
-// run of messages with one hand-over each way, one look at whether the
-// peer sleeps per run instead of per message (docs/BENCHMARKS.md has what
-// each way measured).
+// Streams of small messages: try_send_batch() and try_recv_batch(), and
+// their waiting forms send_batch() and recv_batch(), move a run of messages
+// with one hand-over each way, one look at whether the peer sleeps per run
+// instead of per message (docs/BENCHMARKS.md has what each way measured).
 // Large messages (half this core's L2 cache or more) are sent as the
 // queue's are, past the sender's caches (detail/slot_copy.hpp).
 // Waiting: recv/send spin briefly, then sleep (futex); try_recv/try_send
@@ -59,7 +59,8 @@
 // message sent to it that it had not received, arrives once, in order; the
 // one message the old holder was reading (inside recv, or peeked and not
 // released), if any, is delivered again (at least once for that one); if it
-// died inside try_recv_batch(), every message of that batch is.
+// died inside try_recv_batch() or recv_batch(), every message of that
+// batch is.
 //
 // Threads: one thread may send while another receives on the same handle;
 // two threads must not send (or receive) at once on one end. close() may
@@ -121,6 +122,21 @@ class Pipe {
   // Errc::message_too_large and nothing is sent. std::logic_error while a
   // try_reserve() slot is not committed.
   std::size_t try_send_batch(std::span<const std::span<const std::byte>> messages);
+  // Sends all of `messages`, in order: as many as fit at once, waiting for
+  // room as send() does when none is left. `sent` says how many went: all
+  // of them with ok; with closed | timed_out (the _for and _until forms) |
+  // interrupted, the first `sent`, and none of the rest. Sizes and a held
+  // reservation as try_send_batch().
+  QueueStatus send_batch(std::span<const std::span<const std::byte>> messages, std::size_t& sent) {
+    return send_batch_until(messages, sent, std::nullopt);
+  }
+  template <class Rep, class Period>
+  QueueStatus send_batch_for(std::span<const std::span<const std::byte>> messages,
+                             std::size_t& sent, std::chrono::duration<Rep, Period> timeout) {
+    return send_batch_until(messages, sent, detail::deadline_after(timeout));
+  }
+  QueueStatus send_batch_until(std::span<const std::span<const std::byte>> messages,
+                               std::size_t& sent, platform::Deadline deadline);
 
   // --- receive into `out` (resized): ok | empty (try) | timed_out | closed |
   // interrupted (all but try) ---
@@ -160,6 +176,22 @@ class Pipe {
   // whose length is corrupted is Errc::corrupt, those before it received.
   template <class Visit>
   std::size_t try_recv_batch(std::size_t max, Visit&& visit);
+  // Waits until a message can be received, as recv() does, then receives up
+  // to `max` (>= 1, else std::invalid_argument) as try_recv_batch() does;
+  // `taken` says how many. ok (taken >= 1) | closed | timed_out (the _for
+  // and _until forms) | interrupted, with taken 0.
+  template <class Visit>
+  QueueStatus recv_batch(std::size_t max, std::size_t& taken, Visit&& visit) {
+    return recv_batch_until(max, taken, std::nullopt, visit);
+  }
+  template <class Rep, class Period, class Visit>
+  QueueStatus recv_batch_for(std::size_t max, std::size_t& taken,
+                             std::chrono::duration<Rep, Period> timeout, Visit&& visit) {
+    return recv_batch_until(max, taken, detail::deadline_after(timeout), visit);
+  }
+  template <class Visit>
+  QueueStatus recv_batch_until(std::size_t max, std::size_t& taken, platform::Deadline deadline,
+                               Visit&& visit);
   // True once a message can be received (or the peer is gone and recv would
   // return closed) within `timeout`; false at the timeout, or at once if it
   // would wait after interrupt().
@@ -192,12 +224,14 @@ class Pipe {
   //   std::thread reader([&] { while (p.recv(text) == QueueStatus::ok) use(text); });
   //   p.interrupt();  // reader's recv returns `interrupted`, asleep or not yet
   //   reader.join();
-  // After interrupt(), a waiting call of this handle (send, recv, their
-  // *_for and *_until forms, poll) that finds no room (no message) returns
-  // `interrupted` (poll: false) instead of waiting: those asleep now, sending
-  // or receiving, wake and return at once, and so does every later one until
-  // clear_interrupt(). Sticky, so an interrupt just before a wait starts is
-  // not missed. An interrupted call sent and took nothing. A call that needs
+  // After interrupt(), a waiting call of this handle (send, recv,
+  // send_batch, recv_batch, their *_for and *_until forms, poll) that finds
+  // no room (no message) returns `interrupted` (poll: false) instead of
+  // waiting: those asleep now, sending or receiving, wake and return at
+  // once, and so does every later one until clear_interrupt(). Sticky, so
+  // an interrupt just before a wait starts is not missed. An interrupted
+  // call sent and took nothing (a send_batch: nothing after the `sent` it
+  // reports). A call that needs
   // no wait still succeeds, and try_send, try_recv, try_reserve and try_peek
   // never see the flag. Nothing is closed: the peer sees no change, and its
   // own waits go on (ours alone are woken, as each ring direction has one
@@ -255,6 +289,8 @@ class Pipe {
   // Slots this end may still write before the cached head says full.
   [[nodiscard]] std::uint64_t free_slots() const noexcept;
   void finish_send(std::uint32_t length) noexcept;
+  // try_send_batch() after its size checks.
+  std::size_t send_run(std::span<const std::span<const std::byte>> messages);
   // A batch's messages before its last: published with no look at the peer.
   void finish_send_quietly(std::uint32_t length) noexcept;
   // Before a send writes its slot: the slot kSlotPrefetchAhead positions on,
@@ -444,6 +480,10 @@ inline QueueStatus Pipe::try_send(std::span<const std::byte> message) {
 
 inline std::size_t Pipe::try_send_batch(std::span<const std::span<const std::byte>> messages) {
   for (const auto& m : messages) check_size(m.size());
+  return send_run(messages);
+}
+
+inline std::size_t Pipe::send_run(std::span<const std::span<const std::byte>> messages) {
   if (messages.empty() || peer_closed()) return 0;
   std::uint64_t room = free_slots();
   // Not room for all: the consumer's head may have moved since we cached it.
@@ -539,6 +579,19 @@ std::size_t Pipe::try_recv_batch(std::size_t max, Visit&& visit) {
     ++taken;
   }
   return taken;
+}
+
+template <class Visit>
+QueueStatus Pipe::recv_batch_until(std::size_t max, std::size_t& taken, platform::Deadline deadline,
+                                   Visit&& visit) {
+  taken = 0;
+  if (max == 0) throw std::invalid_argument("recv_batch: max must be at least 1");
+  for (;;) {
+    taken = try_recv_batch(max, visit);
+    if (taken != 0) return QueueStatus::ok;
+    const QueueStatus status = wait_readable(deadline);
+    if (status != QueueStatus::ok) return status;
+  }
 }
 
 template <class Buffer>

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <optional>
 #include <span>
@@ -45,22 +46,23 @@
 //   message another process had fully committed: every committed message is
 //   delivered exactly once to the surviving consumers, except those a killed
 //   consumer had already taken before it finished: the one it popped or held
-//   by an unreleased Message, or those of a try_pop_batch() it was inside (up
-//   to its `max`). Those are lost, never delivered twice.
+//   by an unreleased Message, or those of a batch pop it was inside (up to
+//   its `max`). Those are lost, never delivered twice.
 //   A message a killed producer had reserved but not committed is skipped.
 //   A thread killed asleep in push or pop costs the others a wake-up call
 //   per hand-over until one finds it dead (a thread looks after every 16th
 //   hand-over that woke nobody, at most once per sync::kDeadOwnerCheck): no
 //   lasting cost.
-//   Only the waiting calls (push/pop, *_for, *_until, reserve_until,
-//   read_until) finish a dead peer's slot, after waiting about one
-//   sync::kDeadOwnerCheck, or at their deadline if it comes first. The try_
-//   calls never do: behind a dead peer's slot they keep returning `full` or
-//   `empty`. A loop on try_ calls should call a waiting form now and then
-//   (a zero timeout will do) if peers may die.
+//   Only the waiting calls (push/pop, push_batch/pop_batch, *_for,
+//   *_until, reserve_until, read_until) finish a dead peer's slot, after
+//   waiting about one sync::kDeadOwnerCheck, or at their deadline if it
+//   comes first. The try_ calls never do: behind a dead peer's slot they
+//   keep returning `full` or `empty`. A loop on try_ calls should call a
+//   waiting form now and then (a zero timeout will do) if peers may die.
 // - interrupt() ends this handle's waits at once, from another thread or a
 //   signal handler: they return `interrupted`, with no message taken or
-//   added, until clear_interrupt() (see there).
+//   added (a push_batch: none after those it says it pushed), until
+//   clear_interrupt() (see there).
 // - A message larger than max_message() is Errc::message_too_large, nothing
 //   written. Corrupted indices or lengths are Errc::corrupt, never a wild
 //   read or write.
@@ -137,6 +139,27 @@ class ByteQueue {
   // Pushes the longest prefix of `messages` that fits now, with one claim;
   // returns how many. 0 means full or closed (see closed()).
   std::size_t try_push_batch(std::span<const std::span<const std::byte>> messages);
+  // Pushes all of `messages`, in order: as many as fit with each claim, and
+  // waiting for room as push() does when none is left. `pushed` says how many
+  // went in: all of them with ok; with closed | timed_out (the _for and
+  // _until forms) | interrupted, the first `pushed`, and none of the rest.
+  // Every size is checked first: one larger than max_message() is
+  // Errc::message_too_large and nothing is pushed. The batch forms' _for
+  // read the clock at once (not only when they must wait, as push_for()
+  // does): one clock read per batch.
+  //   std::size_t pushed = 0;
+  //   if (q.push_batch(spans, pushed) != QueueStatus::ok) retry(spans.subspan(pushed));
+  QueueStatus push_batch(std::span<const std::span<const std::byte>> messages,
+                         std::size_t& pushed) {
+    return push_batch_until(messages, pushed, std::nullopt);
+  }
+  template <class Rep, class Period>
+  QueueStatus push_batch_for(std::span<const std::span<const std::byte>> messages,
+                             std::size_t& pushed, std::chrono::duration<Rep, Period> timeout) {
+    return push_batch_until(messages, pushed, detail::deadline_after(timeout));
+  }
+  QueueStatus push_batch_until(std::span<const std::span<const std::byte>> messages,
+                               std::size_t& pushed, platform::Deadline deadline);
 
   // --- pop, copying into `out` (resized): ok | empty | timed_out | closed
   //     | interrupted ---
@@ -187,12 +210,30 @@ class ByteQueue {
   // rest of the batch is still visited, and then Errc::corrupt is thrown.
   template <class Visit>
   std::size_t try_pop_batch(std::size_t max, Visit&& visit) {
-    return pop_batch(
-        max,
-        [](void* ctx, std::span<const std::byte> m) {
-          (*static_cast<std::remove_reference_t<Visit>*>(ctx))(m);
-        },
-        &visit);
+    return pop_ready(max, &visit_thunk<Visit>, context_of(visit));
+  }
+  // Waits until a message can be taken, as pop() does, then pops up to `max`
+  // (>= 1, else std::invalid_argument) as try_pop_batch() does: those ready
+  // now, each visited in place, in order, with the same rules for a throwing
+  // visit and a corrupted length. `taken` says how many were visited.
+  // ok (taken >= 1) | closed (closed and drained) | timed_out (the _for and
+  // _until forms) | interrupted, with taken 0.
+  //   std::size_t n = 0;
+  //   auto use = [&](std::span<const std::byte> m) { total += m.size(); };
+  //   while (q.pop_batch(64, n, use) == QueueStatus::ok) {}
+  template <class Visit>
+  QueueStatus pop_batch(std::size_t max, std::size_t& taken, Visit&& visit) {
+    return pop_batch_waiting(max, taken, std::nullopt, &visit_thunk<Visit>, context_of(visit));
+  }
+  template <class Rep, class Period, class Visit>
+  QueueStatus pop_batch_for(std::size_t max, std::size_t& taken,
+                            std::chrono::duration<Rep, Period> timeout, Visit&& visit) {
+    return pop_batch_until(max, taken, detail::deadline_after(timeout), visit);
+  }
+  template <class Visit>
+  QueueStatus pop_batch_until(std::size_t max, std::size_t& taken, platform::Deadline deadline,
+                              Visit&& visit) {
+    return pop_batch_waiting(max, taken, deadline, &visit_thunk<Visit>, context_of(visit));
   }
 
   // --- zero-copy: write in place and commit; read in place and release ---
@@ -209,20 +250,21 @@ class ByteQueue {
   //   std::thread worker([&] { while (q.pop(msg) == QueueStatus::ok) use(msg); });
   //   q.interrupt();  // worker's pop returns `interrupted`, asleep or not yet
   //   worker.join();
-  // After interrupt(), a waiting call of this handle (push, pop, the *_for
-  // and *_until forms, reserve_until, read_until) that finds no slot (no
-  // message) returns `interrupted` instead of waiting: those asleep now, on
-  // any thread, wake and return at once, and so does every later one until
-  // clear_interrupt(). The flag is sticky, so an interrupt that comes just
-  // before a wait starts is not missed. An interrupted call took no message
-  // and added none. A call that needs no wait still succeeds (a pop of a
-  // non-empty queue takes its message); the try_ calls never see the flag.
-  // Not `timed_out`: a call with no deadline does not time out, and a loop
-  // that retries on timed_out would spin on a sticky interrupt.
-  // Other handles of the queue, in this process or another, go on waiting
-  // (their sleepers wake once, find nothing, and sleep again). A wait that
-  // would have recovered a dead peer's slot returns `interrupted` instead,
-  // as a try_ call returns `full` or `empty` (guarantees above).
+  // After interrupt(), a waiting call of this handle (push, pop, push_batch,
+  // pop_batch, the *_for and *_until forms, reserve_until, read_until) that
+  // finds no slot (no message) returns `interrupted` instead of waiting:
+  // those asleep now, on any thread, wake and return at once, and so does
+  // every later one until clear_interrupt(). The flag is sticky, so an
+  // interrupt that comes just before a wait starts is not missed. An
+  // interrupted call took no message and added none. A call that needs no
+  // wait still succeeds (a pop of a non-empty queue takes its message); the
+  // try_ calls never see the flag. Not `timed_out`: a call with no deadline
+  // does not time out, and a loop that retries on timed_out would spin on a
+  // sticky interrupt. Other handles of the queue, in this process or
+  // another, go on waiting (their sleepers wake once, find nothing, and
+  // sleep again). A wait that would have recovered a dead peer's slot
+  // returns `interrupted` instead, as a try_ call returns `full` or `empty`
+  // (guarantees above).
   // Async-signal-safe: lock-free atomics and FUTEX_WAKE; errno is kept. The
   // handle must outlive the call and not be moved during it: clear a signal
   // handler's pointer to it (InterruptWatch::set_hook()) before that.
@@ -380,7 +422,31 @@ class ByteQueue {
   [[noreturn]] void throw_too_small(std::size_t room) const;
   template <class Buffer>
   QueueStatus pop_into(Buffer& out, bool wait, const platform::Deadline& deadline);
-  std::size_t pop_batch(std::size_t max, Visitor visit, void* ctx);
+  // The batch forms' non-template halves: a visit is called through
+  // visit_thunk, with a pointer to the caller's callable.
+  template <class Visit>
+  static void visit_thunk(void* ctx, std::span<const std::byte> m) {
+    (*static_cast<std::remove_reference_t<Visit>*>(ctx))(m);
+  }
+  // The callable as visit_thunk's context; visit_thunk gives it back its
+  // const, if it had one.
+  template <class Visit>
+  static void* context_of(Visit& visit) noexcept {
+    return const_cast<void*>(static_cast<const void*>(std::addressof(visit)));  // NOLINT
+  }
+  // try_push_batch() after its size checks.
+  std::size_t push_run(std::span<const std::span<const std::byte>> messages);
+  // Visits and releases the slots of claim `c` (skipping dead producers'
+  // tombstones, and corrupted lengths, which set `corrupt`); returns how
+  // many it visited.
+  std::size_t deliver(const Claim& c, Visitor visit, void* ctx, bool& corrupt);
+  // Claims and delivers what is ready now, up to `max`, until a corrupted
+  // length or nothing more.
+  std::size_t take_ready(std::size_t max, Visitor visit, void* ctx, bool& corrupt);
+  [[noreturn]] void throw_corrupt_in_batch() const;
+  std::size_t pop_ready(std::size_t max, Visitor visit, void* ctx);  // try_pop_batch()
+  QueueStatus pop_batch_waiting(std::size_t max, std::size_t& taken,
+                                const platform::Deadline& deadline, Visitor visit, void* ctx);
   QueueStatus reserve(Reservation& out, bool wait, const platform::Deadline& deadline);
   QueueStatus read(Message& out, bool wait, const platform::Deadline& deadline);
 
@@ -574,20 +640,55 @@ class Queue {
   // appended to `out`, and then Errc::corrupt is thrown.
   std::size_t try_pop_batch(std::size_t max, std::vector<T>& out) {
     out.reserve(out.size() + std::min<std::size_t>(max, queue_.capacity()));
-    std::optional<std::size_t> wrong_size;  // the first one's
-    const std::size_t n = queue_.try_pop_batch(max, [&](std::span<const std::byte> m) {
-      if (m.size() != sizeof(T)) {
-        if (!wrong_size) wrong_size = m.size();
-        return;
-      }
-      // Through bytes and bit_cast, not into a `T value;`: T need not be
-      // default-constructible, only trivially copyable.
-      std::array<std::byte, sizeof(T)> raw;
-      std::memcpy(raw.data(), m.data(), sizeof(T));
-      out.push_back(std::bit_cast<T>(raw));
-    });
-    if (wrong_size) check_size(*wrong_size);  // throws
+    Appender append{out, std::nullopt};
+    const std::size_t n = queue_.try_pop_batch(max, append);
+    if (append.wrong_size) check_size(*append.wrong_size);  // throws
     return n;
+  }
+  // The waiting batch forms, as ByteQueue's push_batch() and pop_batch():
+  // push_batch pushes all of `values` in order, waiting for room, and
+  // `pushed` says how many went in (all with ok); pop_batch waits for a
+  // value, then appends up to `max` (>= 1) of those ready to `out` as
+  // try_pop_batch() does: ok (at least one appended) | closed | timed_out |
+  // interrupted (none appended).
+  QueueStatus push_batch(std::span<const T> values, std::size_t& pushed) {
+    return push_batch_until(values, pushed, std::nullopt);
+  }
+  template <class Rep, class Period>
+  QueueStatus push_batch_for(std::span<const T> values, std::size_t& pushed,
+                             std::chrono::duration<Rep, Period> timeout) {
+    return push_batch_until(values, pushed, detail::deadline_after(timeout));
+  }
+  QueueStatus push_batch_until(std::span<const T> values, std::size_t& pushed,
+                               platform::Deadline deadline) {
+    pushed = 0;
+    while (pushed < values.size()) {
+      const std::size_t n = try_push_batch(values.subspan(pushed));
+      if (n != 0) {
+        pushed += n;
+        continue;
+      }
+      const QueueStatus status = push_until(values[pushed], deadline);  // waits for room
+      if (status != QueueStatus::ok) return status;
+      ++pushed;
+    }
+    return QueueStatus::ok;
+  }
+  QueueStatus pop_batch(std::size_t max, std::vector<T>& out) {
+    return pop_batch_until(max, out, std::nullopt);
+  }
+  template <class Rep, class Period>
+  QueueStatus pop_batch_for(std::size_t max, std::vector<T>& out,
+                            std::chrono::duration<Rep, Period> timeout) {
+    return pop_batch_until(max, out, detail::deadline_after(timeout));
+  }
+  QueueStatus pop_batch_until(std::size_t max, std::vector<T>& out, platform::Deadline deadline) {
+    out.reserve(out.size() + std::min<std::size_t>(max, queue_.capacity()));
+    Appender append{out, std::nullopt};
+    std::size_t taken = 0;
+    const QueueStatus status = queue_.pop_batch_until(max, taken, deadline, append);
+    if (append.wrong_size) check_size(*append.wrong_size);  // throws
+    return status;
   }
 
   // As ByteQueue's: push and pop (and their timed forms) return `interrupted`
@@ -627,6 +728,24 @@ class Queue {
     return std::as_bytes(std::span<const T, 1>(&value, 1));
   }
   static constexpr std::size_t kBatch = 32;
+  // The batch pops' visit: appends each message of sizeof(T) bytes to `out`
+  // (room reserved by the caller) and notes the size of the first that is
+  // not, for check_size() once the batch is done.
+  struct Appender {
+    std::vector<T>& out;
+    std::optional<std::size_t> wrong_size;
+    void operator()(std::span<const std::byte> m) {
+      if (m.size() != sizeof(T)) {
+        if (!wrong_size) wrong_size = m.size();
+        return;
+      }
+      // Through bytes and bit_cast, not into a `T value;`: T need not be
+      // default-constructible, only trivially copyable.
+      std::array<std::byte, sizeof(T)> raw;  // NOLINT(cppcoreguidelines-pro-type-member-init)
+      std::memcpy(raw.data(), m.data(), sizeof(T));
+      out.push_back(std::bit_cast<T>(raw));
+    }
+  };
   void check_size(std::size_t size) const {
     if (size != sizeof(T)) {
       throw Error(Errc::corrupt, "queue '" + queue_.segment().name() + "': a message of " +
