@@ -87,23 +87,21 @@ int run_get(const GetOptions& options, const GlobalOptions& global) {
   Output out;
   const std::size_t batch = batch_for(queue.max_message());
   std::uint64_t got = 0;
-  std::string message;
+  const auto print = [&out](std::span<const std::byte> m) { out.line(m); };
   while ((!options.has_count || got < options.count) && interrupts.signal() == 0) {
-    const std::uint64_t left = options.has_count ? options.count - got : batch;
-    // What is there now, in place: no copy but the one into the stdout buffer.
-    const std::size_t n =
-        queue.try_pop_batch(static_cast<std::size_t>(std::min<std::uint64_t>(left, batch)),
-                            [&out](std::span<const std::byte> m) { out.line(m); });
+    const auto max = static_cast<std::size_t>(
+        options.has_count ? std::min<std::uint64_t>(options.count - got, batch) : batch);
+    // What is there (waiting for the first if none is), in place: no copy
+    // but the one into the stdout buffer.
+    std::size_t n = 0;
+    const QueueStatus status =
+        options.has_timeout
+            ? queue.pop_batch_for(max, n, std::chrono::duration<double>(options.timeout), print)
+            : queue.pop_batch(max, n, print);
     got += n;
     out.flush(name);  // this batch, before we take more or sleep
-    if (n > 0) continue;
-    const platform::Deadline deadline =
-        options.has_timeout ? detail::deadline_after(std::chrono::duration<double>(options.timeout))
-                            : std::nullopt;
     // Else interrupted (a signal), timed_out, or closed and drained.
-    if (queue.pop_until(message, deadline) != QueueStatus::ok) break;
-    out.line(std::as_bytes(std::span<const char>(message)));
-    ++got;
+    if (status != QueueStatus::ok) break;
   }
   out.flush(name);  // what was taken is written, signal or not
   if (const int signal = interrupts.signal(); signal != 0) {

@@ -103,23 +103,16 @@ class Putter {
                     queue_.segment().name() + "' (" + std::to_string(queue_.max_message()) +
                     " bytes); the lines before it were put");
   }
-  // Pushes the batch: as many as fit at once, else one with a blocking push,
-  // which a signal interrupts (InterruptOnSignal).
+  // Pushes the batch, waiting for room while the queue is full; a signal
+  // ends the wait (InterruptOnSignal).
   void flush() {
-    std::span<const Bytes> rest(batch_);
-    while (!rest.empty()) {
-      std::size_t n = queue_.try_push_batch(rest);
-      if (n == 0) {
-        const QueueStatus status = queue_.push(rest.front());
-        if (status == QueueStatus::interrupted) throw Interrupted{};
-        if (status == QueueStatus::closed) {
-          throw Error(Errc::closed, "put: queue '" + queue_.segment().name() + "' is closed (" +
-                                        std::to_string(pushed_) + " messages put before)");
-        }
-        n = 1;
-      }
-      pushed_ += n;
-      rest = rest.subspan(n);
+    std::size_t pushed = 0;
+    const QueueStatus status = queue_.push_batch(batch_, pushed);
+    pushed_ += pushed;
+    if (status == QueueStatus::interrupted) throw Interrupted{};
+    if (status == QueueStatus::closed) {
+      throw Error(Errc::closed, "put: queue '" + queue_.segment().name() + "' is closed (" +
+                                    std::to_string(pushed_) + " messages put before)");
     }
     batch_.clear();
   }
