@@ -140,7 +140,7 @@ void run_queue(Target& t, Input& in) {
   for (int ops = 0; ops < 64 && !in.empty(); ++ops) {
     const std::uint8_t op = in.byte();
     try {
-      switch (op % 10) {
+      switch (op % 12) {
         case 0: (void)q.try_push(message_of(in.byte())); break;
         case 1:
           if (q.try_pop(out) == QueueStatus::ok) require(out.size() <= q.max_message(), "pop size");
@@ -188,6 +188,28 @@ void run_queue(Target& t, Input& in) {
           (void)q.producers();
           (void)q.consumers();
           break;
+        case 10: {
+          const std::vector<std::byte> m = message_of(in.byte());
+          const std::array<std::span<const std::byte>, 3> batch{m, m, m};
+          std::size_t pushed = 0;
+          const QueueStatus status = q.push_batch_for(batch, pushed, std::chrono::milliseconds(0));
+          require(pushed <= batch.size() && (status != QueueStatus::ok || pushed == batch.size()),
+                  "waiting push batch count");
+          break;
+        }
+        case 11: {
+          std::size_t seen = 0;
+          std::size_t taken = 0;
+          const QueueStatus status =
+              q.pop_batch_for(1 + in.byte() % 6, taken, std::chrono::milliseconds(0),
+                              [&](std::span<const std::byte> m) {
+                                require(m.size() <= q.max_message(), "waiting batch message size");
+                                ++seen;
+                              });
+          require(taken == seen && (status != QueueStatus::ok || taken != 0),
+                  "waiting pop batch count");
+          break;
+        }
         default: q.close(); break;
       }
     } catch (const shmkit::Error& e) {
@@ -213,7 +235,7 @@ void run_pipe(Target& t, Input& in) {
   for (int ops = 0; ops < 64 && !in.empty(); ++ops) {
     const std::uint8_t op = in.byte();
     try {
-      switch (op % 7) {
+      switch (op % 10) {
         case 0: (void)p.try_send(message_of(in.byte())); break;
         case 1:
           if (p.try_recv(out) == QueueStatus::ok)
@@ -239,6 +261,37 @@ void run_pipe(Target& t, Input& in) {
           (void)p.poll(std::chrono::milliseconds(0));
           (void)p.peer_alive();
           break;
+        case 6: {
+          const std::vector<std::byte> m = message_of(in.byte());
+          const std::array<std::span<const std::byte>, 3> batch{m, m, m};
+          if ((op & 0x80) != 0) {
+            require(p.try_send_batch(batch) <= batch.size(), "send batch count");
+          } else {
+            std::size_t sent = 0;
+            const QueueStatus status = p.send_batch_for(batch, sent, std::chrono::milliseconds(0));
+            require(sent <= batch.size() && (status != QueueStatus::ok || sent == batch.size()),
+                    "waiting send batch count");
+          }
+          break;
+        }
+        case 7: {
+          std::size_t seen = 0;
+          const auto visit = [&](std::span<const std::byte> m) {
+            require(m.size() <= p.max_message(), "batch message size");
+            ++seen;
+          };
+          const std::size_t max = 1 + in.byte() % 6;
+          if ((op & 0x80) != 0) {
+            require(p.try_recv_batch(max, visit) == seen, "recv batch count");
+          } else {
+            std::size_t taken = 0;
+            const QueueStatus status =
+                p.recv_batch_for(max, taken, std::chrono::milliseconds(0), visit);
+            require(taken == seen && (status != QueueStatus::ok || taken != 0),
+                    "waiting recv batch count");
+          }
+          break;
+        }
         default: p.close(); break;
       }
     } catch (const shmkit::Error& e) {
