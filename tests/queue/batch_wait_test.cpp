@@ -26,27 +26,12 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::check_in_child;
+using test::numbered;
 using test::ScopedName;
+using test::spans_of;
+using test::text_of;
 
 const auto* const kClean = ::testing::AddGlobalTestEnvironment(new test::NoLeftovers);
-
-std::string text_of(std::span<const std::byte> m) {
-  return {reinterpret_cast<const char*>(m.data()), m.size()};  // NOLINT: bytes as text
-}
-
-std::vector<std::string> numbered(const std::string& prefix, int first, int count) {
-  std::vector<std::string> texts;
-  texts.reserve(static_cast<std::size_t>(count));
-  for (int i = first; i < first + count; ++i) texts.push_back(prefix + std::to_string(i));
-  return texts;
-}
-
-std::vector<std::span<const std::byte>> spans_of(const std::vector<std::string>& texts) {
-  std::vector<std::span<const std::byte>> spans;
-  spans.reserve(texts.size());
-  for (const std::string& t : texts) spans.push_back(std::as_bytes(std::span(t)));
-  return spans;
-}
 
 // Appends what a batch visits to `into`, as text.
 auto collect(std::vector<std::string>& into) {

@@ -23,23 +23,14 @@ namespace shmkit {
 namespace {
 
 using test::check_in_child;
+using test::numbered;
 using test::ScopedName;
+using test::spans_of;
+using test::text_of;
 
 const auto* const kClean = ::testing::AddGlobalTestEnvironment(new test::NoLeftovers);
 
 constexpr std::uint32_t kMax = 64;
-
-std::string text_of(std::span<const std::byte> m) {
-  return {reinterpret_cast<const char*>(m.data()), m.size()};  // NOLINT: bytes as text
-}
-
-// Spans over `texts`, for try_send_batch.
-std::vector<std::span<const std::byte>> spans_of(const std::vector<std::string>& texts) {
-  std::vector<std::span<const std::byte>> spans;
-  spans.reserve(texts.size());
-  for (const std::string& t : texts) spans.push_back(std::as_bytes(std::span(t)));
-  return spans;
-}
 
 // Receives what try_recv_batch(max) gives now, as text.
 std::vector<std::string> receive_batch(Pipe& p, std::size_t max) {
@@ -48,13 +39,6 @@ std::vector<std::string> receive_batch(Pipe& p, std::size_t max) {
       p.try_recv_batch(max, [&](std::span<const std::byte> m) { got.push_back(text_of(m)); });
   EXPECT_EQ(n, got.size());
   return got;
-}
-
-std::vector<std::string> numbered(const std::string& prefix, int first, int count) {
-  std::vector<std::string> texts;
-  texts.reserve(static_cast<std::size_t>(count));
-  for (int i = first; i < first + count; ++i) texts.push_back(prefix + std::to_string(i));
-  return texts;
 }
 
 // From every starting offset in a ring of 8: a batch of 11 sends the 8 that

@@ -35,6 +35,24 @@ inline constexpr int kQueueSlowdown = 1;
 #endif
 constexpr int scaled_queue(int n) { return std::max(1, n / kQueueSlowdown); }
 
+// Text messages for the batch tests: a message as text, spans over texts
+// (a batch to push or send), and prefix + first ... prefix + (first+count-1).
+inline std::string text_of(std::span<const std::byte> m) {
+  return {reinterpret_cast<const char*>(m.data()), m.size()};  // NOLINT: bytes as text
+}
+inline std::vector<std::span<const std::byte>> spans_of(const std::vector<std::string>& texts) {
+  std::vector<std::span<const std::byte>> spans;
+  spans.reserve(texts.size());
+  for (const std::string& t : texts) spans.push_back(std::as_bytes(std::span(t)));
+  return spans;
+}
+inline std::vector<std::string> numbered(const std::string& prefix, int first, int count) {
+  std::vector<std::string> texts;
+  texts.reserve(static_cast<std::size_t>(count));
+  for (int i = first; i < first + count; ++i) texts.push_back(prefix + std::to_string(i));
+  return texts;
+}
+
 // Options that open a segment of any kind: a test's raw view of a queue's or
 // a pipe's shared words, to corrupt them.
 inline SegmentOptions any_kind() {
