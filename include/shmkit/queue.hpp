@@ -632,25 +632,24 @@ class Queue {
     }
     return pushed;
   }
-  // Pops up to `max` values now, appending them to `out` in order; returns
-  // how many. Room for them is reserved first (up to capacity()), so that
-  // none is taken and then lost to a failed allocation. A message that is
-  // not sizeof(T) bytes (pushed through bytes_queue(), or corrupted) is
-  // dropped, as try_pop() drops it; the batch's other values are still
-  // appended to `out`, and then Errc::corrupt is thrown.
+  // Pops up to `max` values now (at most capacity() in one call), appending
+  // them to `out` in order; returns how many. Room for them is reserved
+  // first, so that none is taken and then lost to a failed allocation. A
+  // message that is not sizeof(T) bytes (pushed through bytes_queue(), or
+  // corrupted) is dropped, as try_pop() drops it; the batch's other values
+  // are still appended to `out`, and then Errc::corrupt is thrown.
   std::size_t try_pop_batch(std::size_t max, std::vector<T>& out) {
-    out.reserve(out.size() + std::min<std::size_t>(max, queue_.capacity()));
     Appender append{out, std::nullopt};
-    const std::size_t n = queue_.try_pop_batch(max, append);
+    const std::size_t n = queue_.try_pop_batch(reserve_batch(max, out), append);
     if (append.wrong_size) check_size(*append.wrong_size);  // throws
     return n;
   }
   // The waiting batch forms, as ByteQueue's push_batch() and pop_batch():
   // push_batch pushes all of `values` in order, waiting for room, and
   // `pushed` says how many went in (all with ok); pop_batch waits for a
-  // value, then appends up to `max` (>= 1) of those ready to `out` as
-  // try_pop_batch() does: ok (at least one appended) | closed | timed_out |
-  // interrupted (none appended).
+  // value, then appends up to `max` (>= 1; at most capacity()) of those
+  // ready to `out` as try_pop_batch() does: ok (at least one appended) |
+  // closed | timed_out | interrupted (none appended).
   QueueStatus push_batch(std::span<const T> values, std::size_t& pushed) {
     return push_batch_until(values, pushed, std::nullopt);
   }
@@ -683,10 +682,10 @@ class Queue {
     return pop_batch_until(max, out, detail::deadline_after(timeout));
   }
   QueueStatus pop_batch_until(std::size_t max, std::vector<T>& out, platform::Deadline deadline) {
-    out.reserve(out.size() + std::min<std::size_t>(max, queue_.capacity()));
     Appender append{out, std::nullopt};
     std::size_t taken = 0;
-    const QueueStatus status = queue_.pop_batch_until(max, taken, deadline, append);
+    const QueueStatus status =
+        queue_.pop_batch_until(reserve_batch(max, out), taken, deadline, append);
     if (append.wrong_size) check_size(*append.wrong_size);  // throws
     return status;
   }
@@ -728,6 +727,13 @@ class Queue {
     return std::as_bytes(std::span<const T, 1>(&value, 1));
   }
   static constexpr std::size_t kBatch = 32;
+  // A batch pop's size, `max` but at most capacity(), with room reserved
+  // for that many more in `out`: the visit's appends cannot then fail.
+  std::size_t reserve_batch(std::size_t max, std::vector<T>& out) const {
+    const std::size_t n = std::min<std::size_t>(max, queue_.capacity());
+    out.reserve(out.size() + n);
+    return n;
+  }
   // The batch pops' visit: appends each message of sizeof(T) bytes to `out`
   // (room reserved by the caller) and notes the size of the first that is
   // not, for check_size() once the batch is done.
