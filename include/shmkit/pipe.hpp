@@ -231,14 +231,13 @@ class Pipe {
   // once, and so does every later one until clear_interrupt(). Sticky, so
   // an interrupt just before a wait starts is not missed. An interrupted
   // call sent and took nothing (a send_batch: nothing after the `sent` it
-  // reports). A call that needs
-  // no wait still succeeds, and try_send, try_recv, try_reserve and try_peek
-  // never see the flag. Nothing is closed: the peer sees no change, and its
-  // own waits go on (ours alone are woken, as each ring direction has one
-  // sender and one receiver). Async-signal-safe: lock-free atomics and
-  // FUTEX_WAKE; errno is kept. The handle must outlive the call and not be
-  // moved during it: clear a signal handler's pointer to it
-  // (InterruptWatch::set_hook()) before that.
+  // reports). A call that needs no wait still succeeds, and try_send,
+  // try_recv, try_reserve and try_peek never see the flag. Nothing is
+  // closed: the peer sees no change, and its own waits go on (ours alone
+  // are woken, as each ring direction has one sender and one receiver).
+  // Async-signal-safe: lock-free atomics and FUTEX_WAKE; errno is kept. The
+  // handle must outlive the call and not be moved during it: clear a signal
+  // handler's pointer to it (InterruptWatch::set_hook()) before that.
   void interrupt() noexcept;
   // Waiting calls wait again. One asleep when it comes may or may not have
   // seen the interrupt; call it once the interrupted calls have returned.
