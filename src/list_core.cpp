@@ -443,10 +443,26 @@ void ListCore::append(std::span<const std::span<const std::byte>> items) {
     const std::uint64_t i = first + n;
     std::uint64_t chunk_start = 0;
     const std::uint32_t k = index_chunk_of(i, index0_entries_, chunk_start);
-    if (k >= head_->index_chunks.load(std::memory_order_relaxed)) {
+    const std::uint32_t published = head_->index_chunks.load(std::memory_order_relaxed);
+    // Checked first: k below it addresses this handle's maps (index_ready[k]).
+    if (published > kListMaxChunks) {
+      corrupt(root_, "its index chunk count (" + std::to_string(published) +
+                         ") exceeds the maximum of " + std::to_string(kListMaxChunks));
+    }
+    if (k >= published) {
+      // Items fill the chunks in order: an item past the published chunks
+      // is the first of the next one, whose predecessor exists (chunk 0 is
+      // always published). Anything else means a corrupted size or chunk
+      // count, and making chunk k would skip chunks and reserve a size the
+      // list never reached.
+      if (published == 0 || k != published || i != chunk_start) {
+        corrupt(root_, "its size (" + std::to_string(first) + ") does not follow its " +
+                           std::to_string(published) + " index chunks");
+      }
       if (k >= kListMaxChunks) {
         throw Error(Errc::out_of_space, "list '" + root_.name() + "': index is full");
       }
+      (void)index_chunk(k - 1);  // Errc::corrupt if it is missing
       make_chunk('i', k, index_entries(k) * 8);
       head_->index_chunks.store(k + 1, std::memory_order_release);
     }

@@ -160,6 +160,10 @@ class List {
   [[nodiscard]] std::vector<T> to_vector() const {
     std::vector<T> out;
     const size_type n = size();
+    // The last item first: a corrupted size is Errc::corrupt here (its index
+    // chunk is missing, or its entry was never written), not a reservation
+    // of memory for items that are not there.
+    if (n != 0) (void)(*this)[n - 1];
     out.reserve(n);
     for (size_type i = 0; i < n; ++i) out.emplace_back((*this)[i]);
     return out;

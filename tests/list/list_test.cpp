@@ -494,6 +494,60 @@ TEST(List, ASizePastTheWrittenItemsIsCorrupt) {
   EXPECT_EQ(list.to_vector(), (std::vector<std::int64_t>{10, 11, 12}));
 }
 
+// to_vector() on a corrupted size is corrupt before it reserves anything: it
+// reserved room for the size first (here 2^40 items, 8 TiB: bad_alloc).
+TEST(List, ToVectorOnACorruptedSizeIsCorruptNotAHugeReservation) {
+  const test::ScopedList name("corrupt-to-vector");
+  auto list = List<std::int64_t>::create(name);
+  for (std::int64_t i = 0; i < 3; ++i) list.append(i);
+  auto& head = *reinterpret_cast<detail::ListHead*>(list.segment().data().data());  // NOLINT
+  head.size.store(std::uint64_t{1} << 40);
+  const test::Thrown thrown = test::thrown_by([&] { (void)list.to_vector(); });
+  EXPECT_EQ(thrown.code, code_of(Errc::corrupt)) << thrown.message;
+  head.size.store(3);
+  EXPECT_EQ(list.to_vector(), (std::vector<std::int64_t>{0, 1, 2}));
+}
+
+// An append needs a new index chunk only for the first item of the chunk
+// after the published ones. A corrupted size or chunk count that points
+// further is corrupt, and no chunk file is made: it made the chunk the size
+// named (index chunk 38, 2^51 bytes: an invalid_argument from the system;
+// a smaller one would have reserved memory the list never used).
+TEST(List, AnAppendPastTheIndexChunksIsCorruptAndMakesNoChunk) {
+  const test::ScopedList name("corrupt-append");
+  auto list = List<std::int64_t>::create(name);
+  for (std::int64_t i = 0; i < 3; ++i) list.append(i);
+  auto& head = *reinterpret_cast<detail::ListHead*>(list.segment().data().data());  // NOLINT
+  struct Patch {
+    const char* what;
+    std::uint64_t size;
+    std::uint32_t index_chunks;
+  };
+  // Index chunk k starts at item 1024 * (2^k - 1).
+  const std::vector<Patch> patches{
+      {"a size in chunk 38", std::uint64_t{1024} * ((std::uint64_t{1} << 38) - 1), 1},
+      {"a size inside chunk 1, not at its start", 1500, 1},
+      {"a chunk count past the chunks made", std::uint64_t{1024} * ((std::uint64_t{1} << 37) - 1),
+       37},
+      {"no chunk published", 0, 0},
+      // Past the 40 chunks a list has at most, with the size in chunk 45:
+      // the append looked chunk 45 up in this handle's table of 40 mappings
+      // (a read past it, and its pre-fault mark written past another).
+      {"a chunk count past the maximum", std::uint64_t{1024} * ((std::uint64_t{1} << 45) - 1), 46},
+  };
+  for (const Patch& patch : patches) {
+    head.size.store(patch.size);
+    head.index_chunks.store(patch.index_chunks);
+    const test::Thrown thrown = test::thrown_by([&] { list.append(7); });
+    EXPECT_EQ(thrown.code, code_of(Errc::corrupt)) << patch.what << ": " << thrown.message;
+    for (const int k : {0, 1, 37, 38}) EXPECT_FALSE(chunk_file_exists(name, 'i', k)) << patch.what;
+  }
+  head.size.store(3);
+  head.index_chunks.store(1);
+  list.append(3);
+  EXPECT_EQ(list.to_vector(), (std::vector<std::int64_t>{0, 1, 2, 3}));
+}
+
 // The immutable head is checked at open with no sum that can wrap, and an
 // index chunk's size cannot overflow: a corrupted or hostile head is corrupt,
 // never an address outside the mapping.
