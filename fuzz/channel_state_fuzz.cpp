@@ -18,8 +18,6 @@
 // or `full` when the participant records are all taken. Anything else is a
 // crash that libFuzzer reports.
 
-#include <stdlib.h>  // mkdtemp
-
 #include <unistd.h>
 
 #include <array>
@@ -40,6 +38,7 @@
 #include "shmkit/pipe.hpp"
 #include "shmkit/queue.hpp"
 #include "shmkit/segment.hpp"
+#include "state_fuzz_support.hpp"
 
 namespace {
 
@@ -49,6 +48,9 @@ using shmkit::Pipe;
 using shmkit::QueueStatus;
 using shmkit::Segment;
 using shmkit::SegmentOptions;
+using shmkit::fuzz::Input;
+using shmkit::fuzz::Patch;
+using shmkit::fuzz::require;
 
 constexpr std::uint32_t kCapacity = 4;
 // With the 16-byte slot header, one 64-byte line per slot.
@@ -86,45 +88,20 @@ Target snapshot(const std::string& name, const std::string& directory, shmkit::K
   return Target{name, std::move(segment), std::move(copy)};
 }
 
-void require(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "channel_state_fuzz: violated: %s\n", what);
-  std::abort();
-}
-
 // Fails the run unless `e` is one of the errors corrupted state may cause.
 void check_error(const shmkit::Error& e) {
   require(e.code() == Errc::corrupt || e.code() == Errc::full,
           "only corrupt (or full participant records) may come of corrupted state");
 }
 
-class Input {
- public:
-  Input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  [[nodiscard]] bool empty() const noexcept { return pos_ >= size_; }
-  std::uint8_t byte() noexcept { return pos_ < size_ ? data_[pos_++] : 0; }
-  std::uint64_t word(int bytes) noexcept {
-    std::uint64_t v = 0;
-    for (int i = 0; i < bytes; ++i) v |= std::uint64_t{byte()} << (8 * i);
-    return v;
-  }
-
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t pos_ = 0;
-};
-
 void restore_and_patch(Target& t, Input& in) {
   const std::span<std::byte> area = t.segment.data();
   std::memcpy(area.data(), t.pristine.data(), area.size());
   const int patches = in.byte() % 9;
   for (int i = 0; i < patches; ++i) {
-    const std::size_t offset = in.word(2) % area.size();
-    static constexpr std::array<std::size_t, 4> kWidths{1, 2, 4, 8};
-    const std::size_t width = std::min(kWidths[in.byte() % 4], area.size() - offset);
-    const std::uint64_t value = in.word(8);
-    std::memcpy(area.data() + offset, &value, width);  // little-endian: the low bytes
+    const Patch patch = Patch::read(in, area.size());
+    std::memcpy(area.data() + patch.offset, &patch.value,
+                patch.width);  // little-endian: the low bytes
   }
 }
 
@@ -305,11 +282,7 @@ void run_pipe(Target& t, Input& in) {
 
 // NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
-  std::string tmp = std::filesystem::temp_directory_path() / "shmkit-fuzz-XXXXXX";
-  if (::mkdtemp(tmp.data()) == nullptr) {
-    std::perror("channel_state_fuzz: mkdtemp");
-    std::abort();
-  }
+  const std::string tmp = shmkit::fuzz::private_directory();
   g_world = new World{tmp, std::nullopt, std::nullopt};
   std::atexit(&remove_world);
   const SegmentOptions options{.directory = tmp};
