@@ -49,23 +49,17 @@ using shmkit::QueueStatus;
 using shmkit::Segment;
 using shmkit::SegmentOptions;
 using shmkit::fuzz::Input;
-using shmkit::fuzz::Patch;
+using shmkit::fuzz::MappedTarget;
 using shmkit::fuzz::require;
 
 constexpr std::uint32_t kCapacity = 4;
 // With the 16-byte slot header, one 64-byte line per slot.
 constexpr std::uint32_t kMaxMessage = 40;
 
-struct Target {
-  std::string name;
-  Segment segment;                  // our own view of the object, to patch it
-  std::vector<std::byte> pristine;  // its data area as created
-};
-
 struct World {
   std::string directory;
-  std::optional<Target> queue;
-  std::optional<Target> pipe;
+  std::optional<MappedTarget> queue;
+  std::optional<MappedTarget> pipe;
 };
 
 World* g_world = nullptr;
@@ -80,29 +74,10 @@ void remove_world() {
   ::rmdir(g_world->directory.c_str());
 }
 
-Target snapshot(const std::string& name, const std::string& directory, shmkit::Kind kind) {
-  Segment segment =
-      Segment::open(name, SegmentOptions{.kind = kind, .any_kind = true, .directory = directory});
-  const std::span<std::byte> data = segment.data();
-  std::vector<std::byte> copy(data.begin(), data.end());
-  return Target{name, std::move(segment), std::move(copy)};
-}
-
 // Fails the run unless `e` is one of the errors corrupted state may cause.
 void check_error(const shmkit::Error& e) {
   require(e.code() == Errc::corrupt || e.code() == Errc::full,
           "only corrupt (or full participant records) may come of corrupted state");
-}
-
-void restore_and_patch(Target& t, Input& in) {
-  const std::span<std::byte> area = t.segment.data();
-  std::memcpy(area.data(), t.pristine.data(), area.size());
-  const int patches = in.byte() % 9;
-  for (int i = 0; i < patches; ++i) {
-    const Patch patch = Patch::read(in, area.size());
-    std::memcpy(area.data() + patch.offset, &patch.value,
-                patch.width);  // little-endian: the low bytes
-  }
 }
 
 std::vector<std::byte> message_of(std::uint8_t length_byte) {
@@ -110,7 +85,7 @@ std::vector<std::byte> message_of(std::uint8_t length_byte) {
   return std::vector<std::byte>(length_byte % (kMaxMessage + 9), std::byte{0x5a});
 }
 
-void run_queue(Target& t, Input& in) {
+void run_queue(MappedTarget& t, Input& in) {
   const SegmentOptions options{.directory = g_world->directory};
   ByteQueue q = ByteQueue::open(t.name, options);
   std::string out;
@@ -205,7 +180,7 @@ void run_queue(Target& t, Input& in) {
   }
 }
 
-void run_pipe(Target& t, Input& in) {
+void run_pipe(MappedTarget& t, Input& in) {
   const SegmentOptions options{.directory = g_world->directory};
   Pipe p = Pipe::open(t.name, options);
   std::string out;
@@ -289,8 +264,8 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   (void)ByteQueue::create("fuzz-queue", {.capacity = kCapacity, .max_message = kMaxMessage},
                           options);
   (void)Pipe::create("fuzz-pipe", {.capacity = kCapacity, .max_message = kMaxMessage}, options);
-  g_world->queue = snapshot("fuzz-queue", tmp, shmkit::Kind::queue);
-  g_world->pipe = snapshot("fuzz-pipe", tmp, shmkit::Kind::pipe);
+  g_world->queue = MappedTarget::snapshot("fuzz-queue", tmp);
+  g_world->pipe = MappedTarget::snapshot("fuzz-pipe", tmp);
   return 0;
 }
 
@@ -298,8 +273,8 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   Input in(data, size);
   const bool queue = (in.byte() & 1) == 0;
-  Target& t = queue ? *g_world->queue : *g_world->pipe;
-  restore_and_patch(t, in);
+  MappedTarget& t = queue ? *g_world->queue : *g_world->pipe;
+  t.restore_and_patch(in);
   try {
     if (queue) {
       run_queue(t, in);

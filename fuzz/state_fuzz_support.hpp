@@ -1,6 +1,6 @@
 #pragma once
 
-// What the state fuzzers (channel_state_fuzz.cpp, list_state_fuzz.cpp) share:
+// What the state fuzzers (channel_, list_ and sync_state_fuzz.cpp) share:
 // reading an input as a stream of bytes, the patches they write into an
 // object's shared memory, their private directory, and how they fail.
 
@@ -12,8 +12,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <span>
 #include <string>
+#include <vector>
+
+#include "shmkit/segment.hpp"
 
 namespace shmkit::fuzz {
 
@@ -58,6 +63,35 @@ struct Patch {
     p.width = std::min(kWidths[in.byte() % kWidths.size()], area_size - p.offset);
     p.value = in.word(8);
     return p;
+  }
+};
+
+// An object whose data area is restored and patched through a mapping of our
+// own (for objects that never replace their files; a list does).
+struct MappedTarget {
+  std::string name;
+  Segment segment;                  // our view of the object
+  std::vector<std::byte> pristine;  // its data area as created
+
+  static MappedTarget snapshot(const std::string& name, const std::string& directory) {
+    Segment segment = Segment::open(
+        name, SegmentOptions{.kind = Kind::bytes, .any_kind = true, .directory = directory});
+    const std::span<std::byte> data = segment.data();
+    std::vector<std::byte> copy(data.begin(), data.end());
+    return MappedTarget{name, std::move(segment), std::move(copy)};
+  }
+
+  // The data area as created, then the input's patches: a count (byte % 9),
+  // then each Patch.
+  void restore_and_patch(Input& in) {
+    const std::span<std::byte> area = segment.data();
+    std::memcpy(area.data(), pristine.data(), area.size());
+    const int patches = in.byte() % 9;
+    for (int i = 0; i < patches; ++i) {
+      const Patch patch = Patch::read(in, area.size());
+      // Little-endian: the value's low bytes.
+      std::memcpy(area.data() + patch.offset, &patch.value, patch.width);
+    }
   }
 };
 
