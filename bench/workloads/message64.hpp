@@ -51,7 +51,7 @@ struct Message64 {
   // reader in the failure.
   static Message64 from(std::span<const std::byte> bytes, const char* who) {
     check_length(bytes.size(), who);
-    Message64 m;
+    Message64 m;  // NOLINT(cppcoreguidelines-pro-type-member-init): the copy writes it all
     std::memcpy(&m, bytes.data(), sizeof m);
     return m;
   }

@@ -169,8 +169,9 @@ class List {
     return out;
   }
 
-  // Iteration over the items present when begin() was called.
-  class iterator {
+  // Iteration over the items present when begin() was called. Named as the
+  // standard containers' iterators are, for generic code that expects it.
+  class iterator {  // NOLINT(readability-identifier-naming)
    public:
     using iterator_category = std::input_iterator_tag;
     using value_type = T;

@@ -222,7 +222,8 @@ TEST(List, StringsOfVariedLengthRoundTripAcrossChunkBoundaries) {
   // The 1 MiB items cannot fit in the 16 KiB first data chunk: chunks grew.
   EXPECT_TRUE(chunk_file_exists(name, 'd', 1));
   EXPECT_TRUE(chunk_file_exists(name, 'd', 2));
-  EXPECT_GE(list.bytes_in_use(), std::uint64_t{2} * (1 << 20) + 2 * (100 << 10) + 1000);
+  EXPECT_GE(list.bytes_in_use(),
+            std::uint64_t{2} * (1 << 20) + 2 * (std::uint64_t{100} << 10) + 1000);
 }
 
 TEST(List, ManySmallStringsFillChunksAndAllReadBack) {

@@ -72,7 +72,9 @@ class Output {
     throw_errno(error, "get: writing to stdout failed; up to " + std::to_string(unflushed_) +
                            " messages taken from queue '" + queue_name + "' were not written");
   }
-  static std::array<char, kOutputBuffer> buffer_;
+  // A private member, named as one; clang-tidy takes a static one for a
+  // plain variable.
+  static std::array<char, kOutputBuffer> buffer_;  // NOLINT(readability-identifier-naming)
   std::uint64_t unflushed_ = 0;
 };
 
