@@ -756,6 +756,43 @@ TEST(ByteQueue, OversizedLengthIsCorruptAndTheSlotIsSkipped) {
   EXPECT_EQ(got, "good");
 }
 
+// Pops into a buffer of the caller's treat the slots that are not messages as
+// the other pops do: a given-up reservation's is skipped, one with a
+// corrupted length is Errc::corrupt and then skipped. Every form of the pop.
+TEST(ByteQueue, PopsIntoABufferSkipGivenUpSlotsAndReportCorruptLengthsInEveryForm) {
+  const ScopedName name("q-into-skips");
+  auto q = ByteQueue::create(name, {.capacity = 8, .max_message = 24});
+  const Segment raw = Segment::open(name, any_kind());
+  std::array<std::byte, 24> buffer{};
+  std::size_t length = 0;
+  const auto text = [&] {
+    return std::string(reinterpret_cast<const char*>(buffer.data()), length);  // NOLINT
+  };
+  const std::span<std::byte> out(buffer);
+  for (const auto& pop : std::initializer_list<std::function<QueueStatus()>>{
+           [&] { return q.try_pop(out, length); }, [&] { return q.pop(out, length); },
+           [&] { return q.pop_for(out, length, 10ms); },
+           [&] { return q.pop_until(out, length, Clock::now() + 10ms); }}) {
+    ASSERT_EQ(q.try_push(as_span(std::string("one"))), QueueStatus::ok);
+    {
+      ByteQueue::Reservation given_up;
+      ASSERT_EQ(q.try_reserve(given_up), QueueStatus::ok);
+    }
+    ASSERT_EQ(q.try_push(as_span(std::string("two"))), QueueStatus::ok);
+    ASSERT_EQ(q.try_push(as_span(std::string("bad"))), QueueStatus::ok);
+    ASSERT_EQ(q.try_push(as_span(std::string("three"))), QueueStatus::ok);
+    ASSERT_EQ(pop(), QueueStatus::ok);
+    EXPECT_EQ(text(), "one");
+    ASSERT_EQ(pop(), QueueStatus::ok);  // the given-up slot skipped
+    EXPECT_EQ(text(), "two");
+    test::queue_slot(raw, test::queue_head(raw).head.load() % 8).length.store(25);
+    EXPECT_EQ(test::thrown_by([&] { (void)pop(); }).code, test::code_of(Errc::corrupt));
+    ASSERT_EQ(pop(), QueueStatus::ok);
+    EXPECT_EQ(text(), "three");
+    EXPECT_EQ(q.depth(), 0u);
+  }
+}
+
 // A batch that meets a corrupted length skips that slot, still delivers the
 // rest of what it took, and then reports it: nothing good is lost.
 TEST(ByteQueue, ACorruptedLengthInABatchIsSkippedAndTheRestDelivered) {

@@ -177,9 +177,11 @@ inline std::string produce(ByteQueue& q, std::uint32_t p, std::uint32_t n,
 }
 
 // Pops until closed, calling got(tag) for each; "" or what went wrong. Every
-// 5th read is in place, and every 5th a try_pop_batch of up to 4.
+// 5th read is in place, every 5th a try_pop_batch of up to 4, and every 5th
+// into a buffer of max_message() bytes.
 inline std::string consume_all(ByteQueue& q, const std::function<void(std::uint64_t)>& got) {
   std::vector<std::byte> buffer;
+  std::vector<std::byte> room(q.max_message());
   for (std::uint64_t i = 0;; ++i) {
     QueueStatus st{};
     std::uint64_t tag = 0;
@@ -197,6 +199,10 @@ inline std::string consume_all(ByteQueue& q, const std::function<void(std::uint6
       ByteQueue::Message m;
       st = q.read_until(m, detail::deadline_after(kGenerous));
       if (st == QueueStatus::ok) tag = check_stress_message(m.data());
+    } else if (i % 5 == 1) {
+      std::size_t length = 0;
+      st = q.pop_for(std::span<std::byte>(room), length, kGenerous);
+      if (st == QueueStatus::ok) tag = check_stress_message({room.data(), length});
     } else {
       st = q.pop_for(buffer, kGenerous);
       if (st == QueueStatus::ok) tag = check_stress_message(buffer);
