@@ -20,9 +20,9 @@
 #include "shmkit/detail/printable.hpp"
 #include "shmkit/list.hpp"
 #include "shmkit/platform/interrupt.hpp"
+#include "shmkit/platform/std_fds.hpp"
 #include "shmkit/process.hpp"
 #include "signal_stop.hpp"
-#include "std_fds.hpp"
 
 // shmkit demo [--count N] [--interval SECONDS] [--name NAME]
 //
@@ -79,7 +79,7 @@ void run_child(const char* who, pid_t parent, const std::function<void()>& part)
   platform::InterruptWatch::reset_in_child();
   // A child that writes to a closed pipe dies of it, as before main ignored
   // SIGPIPE: the parent reports the signal (a reader like 'head' has gone).
-  if (!sigpipe_ignored_at_start()) ::signal(SIGPIPE, SIG_DFL);
+  platform::restore_start_sigpipe();
   // If the demo is killed outright (SIGKILL: it can clean nothing up), its
   // children go too, instead of waiting for ever for a list nobody writes.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -15,8 +15,8 @@
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "shmkit/platform/std_fds.hpp"
 #include "shmkit/sync/mutex.hpp"
-#include "std_fds.hpp"
 
 // shmkit lock NAME [--timeout SECONDS] [--mode OCTAL] -- COMMAND [ARGS...]
 //
@@ -88,7 +88,7 @@ class SignalsWhileRunning {
       if (previous_[i].sa_handler != SIG_IGN) sigaddset(&reset_in_child_, kSignals[i]);
     }
     // main ignores SIGPIPE for shmkit itself only.
-    if (!sigpipe_ignored_at_start()) sigaddset(&reset_in_child_, SIGPIPE);
+    if (!platform::sigpipe_ignored_at_start()) sigaddset(&reset_in_child_, SIGPIPE);
   }
   SignalsWhileRunning(const SignalsWhileRunning&) = delete;
   SignalsWhileRunning& operator=(const SignalsWhileRunning&) = delete;

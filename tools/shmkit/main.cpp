@@ -9,7 +9,7 @@
 #include "options.hpp"
 #include "shmkit/error.hpp"
 #include "shmkit/platform/shm_file.hpp"
-#include "std_fds.hpp"
+#include "shmkit/platform/std_fds.hpp"
 #include "usage.hpp"
 
 // shmkit: the command-line tool. Parses the command line (CLI11), runs one
@@ -105,11 +105,11 @@ int finish_stdout(int exit_code) {
 
 int main(int argc, char** argv) {
   // Before anything opens a file, so that none lands on a closed 0, 1 or 2.
-  if (!shmkit::cli::occupy_closed_std_fds()) {
+  if (!shmkit::platform::occupy_closed_std_fds()) {
     shmkit::cli::print_error("cannot open /dev/null in place of a closed stdin, stdout or stderr");
     return shmkit::cli::kExitFailure;
   }
-  shmkit::cli::ignore_sigpipe();  // a closed stdout is an error that says what was lost
+  shmkit::platform::ignore_sigpipe();  // a closed stdout is an error that says what was lost
   int exit_code = shmkit::cli::kExitFailure;
   try {
     exit_code = shmkit::cli::run(argc, argv);

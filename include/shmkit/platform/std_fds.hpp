@@ -1,9 +1,11 @@
 #pragma once
 
-// The tool's standard streams and SIGPIPE at start-up. Not thread-safe: main calls it
-// first, before any thread starts and before anything opens a file.
+// A command-line program's standard streams and SIGPIPE (platform layer), for
+// the shmkit tool. Not thread-safe: main calls occupy_closed_std_fds() and
+// ignore_sigpipe() first, before any thread starts and before anything opens
+// a file.
 
-namespace shmkit::cli {
+namespace shmkit::platform {
 
 // Occupies each of fds 0, 1 and 2 that is closed with /dev/null, opened so
 // that the closed direction still fails: fd 0 write-only (a read is EBADF),
@@ -24,4 +26,9 @@ void ignore_sigpipe() noexcept;
 // action shmkit was started with.
 bool sigpipe_ignored_at_start() noexcept;
 
-}  // namespace shmkit::cli
+// In a forked child: SIGPIPE's action as it was when the program started
+// (the default, unless it was ignored), so that the child dies of a write to
+// a closed pipe as any program would.
+void restore_start_sigpipe() noexcept;
+
+}  // namespace shmkit::platform

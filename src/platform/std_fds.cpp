@@ -1,4 +1,4 @@
-#include "std_fds.hpp"
+#include "shmkit/platform/std_fds.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-namespace shmkit::cli {
+namespace shmkit::platform {
 namespace {
 
 bool g_sigpipe_ignored_at_start = false;  // written once by main, before any thread
@@ -27,10 +27,6 @@ bool occupy_closed_std_fds() noexcept {
   return true;
 }
 
-}  // namespace shmkit::cli
-
-namespace shmkit::cli {
-
 void ignore_sigpipe() noexcept {
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
@@ -43,4 +39,8 @@ void ignore_sigpipe() noexcept {
 
 bool sigpipe_ignored_at_start() noexcept { return g_sigpipe_ignored_at_start; }
 
-}  // namespace shmkit::cli
+void restore_start_sigpipe() noexcept {
+  if (!g_sigpipe_ignored_at_start) ::signal(SIGPIPE, SIG_DFL);
+}
+
+}  // namespace shmkit::platform
