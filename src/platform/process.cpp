@@ -1,12 +1,15 @@
 #include "shmkit/platform/process.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -72,6 +75,18 @@ bool valid_pid(std::int32_t pid) noexcept {
 }  // namespace
 
 std::int32_t current_pid() noexcept { return ::getpid(); }
+
+void exit_now(int code) noexcept {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  ::_exit(code);
+}
+
+bool die_with_parent(std::int32_t parent) noexcept {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // A parent that died before the prctl left us to init (or a subreaper).
+  return ::getppid() == parent;
+}
 
 ProcessIdentity ProcessIdentity::self() {
   // Cached per pid: after fork() the child's getpid() differs and it re-reads.

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "shmkit/error.hpp"
+#include "shmkit/platform/process.hpp"
 #include "shmkit/process.hpp"
 
 namespace shmkit {
@@ -69,9 +70,7 @@ void report_failure(const std::string& name, const char* message, int failure_fd
     report_failure(name, "unknown exception (not derived from std::exception)", failure_fd);
     code = 1;
   }
-  std::fflush(stdout);
-  std::fflush(stderr);
-  ::_exit(code);  // never run the parent's atexit handlers or return into its code
+  exit_now(code);  // never run the parent's atexit handlers or return into its code
 }
 
 }  // namespace

@@ -1,7 +1,3 @@
-#include <signal.h>
-#include <sys/prctl.h>
-#include <unistd.h>
-
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -82,15 +78,13 @@ void run_child(const char* who, pid_t parent, const std::function<void()>& part)
   platform::restore_start_sigpipe();
   // If the demo is killed outright (SIGKILL: it can clean nothing up), its
   // children go too, instead of waiting for ever for a list nobody writes.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(kExitFailure);  // it died before prctl
+  if (!die_with_parent(parent)) exit_now(kExitFailure);
   try {
     part();
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "shmkit: demo %s (pid %d) failed: %s\n", who, current_pid(), e.what());
-    std::fflush(stderr);
-    ::_exit(kExitFailure);
+    exit_now(kExitFailure);
   }
 }
 
@@ -165,7 +159,7 @@ int run_demo(const DemoOptions& options, const GlobalOptions& global) {
   }
   ListRemover remover(options.name, segment_options);
 
-  const pid_t parent = ::getpid();
+  const pid_t parent = current_pid();
   Process writer(
       [&] { run_child("writer", parent, [&] { write_items(options, segment_options); }); },
       "writer");

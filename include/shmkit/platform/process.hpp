@@ -54,6 +54,17 @@ struct ProcessStatus {
 // getpid(): the calling process's pid (after fork(), the child's).
 std::int32_t current_pid() noexcept;
 
+// For a forked child: has the kernel SIGKILL it when its parent dies
+// (prctl PR_SET_PDEATHSIG), so that a parent killed outright takes its
+// children with it. False if the parent, `parent` (its pid), had died
+// before the request took hold: the child must then end by itself.
+bool die_with_parent(std::int32_t parent) noexcept;
+
+// Ends the calling process at once with exit status `code`, after flushing
+// stdout and stderr: no atexit handlers, no destructors, as a forked child
+// must end that could otherwise run its parent's.
+[[noreturn]] void exit_now(int code) noexcept;
+
 // True while the process named by `who` runs: same pid, same start time, not a
 // zombie. A pid of 0 or out of range is not alive. A process whose /proc entry
 // exists but cannot be read (the caller is out of file descriptors, /proc is
