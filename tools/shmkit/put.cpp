@@ -1,7 +1,3 @@
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -15,6 +11,7 @@
 #include "commands.hpp"
 #include "options.hpp"
 #include "queue_open.hpp"
+#include "shmkit/platform/input_file.hpp"
 #include "shmkit/queue.hpp"
 #include "signal_stop.hpp"
 
@@ -134,11 +131,12 @@ void put_all(int fd, Putter& putter, const std::string& source,
     // through a signal that came just before it).
     const std::vector<std::size_t> ready = platform::wait_readable({interrupts.fd(), fd}, {});
     if (interrupts.signal() != 0 || (!ready.empty() && ready.front() == 0)) throw Interrupted{};
-    const ssize_t n = ::read(fd, block.data(), block.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno(errno, "put: reading " + source);
+    std::error_code ec;
+    const std::size_t n = platform::read_some(fd, block, ec);
+    if (ec == std::errc::interrupted) continue;
+    if (ec) throw_errno(ec.value(), "put: reading " + source);
     if (n == 0) break;
-    putter.feed(std::string_view(block.data(), static_cast<std::size_t>(n)));
+    putter.feed(std::string_view(block.data(), n));
   }
   putter.finish();
 }
@@ -148,33 +146,32 @@ int run_put(const PutOptions& options, const GlobalOptions& global) {
   platform::InterruptWatch interrupts;
   ByteQueue queue = open_byte_queue("put", options.name, global.directory);
   const InterruptOnSignal stop(interrupts, queue);  // a wait for room ends on a signal
-  int fd = STDIN_FILENO;
+  platform::FileDescriptor file;                    // closed when put ends
+  int fd = platform::kStdinFd;
   std::string source = "stdin";
   if (!options.file.empty()) {
     source = "'" + options.file + "'";
-    fd = ::open(options.file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      const int error = errno;
+    std::error_code ec;
+    file = platform::open_for_reading(options.file, ec);
+    if (ec) {
       if (options.close) queue.close();  // as for any other failure of put
-      throw_errno(error, "put: cannot open " + source);
+      throw_errno(ec.value(), "put: cannot open " + source);
     }
+    fd = file.get();
   }
   Putter putter(queue, source);
   try {
     put_all(fd, putter, source, interrupts);
   } catch (const Interrupted&) {
-    if (fd != STDIN_FILENO) ::close(fd);
     if (options.close) queue.close();
     print_error("put: " + interrupted_by(interrupts.signal()) + "; " +
                 std::to_string(putter.pushed()) + " messages were put into queue '" +
                 queue.segment().name() + "'" + (options.close ? ", which is closed" : ""));
     return 128 + interrupts.signal();
   } catch (...) {
-    if (fd != STDIN_FILENO) ::close(fd);
     if (options.close) queue.close();  // consumers drain what went in, then stop
     throw;
   }
-  if (fd != STDIN_FILENO) ::close(fd);
   if (options.close) queue.close();
   return kExitOk;
 }
