@@ -150,13 +150,16 @@ std::uint64_t pop_batches(Channel& q, std::size_t batch, SpinWait& spin, Through
     std::size_t n = receive_batch(q, batch, visit);
     // A closed channel may still hold what came before the close: a Pipe's
     // sender closes its end when its process exits, right after its last
-    // message. Look once more before calling it a failure.
-    if (n == 0 && q.closed()) n = receive_batch(q, batch, visit);
-    if (bad) first_bad.verify(bad_expected, "consumer");  // throws
-    if (n == 0) {
-      if (q.closed()) throw CaseFailure("consumer: the channel was closed");
-      spin();
+    // message. So the look that decides is the one after closed() said so.
+    // (With a second closed() after an earlier look instead, a sender that
+    // sent its last messages and closed in between made this fail, 1 to 3
+    // runs in 40 of --reps 2 --duration-ms 20 beside two busy processes.)
+    if (n == 0 && q.closed()) {
+      n = receive_batch(q, batch, visit);
+      if (n == 0 && !bad) throw CaseFailure("consumer: the channel was closed");
     }
+    if (bad) first_bad.verify(bad_expected, "consumer");  // throws
+    if (n == 0) spin();
   }
   return expected;
 }
