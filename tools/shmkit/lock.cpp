@@ -1,21 +1,15 @@
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <array>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
 #include "options.hpp"
-#include "shmkit/platform/std_fds.hpp"
+#include "shmkit/platform/command.hpp"
 #include "shmkit/sync/mutex.hpp"
 
 // shmkit lock NAME [--timeout SECONDS] [--mode OCTAL] -- COMMAND [ARGS...]
@@ -25,12 +19,8 @@
 // is held by this process's thread; if this process is killed while holding
 // it, the next locker takes it over (owner_died) and says so on stderr.
 
-extern char** environ;  // NOLINT: POSIX declares it nowhere else
-
 namespace shmkit::cli {
 namespace {
-
-inline constexpr int kExitCannotRun = 127;  // as sh(1) for a command it cannot run
 
 struct LockOptions {
   std::string name;
@@ -50,99 +40,12 @@ std::string seconds_text(double seconds) {
 // holder such as `shmkit lock`, its pid).
 ProcessIdentity holder_of(std::uint64_t word) { return ProcessIdentity::unpack(word); }
 
-// While COMMAND runs, this process waits for it and keeps the lock. Like
-// system(3) it ignores SIGINT and SIGQUIT, which a terminal sends to the
-// command too; SIGTERM and SIGHUP sent to it are forwarded to the command.
-// Either way the command ends first, then the lock is released.
-std::atomic<pid_t> g_child{0};
-std::atomic<int> g_pending_signal{0};
-static_assert(std::atomic<pid_t>::is_always_lock_free && std::atomic<int>::is_always_lock_free);
-
-extern "C" void forward_signal(int sig) {
-  const int saved = errno;
-  const pid_t child = g_child.load(std::memory_order_relaxed);
-  if (child > 0) {
-    ::kill(child, sig);  // async-signal-safe
-  } else {
-    g_pending_signal.store(sig, std::memory_order_relaxed);
-  }
-  errno = saved;
-}
-
-class SignalsWhileRunning {
- public:
-  SignalsWhileRunning() {
-    struct sigaction ignore {};
-    ignore.sa_handler = SIG_IGN;
-    sigemptyset(&ignore.sa_mask);
-    struct sigaction forward {};
-    forward.sa_handler = &forward_signal;
-    sigemptyset(&forward.sa_mask);
-    forward.sa_flags = SA_RESTART;
-    sigemptyset(&reset_in_child_);
-    for (std::size_t i = 0; i < kSignals.size(); ++i) {
-      const bool forwarded = kSignals[i] == SIGTERM || kSignals[i] == SIGHUP;
-      ::sigaction(kSignals[i], forwarded ? &forward : &ignore, &previous_[i]);
-      // The command gets the dispositions we were given, not ours: a signal
-      // ignored by whoever started us stays ignored.
-      if (previous_[i].sa_handler != SIG_IGN) sigaddset(&reset_in_child_, kSignals[i]);
-    }
-    // main ignores SIGPIPE for shmkit itself only.
-    if (!platform::sigpipe_ignored_at_start()) sigaddset(&reset_in_child_, SIGPIPE);
-  }
-  SignalsWhileRunning(const SignalsWhileRunning&) = delete;
-  SignalsWhileRunning& operator=(const SignalsWhileRunning&) = delete;
-  ~SignalsWhileRunning() {
-    g_child.store(0, std::memory_order_relaxed);
-    for (std::size_t i = 0; i < kSignals.size(); ++i)
-      ::sigaction(kSignals[i], &previous_[i], nullptr);
-  }
-  [[nodiscard]] const sigset_t& reset_in_child() const noexcept { return reset_in_child_; }
-
- private:
-  static constexpr std::array<int, 4> kSignals{SIGINT, SIGQUIT, SIGTERM, SIGHUP};
-  std::array<struct sigaction, kSignals.size()> previous_{};
-  sigset_t reset_in_child_{};
-};
-
-// Runs `argv` (searched in PATH) with our stdin, stdout and stderr and waits
-// for it: its exit code, 128+N if signal N ended it, or 127 if it could not
-// be started (one line on stderr).
+// Runs the command (platform/command.hpp) and passes its status through, or
+// says why it could not run or be waited for.
 int run_command(const std::vector<std::string>& argv, const std::string& lock_name) {
-  const SignalsWhileRunning signals;
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t no_signals;
-  sigemptyset(&no_signals);
-  posix_spawnattr_setsigmask(&attr, &no_signals);
-  posix_spawnattr_setsigdefault(&attr, &signals.reset_in_child());
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));  // NOLINT
-  args.push_back(nullptr);
-  std::fflush(nullptr);
-  pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, args[0], nullptr, &attr, args.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    print_error("lock '" + lock_name + "': cannot run '" + argv[0] + "': " + std::strerror(rc));
-    return kExitCannotRun;
-  }
-  g_child.store(pid, std::memory_order_relaxed);
-  if (const int sig = g_pending_signal.exchange(0, std::memory_order_relaxed); sig != 0) {
-    ::kill(pid, sig);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      print_error("lock '" + lock_name + "': waiting for '" + argv[0] +
-                  "': " + std::strerror(errno));
-      return kExitFailure;
-    }
-  }
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return WEXITSTATUS(status);
+  const platform::CommandResult result = platform::run_command(argv);
+  if (!result.error.empty()) print_error("lock '" + lock_name + "': " + result.error);
+  return result.status;
 }
 
 int run_lock(const LockOptions& options, const GlobalOptions& global) {
