@@ -7,6 +7,7 @@
 #include <errno.h>   // program_invocation_short_name
 #include <stdlib.h>  // mkdtemp
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>

@@ -71,7 +71,7 @@ void read_items(const DemoOptions& options, const SegmentOptions& segment_option
 // A child's whole life. A failure is reported here, as the one line of the
 // demo's error, and the child exits 1; the parent adds a line only for a child
 // that a signal ended (it could not speak for itself).
-void run_child(const char* who, pid_t parent, const std::function<void()>& part) {
+void run_child(const char* who, std::int32_t parent, const std::function<void()>& part) {
   platform::InterruptWatch::reset_in_child();
   // A child that writes to a closed pipe dies of it, as before main ignored
   // SIGPIPE: the parent reports the signal (a reader like 'head' has gone).
@@ -159,7 +159,7 @@ int run_demo(const DemoOptions& options, const GlobalOptions& global) {
   }
   ListRemover remover(options.name, segment_options);
 
-  const pid_t parent = current_pid();
+  const std::int32_t parent = current_pid();
   Process writer(
       [&] { run_child("writer", parent, [&] { write_items(options, segment_options); }); },
       "writer");
