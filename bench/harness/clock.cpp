@@ -1,5 +1,7 @@
 #include "harness/clock.hpp"
 
+#include <time.h>
+
 #include <thread>
 
 namespace shmkit::bench {
@@ -22,6 +24,12 @@ void calibrate_ticks() {
     g_ticks_per_ns = static_cast<double>(t1 - t0) / static_cast<double>(ns1 - ns0);
   }
 #endif
+}
+
+std::int64_t thread_cpu_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
 double ticks_per_ns() noexcept { return g_ticks_per_ns; }

@@ -38,6 +38,10 @@ inline std::int64_t now_ns() noexcept {
       .count();
 }
 
+// The CPU time the calling thread has used (CLOCK_THREAD_CPUTIME_ID), in
+// nanoseconds: what a busy machine's preemptions do not inflate.
+std::int64_t thread_cpu_ns() noexcept;
+
 // Measures the tick rate against steady_clock (about 30 ms). Call once, early.
 void calibrate_ticks();
 

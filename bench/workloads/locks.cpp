@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <ctime>
 #include <optional>
 
 #include "harness/clock.hpp"
@@ -27,12 +26,6 @@ struct RoleResult {
   std::int64_t end_ns;
   std::int64_t cpu_ns;  // CPU time the process spent in the loop
 };
-
-std::int64_t thread_cpu_ns() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 
 struct LockShared {
   alignas(kCacheLine) pthread_mutex_t pmutex;  // the pthread lock under test
