@@ -169,7 +169,8 @@ ByteQueue::ByteQueue(ByteQueue&& other) noexcept
       slot_count_(other.slot_count_),
       max_message_(other.max_message_),
       slot_size_(other.slot_size_),
-      interrupted_(other.interrupted_.load(std::memory_order_relaxed)) {}
+      interrupted_(other.interrupted_.load(std::memory_order_relaxed)),
+      spin_budget_{other.spin_budget_[0], other.spin_budget_[1]} {}
 
 ByteQueue& ByteQueue::operator=(ByteQueue&& other) noexcept {
   if (this != &other) {
@@ -183,6 +184,8 @@ ByteQueue& ByteQueue::operator=(ByteQueue&& other) noexcept {
     // relaxed: a handle is not moved while another thread uses it.
     interrupted_.store(other.interrupted_.load(std::memory_order_relaxed),
                        std::memory_order_relaxed);
+    spin_budget_[0] = other.spin_budget_[0];
+    spin_budget_[1] = other.spin_budget_[1];
   }
   return *this;
 }
@@ -548,7 +551,8 @@ QueueStatus ByteQueue::wait_to_claim(Role role, std::uint64_t want,
   if (interrupted_.load(std::memory_order_relaxed)) return QueueStatus::interrupted;
   // No spin for a deadline already past (a zero timeout): it only wants the
   // look for a dead holder below.
-  platform::channel_spin([&] { return (status = try_claim(role, want, out)) != busy; }, deadline);
+  platform::ChannelSpin spin(spin_budget_[producer ? 0 : 1]);
+  spin.run([&] { return (status = try_claim(role, want, out)) != busy; }, deadline);
   std::atomic<std::uint32_t>& word = sleep_word(role);
   std::atomic<std::uint64_t>& waiting = this->waiting(role);
   // Our record, registered by try_claim() above: its index is our waiting bit.

@@ -551,11 +551,13 @@ std::span<const std::byte> ListCore::item(std::uint64_t i) const {
 
 bool ListCore::wait_for_size(std::uint64_t n, platform::Deadline deadline) const noexcept {
   using Clock = std::chrono::steady_clock;
-  // A spin first (platform::channel_spin): an appender under way publishes
+  // A spin first (platform::ChannelSpin): an appender under way publishes
   // sooner than a sleep and a wake-up would take; a wake-up costs the
   // appender a system call, and a busy appender pauses that long now and then
   // anyway, to fault in a fresh page of a chunk.
-  if (size() >= n || platform::channel_spin([&] { return size() >= n; }, deadline)) return true;
+  if (size() >= n) return true;
+  platform::ChannelSpin spin(spin_budget_);
+  if (spin.run([&] { return size() >= n; }, deadline)) return true;
   bool fenced = false;
   std::uint64_t joined = join_waiters(fenced);
   bool reached = false;

@@ -162,7 +162,9 @@ Pipe::Pipe(Pipe&& other) noexcept
       send_slots_(other.send_slots_.load(std::memory_order_relaxed)),
       peeked_at_(other.peeked_at_),
       next_peer_look_(other.next_peer_look_.load(std::memory_order_relaxed)),
-      dead_peer_(other.dead_peer_.load(std::memory_order_relaxed)) {}
+      dead_peer_(other.dead_peer_.load(std::memory_order_relaxed)),
+      send_spin_(other.send_spin_),
+      recv_spin_(other.recv_spin_) {}
 
 Pipe& Pipe::operator=(Pipe&& other) noexcept {
   if (this != &other) {
@@ -312,8 +314,10 @@ QueueStatus Pipe::send_batch_until(std::span<const std::span<const std::byte>> m
 }
 
 Pipe::Wake Pipe::sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting,
-                          bool (Pipe::*ready)() const, platform::Deadline deadline) {
-  if (platform::channel_spin([&] { return (this->*ready)(); }, deadline)) return Wake::ready;
+                          bool (Pipe::*ready)() const, platform::SpinBudget& budget,
+                          platform::Deadline deadline) {
+  platform::ChannelSpin spin(budget);
+  if (spin.run([&] { return (this->*ready)(); }, deadline)) return Wake::ready;
   // [R1] seq_cst, before the re-check: either the peer sees us waiting, or we
   // see its slot (see [S1]/[S2]) or its head ([R2]). A light peer uses no
   // fence of its own: ours, remote_fence(), stands for it. If the kernel
@@ -392,8 +396,8 @@ QueueStatus Pipe::wait_readable(platform::Deadline deadline) {
       return can_recv() ? QueueStatus::ok : QueueStatus::closed;
     }
     if (interrupted_.load(std::memory_order_relaxed)) return QueueStatus::interrupted;
-    const Wake wake =
-        sleep_on(control.data_seq, control.consumer_waiting, &Pipe::recv_wait_over, deadline);
+    const Wake wake = sleep_on(control.data_seq, control.consumer_waiting, &Pipe::recv_wait_over,
+                               recv_spin_, deadline);
     if (wake == Wake::timed_out) {
       if (can_recv()) return QueueStatus::ok;
       if (!peer_gone_at_deadline()) return QueueStatus::timed_out;
@@ -412,8 +416,8 @@ QueueStatus Pipe::wait_writable(platform::Deadline deadline) {
     if (peer_closed() || closed_here_.load(std::memory_order_acquire)) return QueueStatus::closed;
     if (can_send()) return QueueStatus::ok;
     if (interrupted_.load(std::memory_order_relaxed)) return QueueStatus::interrupted;
-    const Wake wake =
-        sleep_on(control.space_seq, control.producer_waiting, &Pipe::send_wait_over, deadline);
+    const Wake wake = sleep_on(control.space_seq, control.producer_waiting, &Pipe::send_wait_over,
+                               send_spin_, deadline);
     if (wake == Wake::timed_out) {
       if (can_send()) return QueueStatus::ok;
       return peer_gone_at_deadline() ? QueueStatus::closed : QueueStatus::timed_out;

@@ -142,9 +142,10 @@ class List {
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
 
   // Waits until size() >= n: true. False if the list was closed with fewer
-  // items, or `timeout` passed. It spins for some tens of microseconds (an
-  // appender under way publishes sooner than a wake-up takes), then sleeps
-  // (futex).
+  // items, or `timeout` passed. It spins for up to some tens of
+  // microseconds (an appender under way publishes sooner than a wake-up
+  // takes), less on a handle whose waits have outlasted the spin
+  // (platform::SpinBudget), then sleeps (futex).
   template <class Rep, class Period>
   bool wait_for_size(size_type n, std::chrono::duration<Rep, Period> timeout) const noexcept {
     return core_.wait_for_size(n, detail::deadline_after(timeout));

@@ -18,6 +18,7 @@
 #include "shmkit/detail/slot_copy.hpp"
 #include "shmkit/detail/slot_prefetch.hpp"
 #include "shmkit/platform/remote_fence.hpp"
+#include "shmkit/platform/spin.hpp"
 #include "shmkit/queue.hpp"
 
 // Pipe: a named duplex connection between exactly two endpoints, the
@@ -41,8 +42,11 @@
 // instead of per message (docs/BENCHMARKS.md has what each way measured).
 // Large messages (half this core's L2 cache or more) are sent as the
 // queue's are, past the sender's caches (detail/slot_copy.hpp).
-// Waiting: recv/send spin briefly, then sleep (futex); try_recv/try_send
-// never wait (loop on them for busy-polling). Outcomes are QueueStatus.
+// Waiting: recv/send spin briefly, then sleep (futex); each handle learns
+// how long to spin from its own waits, up to some tens of microseconds while
+// its peer is busy, a few while its waits outlast the spin
+// (platform::SpinBudget). try_recv/try_send never wait (loop on them for
+// busy-polling). Outcomes are QueueStatus.
 // Close: after close() (or the handle's end), this end's sends return
 // `closed`; the peer's recv returns what was sent before, then `closed`, and
 // its sends return `closed`. So nothing more reaches this end either: its
@@ -271,7 +275,8 @@ class Pipe {
   void check_recv_position();
   QueueStatus wait_writable(platform::Deadline deadline);
   Wake sleep_on(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& waiting,
-                bool (Pipe::*ready)() const, platform::Deadline deadline);
+                bool (Pipe::*ready)() const, platform::SpinBudget& budget,
+                platform::Deadline deadline);
   [[nodiscard]] bool can_send() const;        // throws corrupt
   [[nodiscard]] bool send_wait_over() const;  // wait_writable()'s ready
   [[nodiscard]] bool refresh_head() const;    // can_send() once the cached head says full
@@ -370,6 +375,10 @@ class Pipe {
   // the receiving thread may both wait at once.
   std::atomic<std::int64_t> next_peer_look_{0};
   mutable std::atomic<std::uint64_t> dead_peer_{0};
+  // How long this handle's sends and receives spin before they sleep
+  // (platform::SpinBudget).
+  platform::SpinBudget send_spin_;
+  platform::SpinBudget recv_spin_;
 };
 
 // --- The sending fast path, inline: a message costs a few tens of

@@ -21,6 +21,7 @@
 #include "shmkit/detail/named_state.hpp"
 #include "shmkit/detail/queue_layout.hpp"
 #include "shmkit/detail/slot_copy.hpp"
+#include "shmkit/platform/spin.hpp"
 
 // ByteQueue: a named, bounded, multi-producer multi-consumer queue of
 // variable-size byte messages (Python's multiprocessing.Queue), lock-free,
@@ -37,7 +38,9 @@
 // - Waiting is a futex sleep; push and pop make no syscall unless a peer
 //   sleeps (not full, not empty, no waiter). Where membarrier(2) works,
 //   push and pop hand their slot over with no fence either; a peer about to
-//   sleep calls membarrier for them (platform/remote_fence.hpp).
+//   sleep calls membarrier for them (platform/remote_fence.hpp). Before it
+//   sleeps a waiter spins, as long as its handle has learned its waits need
+//   (platform::SpinBudget): up to some tens of microseconds.
 // - close(): pushes then return `closed`; consumers drain what is left, then
 //   get `closed`. A push racing with close() either lands before it (and is
 //   drained) or returns `closed`.
@@ -461,6 +464,9 @@ class ByteQueue {
   // handle's own: it lives in this process, not in the segment.
   std::atomic<bool> interrupted_{false};
   static_assert(std::atomic<bool>::is_always_lock_free);  // async-signal-safe
+  // How long this handle's producers [0] and consumers [1] spin before they
+  // sleep (platform::SpinBudget).
+  platform::SpinBudget spin_budget_[2];
 };
 
 // A slot reserved for writing in place. commit(n) publishes its first n

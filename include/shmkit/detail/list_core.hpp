@@ -12,6 +12,7 @@
 
 #include "shmkit/detail/list_layout.hpp"
 #include "shmkit/platform/futex.hpp"
+#include "shmkit/platform/spin.hpp"
 #include "shmkit/segment.hpp"
 
 // ListCore: the type-erased handle behind List<T> (list.hpp). Items are byte
@@ -115,6 +116,8 @@ class ListCore {
   std::uint64_t data0_bytes_ = 0;
   std::unique_ptr<Maps> maps_;
   bool light_announced_ = false;  // we set head_->light_appenders; under append_lock
+  // How long wait_for_size() spins before it sleeps (platform::SpinBudget).
+  mutable platform::SpinBudget spin_budget_;
 };
 
 }  // namespace shmkit::detail

@@ -1,0 +1,212 @@
+// platform::SpinBudget and BasicChannelSpin: a channel waiter's spin halves
+// after a wait that ended long after the longest spin would have, doubles
+// after one that a longer spin would have caught, within its bounds, and
+// learns nothing from a wait the spin itself ended. Timed by a fake clock
+// that the test moves, so no outcome depends on this machine's speed.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include <gtest/gtest.h>
+
+#include "shmkit/platform/spin.hpp"
+
+namespace shmkit {
+namespace {
+
+using platform::kChannelSpinMinPauses;
+using platform::kChannelSpinPauses;
+using platform::longest_spin_would_catch;
+using platform::SpinBudget;
+using std::chrono::microseconds;
+using std::chrono::nanoseconds;
+
+// A steady clock that moves only when the test says.
+struct FakeClock {
+  using duration = std::chrono::nanoseconds;
+  using rep = duration::rep;
+  using period = duration::period;
+  using time_point = std::chrono::time_point<FakeClock>;
+  static inline time_point now_value{};
+  static time_point now() noexcept { return now_value; }
+  static void advance(duration d) noexcept { now_value += d; }
+};
+
+using FakeSpin = platform::BasicChannelSpin<FakeClock>;
+
+// One wait: a spin whose every look finds nothing and takes `per_look` of
+// the fake clock; then the wait goes on for `after` before it ends.
+void wait_empty_handed(SpinBudget& budget, nanoseconds per_look, nanoseconds after) {
+  FakeSpin spin(budget);
+  const bool ready = spin.run(
+      [&] {
+        FakeClock::advance(per_look);
+        return false;
+      },
+      std::nullopt);
+  ASSERT_FALSE(ready);
+  FakeClock::advance(after);
+}
+
+TEST(SpinBudget, StartsAtTheLongestSpin) {
+  const SpinBudget budget;
+  EXPECT_EQ(budget.pauses(), kChannelSpinPauses);
+}
+
+TEST(SpinBudget, HalvesDownToTheShortestAndDoublesBackUpToTheLongest) {
+  SpinBudget budget;
+  int expected = kChannelSpinPauses;
+  while (expected > kChannelSpinMinPauses) {
+    budget.learn(false);
+    expected /= 2;
+    ASSERT_EQ(budget.pauses(), expected);
+  }
+  budget.learn(false);
+  EXPECT_EQ(budget.pauses(), kChannelSpinMinPauses);
+  while (expected < kChannelSpinPauses) {
+    budget.learn(true);
+    expected *= 2;
+    ASSERT_EQ(budget.pauses(), expected);
+  }
+  budget.learn(true);
+  EXPECT_EQ(budget.pauses(), kChannelSpinPauses);
+}
+
+TEST(SpinBudget, ACopyKeepsTheLearnedValue) {
+  SpinBudget budget;
+  budget.learn(false);
+  const SpinBudget copy(
+      budget);  // NOLINT(performance-unnecessary-copy-initialization): the copy is the test
+  EXPECT_EQ(copy.pauses(), kChannelSpinPauses / 2);
+  SpinBudget assigned;
+  assigned = budget;
+  EXPECT_EQ(assigned.pauses(), kChannelSpinPauses / 2);
+}
+
+TEST(LongestSpinWouldCatch, ComparesTheWaitWithTheRestOfTheLongestSpin) {
+  // 10 ns a pause (1000 ns over 100 pauses); the mark 63 pauses in: the
+  // longest spin runs on (2048 - 63) * 10 ns = 19850 ns past the mark.
+  const nanoseconds stretch{1000};
+  EXPECT_TRUE(longest_spin_would_catch(stretch, 100, nanoseconds{19850}, 63));
+  EXPECT_FALSE(longest_spin_would_catch(stretch, 100, nanoseconds{19851}, 63));
+  EXPECT_TRUE(longest_spin_would_catch(stretch, 100, nanoseconds{0}, 63));
+  // No stretch measured: nothing to compare with.
+  EXPECT_FALSE(longest_spin_would_catch(stretch, 0, nanoseconds{0}, 63));
+}
+
+TEST(ChannelSpin, AWaitThatEndsLongAfterTheLongestSpinHalvesTheBudget) {
+  SpinBudget budget;
+  wait_empty_handed(budget, nanoseconds{100}, std::chrono::seconds{1});
+  EXPECT_EQ(budget.pauses(), kChannelSpinPauses / 2);
+  for (int i = 0; i < 10; ++i) wait_empty_handed(budget, nanoseconds{100}, std::chrono::seconds{1});
+  EXPECT_EQ(budget.pauses(), kChannelSpinMinPauses);
+}
+
+TEST(ChannelSpin, AWaitThatALongerSpinWouldHaveCaughtDoublesTheBudget) {
+  SpinBudget budget;
+  for (int i = 0; i < 10; ++i) wait_empty_handed(budget, nanoseconds{100}, std::chrono::seconds{1});
+  ASSERT_EQ(budget.pauses(), kChannelSpinMinPauses);
+  // Ends right after the short spin: the longest, 16 times as long, would
+  // have seen it.
+  wait_empty_handed(budget, nanoseconds{100}, nanoseconds{0});
+  EXPECT_EQ(budget.pauses(), 2 * kChannelSpinMinPauses);
+  while (budget.pauses() < kChannelSpinPauses) {
+    wait_empty_handed(budget, nanoseconds{100}, nanoseconds{0});
+  }
+  // At the longest, a spin that ends empty-handed was the longest spin: a
+  // wait that outlasts it halves the budget, however soon after it ends.
+  wait_empty_handed(budget, nanoseconds{100}, nanoseconds{0});
+  EXPECT_EQ(budget.pauses(), kChannelSpinPauses / 2);
+}
+
+TEST(ChannelSpin, AWaitTheSpinEndedTeachesNothing) {
+  SpinBudget budget;
+  budget.learn(false);
+  const int before = budget.pauses();
+  {
+    // Ready at the first look.
+    FakeSpin spin(budget);
+    EXPECT_TRUE(spin.run([] { return true; }, std::nullopt));
+    FakeClock::advance(std::chrono::seconds{1});
+  }
+  EXPECT_EQ(budget.pauses(), before);
+  {
+    // Ready at the tenth look, past the mark where the spin reads the clock.
+    FakeSpin spin(budget);
+    int looks = 0;
+    EXPECT_TRUE(spin.run(
+        [&] {
+          FakeClock::advance(nanoseconds{100});
+          return ++looks == 10;
+        },
+        std::nullopt));
+    EXPECT_EQ(looks, 10);
+    FakeClock::advance(std::chrono::seconds{1});
+  }
+  EXPECT_EQ(budget.pauses(), before);
+}
+
+TEST(ChannelSpin, AWaitTheYieldEndedTeachesNothing) {
+  // A process on the waiter's CPU made it ready while it yielded: the
+  // spin's length was not what the wait needed. At 256 pauses, where a
+  // lesson either way would show.
+  SpinBudget budget;
+  for (int i = 0; i < 3; ++i) budget.learn(false);
+  ASSERT_EQ(budget.pauses(), 256);
+  {
+    // Looks at 0, 1, 3 ... 63, 127, 191, 255 pauses, one past the budget,
+    // then the twelfth after the yield.
+    FakeSpin spin(budget);
+    int looks = 0;
+    EXPECT_TRUE(spin.run(
+        [&] {
+          FakeClock::advance(nanoseconds{100});
+          return ++looks == 12;
+        },
+        std::nullopt));
+    EXPECT_EQ(looks, 12);
+    FakeClock::advance(std::chrono::seconds{1});
+  }
+  EXPECT_EQ(budget.pauses(), 256);
+}
+
+TEST(ChannelSpin, NoSpinOnceTheDeadlineHasPassed) {
+  SpinBudget budget;
+  budget.learn(false);
+  const int before = budget.pauses();
+  {
+    FakeSpin spin(budget);
+    int looks = 0;
+    EXPECT_FALSE(spin.run(
+        [&] {
+          ++looks;
+          return false;
+        },
+        std::chrono::steady_clock::now() - microseconds{1}));
+    EXPECT_EQ(looks, 0);
+    FakeClock::advance(std::chrono::seconds{1});
+  }
+  EXPECT_EQ(budget.pauses(), before);
+}
+
+TEST(ChannelSpin, LooksUntilItsBudgetIsSpentThenOnceMoreAfterAYield) {
+  // Looks after 0, 1, 3, 7, 15, 31, 63 pauses, then every 64 while under
+  // the budget; then one past it, and one after the yield.
+  SpinBudget budget;
+  for (int i = 0; i < 10; ++i) budget.learn(false);
+  ASSERT_EQ(budget.pauses(), kChannelSpinMinPauses);  // 128: looks at 0..63, 127
+  int looks = 0;
+  {
+    FakeSpin spin(budget);
+    EXPECT_FALSE(spin.run(
+        [&] {
+          ++looks;
+          return false;
+        },
+        std::nullopt));
+  }
+  EXPECT_EQ(looks, 7 + 1 + 2);
+}
+
+}  // namespace
+}  // namespace shmkit
