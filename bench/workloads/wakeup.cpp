@@ -20,9 +20,10 @@
 namespace shmkit::bench {
 namespace {
 
-// Between two messages: shmkit's receiver spins before it sleeps
-// (platform::kChannelSpinPauses pauses, 20 to 80 us on CPUs whose pause takes
-// 10 to 40 ns); 300 us leaves it asleep.
+// Between two messages: shmkit's receiver spins before it sleeps (at most
+// platform::kChannelSpinPauses pauses, 20 to 80 us on CPUs whose pause takes
+// 10 to 40 ns, and less once it has learned that its waits are long); 300 us
+// leaves it asleep.
 constexpr std::int64_t kGapNs = 300'000;
 // Messages per repetition at most (4 bytes of sample each).
 constexpr std::size_t kSampleBytes = std::size_t{1} << 20;
@@ -37,6 +38,7 @@ struct WakeupShared {
   // Written by the receiver after each message: the sender spins on it.
   alignas(kCacheLine) std::atomic<std::uint64_t> acked;
   alignas(kCacheLine) std::uint64_t samples;  // written by the receiver at the end
+  std::int64_t receiver_cpu_ns;               // the same: its CPU time in the loop
   std::uint64_t messages;                     // written by the sender at the end
 };
 
@@ -73,6 +75,7 @@ void send_all(WakeupShared& s, const Channel& channel, bool shared_core,
 }
 
 void receive_all(WakeupShared& s, const Channel& channel, SampleBuffer& samples) {
+  const std::int64_t cpu_start = thread_cpu_ns();
   for (std::uint64_t expected = 1;; ++expected) {
     const std::uint64_t seq = channel.receive();
     const std::int64_t now = now_ns();
@@ -85,6 +88,7 @@ void receive_all(WakeupShared& s, const Channel& channel, SampleBuffer& samples)
     (void)samples.push(static_cast<std::uint64_t>(now > sent ? now - sent : 0));
     s.acked.store(seq, std::memory_order_release);
   }
+  s.receiver_cpu_ns = thread_cpu_ns() - cpu_start;
   s.samples = samples.size();
 }
 
@@ -114,6 +118,9 @@ void run_wakeup(Context& ctx, const std::string& system, WakeupShared& s, std::b
   }
   auto* data = reinterpret_cast<std::uint32_t*>(sample_memory);  // NOLINT: sample array
   record_latency(ctx, system, latency_figures(data, s.samples, 1.0));
+  // The stop message's wait is counted too: one more than the samples.
+  ctx.record(system, kReceiverCpu,
+             static_cast<double>(s.receiver_cpu_ns) / static_cast<double>(s.samples + 1));
 }
 
 }  // namespace

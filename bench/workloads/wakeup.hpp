@@ -14,9 +14,13 @@
 //
 // In a ping-pong (pipe.pingpong_sleep) a prompt reply arrives while the peer
 // still spins, so shmkit's blocking recv never sleeps there: this is the fair
-// measure of the sleeping path. Records metrics::kOneWay*.
+// measure of the sleeping path. Records metrics::kOneWay* and kReceiverCpu.
 
 namespace shmkit::bench {
+
+// The receiver's CPU time per message, waiting included: what a stream too
+// slow to keep a waiter spinning costs the receiving process.
+inline const Metric kReceiverCpu{"receiver cpu", "ns/msg", Better::lower};
 
 // A bare futex: the sender stores the sequence number and calls FUTEX_WAKE;
 // the receiver waits in FUTEX_WAIT. The floor for a sleeping hand-off.
