@@ -34,18 +34,35 @@ struct FakeClock {
 
 using FakeSpin = platform::BasicChannelSpin<FakeClock>;
 
-// One wait: a spin whose every look finds nothing and takes `per_look` of
-// the fake clock; then the wait goes on for `after` before it ends.
-void wait_empty_handed(SpinBudget& budget, nanoseconds per_look, nanoseconds after) {
+// What one wait's spin did.
+struct Spun {
+  bool ready = false;
+  int looks = 0;
+};
+
+constexpr nanoseconds kPerLook{100};
+
+// One wait: a spin whose every look takes kPerLook of the fake clock and
+// finds the channel ready at look `ready_at` (never if 0); then the wait
+// goes on for `after` before it ends (the spin's destructor).
+Spun wait_once(SpinBudget& budget, int ready_at, nanoseconds after,
+               const platform::Deadline& deadline = std::nullopt) {
+  Spun spun;
   FakeSpin spin(budget);
-  const bool ready = spin.run(
+  spun.ready = spin.run(
       [&] {
-        FakeClock::advance(per_look);
-        return false;
+        FakeClock::advance(kPerLook);
+        return ++spun.looks == ready_at;
       },
-      std::nullopt);
-  ASSERT_FALSE(ready);
+      deadline);
   FakeClock::advance(after);
+  return spun;
+}
+
+// A wait that the spin and its yield did not end.
+void wait_empty_handed(SpinBudget& budget, nanoseconds after) {
+  const Spun spun = wait_once(budget, 0, after);
+  ASSERT_FALSE(spun.ready);
 }
 
 TEST(SpinBudget, StartsAtTheLongestSpin) {
@@ -96,26 +113,26 @@ TEST(LongestSpinWouldCatch, ComparesTheWaitWithTheRestOfTheLongestSpin) {
 
 TEST(ChannelSpin, AWaitThatEndsLongAfterTheLongestSpinHalvesTheBudget) {
   SpinBudget budget;
-  wait_empty_handed(budget, nanoseconds{100}, std::chrono::seconds{1});
+  wait_empty_handed(budget, std::chrono::seconds{1});
   EXPECT_EQ(budget.pauses(), kChannelSpinPauses / 2);
-  for (int i = 0; i < 10; ++i) wait_empty_handed(budget, nanoseconds{100}, std::chrono::seconds{1});
+  for (int i = 0; i < 10; ++i) wait_empty_handed(budget, std::chrono::seconds{1});
   EXPECT_EQ(budget.pauses(), kChannelSpinMinPauses);
 }
 
 TEST(ChannelSpin, AWaitThatALongerSpinWouldHaveCaughtDoublesTheBudget) {
   SpinBudget budget;
-  for (int i = 0; i < 10; ++i) wait_empty_handed(budget, nanoseconds{100}, std::chrono::seconds{1});
+  for (int i = 0; i < 10; ++i) wait_empty_handed(budget, std::chrono::seconds{1});
   ASSERT_EQ(budget.pauses(), kChannelSpinMinPauses);
   // Ends right after the short spin: the longest, 16 times as long, would
   // have seen it.
-  wait_empty_handed(budget, nanoseconds{100}, nanoseconds{0});
+  wait_empty_handed(budget, nanoseconds{0});
   EXPECT_EQ(budget.pauses(), 2 * kChannelSpinMinPauses);
   while (budget.pauses() < kChannelSpinPauses) {
-    wait_empty_handed(budget, nanoseconds{100}, nanoseconds{0});
+    wait_empty_handed(budget, nanoseconds{0});
   }
   // At the longest, a spin that ends empty-handed was the longest spin: a
   // wait that outlasts it halves the budget, however soon after it ends.
-  wait_empty_handed(budget, nanoseconds{100}, nanoseconds{0});
+  wait_empty_handed(budget, nanoseconds{0});
   EXPECT_EQ(budget.pauses(), kChannelSpinPauses / 2);
 }
 
@@ -123,50 +140,27 @@ TEST(ChannelSpin, AWaitTheSpinEndedTeachesNothing) {
   SpinBudget budget;
   budget.learn(false);
   const int before = budget.pauses();
-  {
-    // Ready at the first look.
-    FakeSpin spin(budget);
-    EXPECT_TRUE(spin.run([] { return true; }, std::nullopt));
-    FakeClock::advance(std::chrono::seconds{1});
-  }
+  // Ready at the first look.
+  EXPECT_TRUE(wait_once(budget, 1, std::chrono::seconds{1}).ready);
   EXPECT_EQ(budget.pauses(), before);
-  {
-    // Ready at the tenth look, past the mark where the spin reads the clock.
-    FakeSpin spin(budget);
-    int looks = 0;
-    EXPECT_TRUE(spin.run(
-        [&] {
-          FakeClock::advance(nanoseconds{100});
-          return ++looks == 10;
-        },
-        std::nullopt));
-    EXPECT_EQ(looks, 10);
-    FakeClock::advance(std::chrono::seconds{1});
-  }
+  // Ready at the tenth look, past the mark where the spin reads the clock.
+  const Spun spun = wait_once(budget, 10, std::chrono::seconds{1});
+  EXPECT_TRUE(spun.ready);
+  EXPECT_EQ(spun.looks, 10);
   EXPECT_EQ(budget.pauses(), before);
 }
 
 TEST(ChannelSpin, AWaitTheYieldEndedTeachesNothing) {
   // A process on the waiter's CPU made it ready while it yielded: the
   // spin's length was not what the wait needed. At 256 pauses, where a
-  // lesson either way would show.
+  // lesson either way would show: looks at 0, 1, 3 ... 63, 127, 191, 255
+  // pauses, one past the budget, then the twelfth after the yield.
   SpinBudget budget;
   for (int i = 0; i < 3; ++i) budget.learn(false);
   ASSERT_EQ(budget.pauses(), 256);
-  {
-    // Looks at 0, 1, 3 ... 63, 127, 191, 255 pauses, one past the budget,
-    // then the twelfth after the yield.
-    FakeSpin spin(budget);
-    int looks = 0;
-    EXPECT_TRUE(spin.run(
-        [&] {
-          FakeClock::advance(nanoseconds{100});
-          return ++looks == 12;
-        },
-        std::nullopt));
-    EXPECT_EQ(looks, 12);
-    FakeClock::advance(std::chrono::seconds{1});
-  }
+  const Spun spun = wait_once(budget, 12, std::chrono::seconds{1});
+  EXPECT_TRUE(spun.ready);
+  EXPECT_EQ(spun.looks, 12);
   EXPECT_EQ(budget.pauses(), 256);
 }
 
@@ -174,18 +168,10 @@ TEST(ChannelSpin, NoSpinOnceTheDeadlineHasPassed) {
   SpinBudget budget;
   budget.learn(false);
   const int before = budget.pauses();
-  {
-    FakeSpin spin(budget);
-    int looks = 0;
-    EXPECT_FALSE(spin.run(
-        [&] {
-          ++looks;
-          return false;
-        },
-        std::chrono::steady_clock::now() - microseconds{1}));
-    EXPECT_EQ(looks, 0);
-    FakeClock::advance(std::chrono::seconds{1});
-  }
+  const Spun spun = wait_once(budget, 0, std::chrono::seconds{1},
+                              std::chrono::steady_clock::now() - microseconds{1});
+  EXPECT_FALSE(spun.ready);
+  EXPECT_EQ(spun.looks, 0);
   EXPECT_EQ(budget.pauses(), before);
 }
 
@@ -195,17 +181,7 @@ TEST(ChannelSpin, LooksUntilItsBudgetIsSpentThenOnceMoreAfterAYield) {
   SpinBudget budget;
   for (int i = 0; i < 10; ++i) budget.learn(false);
   ASSERT_EQ(budget.pauses(), kChannelSpinMinPauses);  // 128: looks at 0..63, 127
-  int looks = 0;
-  {
-    FakeSpin spin(budget);
-    EXPECT_FALSE(spin.run(
-        [&] {
-          ++looks;
-          return false;
-        },
-        std::nullopt));
-  }
-  EXPECT_EQ(looks, 7 + 1 + 2);
+  EXPECT_EQ(wait_once(budget, 0, nanoseconds{0}).looks, 7 + 1 + 2);
 }
 
 }  // namespace
