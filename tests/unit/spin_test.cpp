@@ -107,6 +107,9 @@ TEST(LongestSpinWouldCatch, ComparesTheWaitWithTheRestOfTheLongestSpin) {
   EXPECT_TRUE(longest_spin_would_catch(stretch, 100, nanoseconds{19850}, 63));
   EXPECT_FALSE(longest_spin_would_catch(stretch, 100, nanoseconds{19851}, 63));
   EXPECT_TRUE(longest_spin_would_catch(stretch, 100, nanoseconds{0}, 63));
+  // A wait of a year after a longest spin: not caught, and no overflow.
+  EXPECT_FALSE(
+      longest_spin_would_catch(nanoseconds{20480}, 2048, std::chrono::hours{24 * 365}, 63));
   // No stretch measured: nothing to compare with.
   EXPECT_FALSE(longest_spin_would_catch(stretch, 0, nanoseconds{0}, 63));
 }

@@ -47,8 +47,10 @@ constexpr bool longest_spin_would_catch(std::chrono::nanoseconds mark_to_end,
                                         std::int64_t pauses_to_mark) noexcept {
   if (mark_to_end_pauses <= 0) return false;
   const std::int64_t rest = kChannelSpinPauses - pauses_to_mark;
-  // mark_to_ready <= rest * (mark_to_end / mark_to_end_pauses), in integers.
-  return mark_to_ready.count() * mark_to_end_pauses <= rest * mark_to_end.count();
+  // The rest of the longest spin, rest * (mark_to_end / mark_to_end_pauses),
+  // multiplied first; no product with the wait, which may last for weeks
+  // (a list's reader waiting for its next item).
+  return mark_to_ready.count() <= rest * mark_to_end.count() / mark_to_end_pauses;
 }
 
 // How many pauses one handle's waiter in one role spins before it sleeps,
