@@ -107,9 +107,13 @@ TEST(LongestSpinWouldCatch, ComparesTheWaitWithTheRestOfTheLongestSpin) {
   EXPECT_TRUE(longest_spin_would_catch(stretch, 100, nanoseconds{19850}, 63));
   EXPECT_FALSE(longest_spin_would_catch(stretch, 100, nanoseconds{19851}, 63));
   EXPECT_TRUE(longest_spin_would_catch(stretch, 100, nanoseconds{0}, 63));
-  // A wait of a year after a longest spin: not caught, and no overflow.
+  // No overflow: a wait of a year after a longest spin (not caught), and a
+  // day's wait after a spin stopped for a year, whose pauses then seem that
+  // long (caught).
   EXPECT_FALSE(
       longest_spin_would_catch(nanoseconds{20480}, 2048, std::chrono::hours{24 * 365}, 63));
+  EXPECT_TRUE(
+      longest_spin_would_catch(std::chrono::hours{24 * 365}, 2048, std::chrono::hours{24}, 63));
   // No stretch measured: nothing to compare with.
   EXPECT_FALSE(longest_spin_would_catch(stretch, 0, nanoseconds{0}, 63));
 }

@@ -48,9 +48,13 @@ constexpr bool longest_spin_would_catch(std::chrono::nanoseconds mark_to_end,
   if (mark_to_end_pauses <= 0) return false;
   const std::int64_t rest = kChannelSpinPauses - pauses_to_mark;
   // The rest of the longest spin, rest * (mark_to_end / mark_to_end_pauses),
-  // multiplied first; no product with the wait, which may last for weeks
-  // (a list's reader waiting for its next item).
-  return mark_to_ready.count() <= rest * mark_to_end.count() / mark_to_end_pauses;
+  // in doubles: no product of integers to overflow, however long the wait (a
+  // list's reader waiting weeks for its next item) or the spin (a waiter
+  // stopped in it).
+  const double rest_of_longest = static_cast<double>(rest) *
+                                 static_cast<double>(mark_to_end.count()) /
+                                 static_cast<double>(mark_to_end_pauses);
+  return static_cast<double>(mark_to_ready.count()) <= rest_of_longest;
 }
 
 // How many pauses one handle's waiter in one role spins before it sleeps,
